@@ -1,0 +1,413 @@
+// BERT in TorchSharp, after Hugging Face's modeling_bert.py: one file, every module and head.
+// The field names ARE the checkpoint format (config.json + model.safetensors with HF keys such as
+// `bert.encoder.layer.0.attention.self.query.weight`): never rename a field without the golden-key test failing.
+// Shapes: B = batch, T = sequence length, H = hidden size, nh = heads, dh = H / nh, I = intermediate size.
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Distil.Models;
+
+/// <summary>Token ids, attention mask (1 = token, 0 = padding) and token type ids, each (B, T) int64.</summary>
+public sealed record BertInputs(Tensor InputIds, Tensor AttentionMask, Tensor? TokenTypeIds = null);
+
+/// <summary>Which intermediate tensors a forward pass returns (distillation needs them; inference does not).</summary>
+public sealed record OutputRequest(bool HiddenStates = false, bool Attentions = false)
+{
+    public static readonly OutputRequest None = new();
+    public static readonly OutputRequest All = new(true, true);
+}
+
+/// <summary>
+/// Encoder outputs. <see cref="HiddenStates"/>: embedding output then each layer's output, L+1 tensors (B, T, H).
+/// <see cref="Attentions"/>: per layer softmax probabilities (B, nh, T, T); <see cref="AttentionScores"/>:
+/// the masked logits before softmax (TinyBERT matches these).
+/// </summary>
+public sealed record BertEncoderOutput(
+    Tensor LastHiddenState, Tensor? PooledOutput,
+    IReadOnlyList<Tensor>? HiddenStates, IReadOnlyList<Tensor>? Attentions, IReadOnlyList<Tensor>? AttentionScores);
+
+/// <summary>Classifier logits (B, num_labels) plus the encoder outputs they came from.</summary>
+public sealed record SequenceClassifierOutput(Tensor Logits, BertEncoderOutput Encoder);
+
+public sealed class BertEmbeddings : nn.Module
+{
+    public readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
+    public readonly LayerNorm LayerNorm;
+    readonly Dropout dropout;
+
+    public BertEmbeddings(BertConfig c) : base(nameof(BertEmbeddings))
+    {
+        word_embeddings = nn.Embedding(c.VocabSize, c.HiddenSize, padding_idx: c.PadTokenId);
+        position_embeddings = nn.Embedding(c.MaxPositionEmbeddings, c.HiddenSize);
+        token_type_embeddings = nn.Embedding(c.TypeVocabSize, c.HiddenSize);
+        LayerNorm = nn.LayerNorm(c.HiddenSize, eps: c.LayerNormEps);
+        dropout = nn.Dropout(c.HiddenDropoutProb);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor inputIds, Tensor? tokenTypeIds)
+    {
+        long seqLen = inputIds.shape[1];
+        using var positions = arange(seqLen, dtype: int64, device: inputIds.device).unsqueeze(0); // (1, T)
+        using var types = tokenTypeIds is null ? zeros_like(inputIds) : null;
+        using var words = word_embeddings.forward(inputIds);
+        using var pos = position_embeddings.forward(positions);
+        using var typ = token_type_embeddings.forward(tokenTypeIds ?? types!);
+        using var sum = words + pos + typ; // (B, T, H)
+        using var normed = LayerNorm.forward(sum);
+        return dropout.forward(normed);
+    }
+}
+
+public sealed class BertSelfAttention : nn.Module
+{
+    public readonly Linear query, key, value;
+    readonly Dropout dropout;
+    readonly int heads, headDim;
+    readonly double dropoutP;
+
+    public BertSelfAttention(BertConfig c) : base(nameof(BertSelfAttention))
+    {
+        heads = c.NumAttentionHeads;
+        headDim = c.HeadDim;
+        dropoutP = c.AttentionProbsDropoutProb;
+        query = nn.Linear(c.HiddenSize, c.HiddenSize);
+        key = nn.Linear(c.HiddenSize, c.HiddenSize);
+        value = nn.Linear(c.HiddenSize, c.HiddenSize);
+        dropout = nn.Dropout(dropoutP);
+        RegisterComponents();
+    }
+
+    Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], heads, headDim).transpose(1, 2); // (B, T, H) -> (B, nh, T, dh)
+
+    /// <param name="additiveMask">(B, 1, 1, T): 0 for tokens, a large negative number for padding.</param>
+    public (Tensor Context, Tensor? Probs, Tensor? Scores) forward(Tensor hidden, Tensor additiveMask, bool returnAttention)
+    {
+        using var scope = NewDisposeScope();
+        var q = SplitHeads(query.forward(hidden));
+        var k = SplitHeads(key.forward(hidden));
+        var v = SplitHeads(value.forward(hidden));
+        Tensor context;
+        Tensor? probs = null, scores = null;
+        if (returnAttention)
+        {
+            scores = q.matmul(k.transpose(-1, -2)).div_(Math.Sqrt(headDim)).add_(additiveMask); // (B, nh, T, T)
+            probs = F.softmax(scores, dim: -1);
+            context = dropout.forward(probs).matmul(v); // (B, nh, T, dh)
+        }
+        else
+        {
+            // Fused kernel: same maths, no (B, nh, T, T) tensors kept for backward.
+            context = F.scaled_dot_product_attention(q, k, v, additiveMask, training ? dropoutP : 0.0, false);
+        }
+        var merged = context.transpose(1, 2).contiguous().view(hidden.shape[0], hidden.shape[1], -1); // (B, T, H)
+        return (merged.MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope(), scores?.MoveToOuterDisposeScope());
+    }
+}
+
+/// <summary>Dense + dropout + residual LayerNorm: HF's BertSelfOutput and BertOutput are this same block.</summary>
+public sealed class BertResidualOutput : nn.Module
+{
+    public readonly Linear dense;
+    public readonly LayerNorm LayerNorm;
+    readonly Dropout dropout;
+
+    public BertResidualOutput(int inFeatures, BertConfig c) : base("BertOutput")
+    {
+        dense = nn.Linear(inFeatures, c.HiddenSize);
+        LayerNorm = nn.LayerNorm(c.HiddenSize, eps: c.LayerNormEps);
+        dropout = nn.Dropout(c.HiddenDropoutProb);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor x, Tensor residual)
+    {
+        using var projected = dense.forward(x);
+        using var dropped = dropout.forward(projected);
+        using var sum = dropped + residual;
+        return LayerNorm.forward(sum);
+    }
+}
+
+public sealed class BertAttention : nn.Module
+{
+    public readonly BertSelfAttention self;
+    public readonly BertResidualOutput output;
+
+    public BertAttention(BertConfig c) : base(nameof(BertAttention))
+    {
+        self = new BertSelfAttention(c);
+        output = new BertResidualOutput(c.HiddenSize, c);
+        RegisterComponents();
+    }
+}
+
+public sealed class BertIntermediate : nn.Module
+{
+    public readonly Linear dense;
+    readonly string act;
+
+    public BertIntermediate(BertConfig c) : base(nameof(BertIntermediate))
+    {
+        dense = nn.Linear(c.HiddenSize, c.IntermediateSize);
+        act = c.HiddenAct;
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor x)
+    {
+        using var h = dense.forward(x);
+        return act switch
+        {
+            "relu" => F.relu(h),
+            "gelu_new" or "gelu_pytorch_tanh" => F.gelu(h, approximate: GELU.Approximate.tanh),
+            _ => F.gelu(h), // HF "gelu" is the exact erf form
+        };
+    }
+}
+
+public sealed class BertLayer : nn.Module
+{
+    public readonly BertAttention attention;
+    public readonly BertIntermediate intermediate;
+    public readonly BertResidualOutput output;
+
+    public BertLayer(BertConfig c) : base(nameof(BertLayer))
+    {
+        attention = new BertAttention(c);
+        intermediate = new BertIntermediate(c);
+        output = new BertResidualOutput(c.IntermediateSize, c);
+        RegisterComponents();
+    }
+
+    public (Tensor Hidden, Tensor? Probs, Tensor? Scores) forward(Tensor hidden, Tensor additiveMask, bool returnAttention)
+    {
+        var (context, probs, scores) = attention.self.forward(hidden, additiveMask, returnAttention);
+        using (context)
+        {
+            using var attended = attention.output.forward(context, hidden);
+            using var inner = intermediate.forward(attended);
+            return (output.forward(inner, attended), probs, scores);
+        }
+    }
+}
+
+public sealed class BertEncoder : nn.Module
+{
+    public readonly ModuleList<BertLayer> layer;
+
+    public BertEncoder(BertConfig c) : base(nameof(BertEncoder))
+    {
+        layer = new ModuleList<BertLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new BertLayer(c)).ToArray());
+        RegisterComponents();
+    }
+}
+
+public sealed class BertPooler : nn.Module
+{
+    public readonly Linear dense;
+
+    public BertPooler(BertConfig c) : base(nameof(BertPooler))
+    {
+        dense = nn.Linear(c.HiddenSize, c.HiddenSize);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor hidden)
+    {
+        using var first = hidden.select(1, 0); // (B, H): the [CLS] position
+        using var projected = dense.forward(first);
+        return projected.tanh();
+    }
+}
+
+public sealed class BertModel : nn.Module
+{
+    public readonly BertEmbeddings embeddings;
+    public readonly BertEncoder encoder;
+    public readonly BertPooler pooler;
+    public BertConfig Config { get; }
+
+    public BertModel(BertConfig config) : base(nameof(BertModel))
+    {
+        config.Validate();
+        Config = config;
+        embeddings = new BertEmbeddings(config);
+        encoder = new BertEncoder(config);
+        pooler = new BertPooler(config);
+        RegisterComponents();
+        BertInit.InitWeights(this, config);
+    }
+
+    public BertEncoderOutput forward(BertInputs inputs, OutputRequest? request = null)
+    {
+        request ??= OutputRequest.None;
+        long seqLen = inputs.InputIds.shape[1];
+        if (seqLen > Config.MaxPositionEmbeddings)
+            throw DistilException.Usage($"sequence length {seqLen} exceeds max_position_embeddings {Config.MaxPositionEmbeddings}; lower --max-seq-len");
+        using var scope = NewDisposeScope();
+        // (B, T) -> (B, 1, 1, T): 0 where attended, the most negative float where padded (as HF).
+        var additiveMask = (1.0f - inputs.AttentionMask.to(float32)).mul_(float.MinValue).view(inputs.AttentionMask.shape[0], 1, 1, seqLen);
+        var hidden = embeddings.forward(inputs.InputIds, inputs.TokenTypeIds);
+        var all = request.HiddenStates ? new List<Tensor> { hidden } : null;
+        var probs = request.Attentions ? new List<Tensor>() : null;
+        var scores = request.Attentions ? new List<Tensor>() : null;
+        foreach (var l in encoder.layer)
+        {
+            var (next, p, s) = l.forward(hidden, additiveMask, request.Attentions);
+            if (p is not null) { probs!.Add(p); scores!.Add(s!); }
+            if (all is not null) all.Add(next);
+            hidden = next;
+        }
+        var pooled = pooler.forward(hidden);
+        hidden.MoveToOuterDisposeScope();
+        pooled.MoveToOuterDisposeScope();
+        all?.ForEach(t => t.MoveToOuterDisposeScope());
+        probs?.ForEach(t => t.MoveToOuterDisposeScope());
+        scores?.ForEach(t => t.MoveToOuterDisposeScope());
+        return new BertEncoderOutput(hidden, pooled, all, probs, scores);
+    }
+}
+
+public sealed class BertForSequenceClassification : nn.Module
+{
+    public readonly BertModel bert;
+    public readonly Linear classifier;
+    readonly Dropout dropout;
+    public BertConfig Config { get; }
+
+    public BertForSequenceClassification(BertConfig config) : base(nameof(BertForSequenceClassification))
+    {
+        Config = config;
+        bert = new BertModel(config);
+        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
+        RegisterComponents();
+        BertInit.InitWeights(classifier, config);
+    }
+
+    public SequenceClassifierOutput forward(BertInputs inputs, OutputRequest? request = null)
+    {
+        var enc = bert.forward(inputs, request);
+        using var scope = NewDisposeScope();
+        var features = Config.ClassifierPooling == "mean" ? MeanPool(enc.LastHiddenState, inputs.AttentionMask) : enc.PooledOutput!;
+        var logits = classifier.forward(dropout.forward(features)); // (B, num_labels)
+        return new SequenceClassifierOutput(logits.MoveToOuterDisposeScope(), enc);
+    }
+
+    /// <summary>Mean of the unmasked token states: (B, T, H), (B, T) -> (B, H).</summary>
+    public static Tensor MeanPool(Tensor hidden, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
+        var m = attentionMask.to(hidden.dtype).unsqueeze(-1); // (B, T, 1)
+        var pooled = (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);
+        return pooled.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>HF's transform + decoder; the decoder weight is tied to the word embeddings (as HF ties it).</summary>
+public sealed class BertLMPredictionHead : nn.Module
+{
+    public readonly BertPredictionHeadTransform transform;
+    public readonly Parameter bias;
+    readonly Func<Tensor> decoderWeight; // a delegate, not a module field, so the tied weight is registered once
+
+    public BertLMPredictionHead(BertConfig c, BertEmbeddings embeddings) : base(nameof(BertLMPredictionHead))
+    {
+        transform = new BertPredictionHeadTransform(c);
+        bias = nn.Parameter(zeros(c.VocabSize));
+        decoderWeight = () => embeddings.word_embeddings.weight!;
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor hidden)
+    {
+        using var h = transform.forward(hidden);
+        return F.linear(h, decoderWeight(), bias); // (B, T, V)
+    }
+}
+
+public sealed class BertPredictionHeadTransform : nn.Module
+{
+    public readonly Linear dense;
+    public readonly LayerNorm LayerNorm;
+
+    public BertPredictionHeadTransform(BertConfig c) : base(nameof(BertPredictionHeadTransform))
+    {
+        dense = nn.Linear(c.HiddenSize, c.HiddenSize);
+        LayerNorm = nn.LayerNorm(c.HiddenSize, eps: c.LayerNormEps);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor x)
+    {
+        using var h = dense.forward(x);
+        using var a = F.gelu(h);
+        return LayerNorm.forward(a);
+    }
+}
+
+public sealed class BertOnlyMLMHead : nn.Module
+{
+    public readonly BertLMPredictionHead predictions;
+
+    public BertOnlyMLMHead(BertConfig c, BertEmbeddings embeddings) : base(nameof(BertOnlyMLMHead))
+    {
+        predictions = new BertLMPredictionHead(c, embeddings);
+        RegisterComponents();
+    }
+}
+
+public sealed class BertForMaskedLM : nn.Module
+{
+    public readonly BertModel bert;
+    public readonly BertOnlyMLMHead cls;
+    public BertConfig Config { get; }
+
+    public BertForMaskedLM(BertConfig config) : base(nameof(BertForMaskedLM))
+    {
+        Config = config;
+        bert = new BertModel(config);
+        cls = new BertOnlyMLMHead(config, bert.embeddings);
+        RegisterComponents();
+        BertInit.InitWeights(cls, config);
+    }
+
+    /// <summary>Vocabulary logits (B, T, V).</summary>
+    public Tensor forward(BertInputs inputs)
+    {
+        var enc = bert.forward(inputs);
+        using var hidden = enc.LastHiddenState;
+        using var pooled = enc.PooledOutput;
+        return cls.predictions.forward(hidden);
+    }
+}
+
+static class BertInit
+{
+    /// <summary>HF's _init_weights: N(0, initializer_range) for Linear/Embedding, zero bias and padding row, LayerNorm 1/0.</summary>
+    public static void InitWeights(nn.Module root, BertConfig c)
+    {
+        using var _ = no_grad();
+        foreach (var (_, m) in root.named_modules().Prepend(("", root)))
+        {
+            switch (m)
+            {
+                case Linear l:
+                    nn.init.normal_(l.weight!, 0, c.InitializerRange);
+                    if (l.bias is not null) nn.init.zeros_(l.bias);
+                    break;
+                case Embedding e:
+                    nn.init.normal_(e.weight!, 0, c.InitializerRange);
+                    if (ReferenceEquals(e, (root as BertModel)?.embeddings.word_embeddings)) e.weight![c.PadTokenId].zero_();
+                    break;
+                case LayerNorm n:
+                    nn.init.ones_(n.weight!);
+                    nn.init.zeros_(n.bias!);
+                    break;
+            }
+        }
+    }
+}
