@@ -1,0 +1,61 @@
+using TorchSharp;
+using TorchSharp.Modules;
+
+namespace Distil.Training;
+
+/// <summary>
+/// Resumable checkpoints under run/checkpoints/step-NNNNNNN/: each module's weights, the optimizer state and
+/// trainer_state.json. A checkpoint is written into a hidden temporary folder and renamed into place, so a
+/// kill at any moment leaves either the previous checkpoint or the new one, never a partial one.
+/// </summary>
+public sealed class CheckpointStore
+{
+    public string Root { get; }
+    const string Prefix = "step-";
+
+    public CheckpointStore(string runDir) => Root = Path.Combine(runDir, "checkpoints");
+
+    public string Save(TrainerState state, IReadOnlyDictionary<string, torch.nn.Module> modules, OptimizerHelper optimizer, int keep)
+    {
+        Directory.CreateDirectory(Root);
+        string final = Path.Combine(Root, $"{Prefix}{state.GlobalStep:D7}");
+        string tmp = Path.Combine(Root, $".tmp-{state.GlobalStep:D7}-{Environment.ProcessId}");
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        Directory.CreateDirectory(tmp);
+        foreach (var (name, module) in modules) module.save(Path.Combine(tmp, $"{name}.pt"));
+        optimizer.save_state_dict(Path.Combine(tmp, "optimizer.pt"));
+        File.WriteAllText(Path.Combine(tmp, "trainer_state.json"), state.ToJson());
+        if (Directory.Exists(final)) Directory.Delete(final, recursive: true); // same step saved again (e.g. after resume)
+        Directory.Move(tmp, final);
+        foreach (string old in List().SkipLast(keep)) Directory.Delete(old, recursive: true);
+        return final;
+    }
+
+    /// <summary>Complete checkpoints, oldest first. Temporary folders of an interrupted save are removed.</summary>
+    public IReadOnlyList<string> List()
+    {
+        if (!Directory.Exists(Root)) return Array.Empty<string>();
+        foreach (string stale in Directory.GetDirectories(Root, ".tmp-*")) Directory.Delete(stale, recursive: true);
+        return Directory.GetDirectories(Root, Prefix + "*").Order(StringComparer.Ordinal).ToArray();
+    }
+
+    public string? Latest() => List().LastOrDefault();
+
+    public TrainerState Load(string dir, IReadOnlyDictionary<string, torch.nn.Module> modules, OptimizerHelper optimizer)
+    {
+        string statePath = Path.Combine(dir, "trainer_state.json");
+        if (!File.Exists(statePath)) throw DistilException.BadInput($"{dir}: not a checkpoint (no trainer_state.json)");
+        foreach (var (name, module) in modules)
+        {
+            string path = Path.Combine(dir, $"{name}.pt");
+            if (!File.Exists(path)) throw DistilException.BadInput($"{dir}: checkpoint has no weights for '{name}'; it was written by a different command");
+            try { module.load(path, strict: true); }
+            catch (Exception e) when (e is not DistilException)
+            {
+                throw DistilException.BadInput($"{path}: checkpoint does not match the model ({e.Message}); resume with the same model and config, or start a new run folder");
+            }
+        }
+        optimizer.load_state_dict(Path.Combine(dir, "optimizer.pt"));
+        return TrainerState.FromJson(File.ReadAllText(statePath), statePath);
+    }
+}

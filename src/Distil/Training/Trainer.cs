@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Distil.Training;
+
+/// <summary>
+/// The one training loop (fine-tuning and every distillation method): AdamW with decoupled weight decay
+/// (none on biases and LayerNorm), linear warm-up and decay, gradient clipping, evaluation, best model,
+/// atomic checkpoints and exact resume. Determinism: batches come from the source in a fixed order per
+/// (seed, epoch), and the torch RNG (dropout) is re-seeded from (seed, step) before every step, so a resumed run
+/// repeats the uninterrupted one without saving RNG state.
+/// </summary>
+public sealed class Trainer<TBatch> where TBatch : IDisposable
+{
+    readonly IReadOnlyDictionary<string, nn.Module> modules;
+    readonly IObjective<TBatch> objective;
+    readonly IBatchSource<TBatch> data;
+    readonly IEvaluator? evaluator;
+    readonly TrainingOptions options;
+    readonly IReadOnlyList<TrainerCallback> callbacks;
+    readonly CheckpointStore checkpoints;
+    readonly Action<string>? saveBest;
+    readonly string runDir;
+
+    /// <param name="modules">Everything trained, by name (e.g. "model", and "projections" for KD); saved in checkpoints.</param>
+    /// <param name="saveBest">Writes a loadable model folder (called with run/best when the selection metric improves).</param>
+    public Trainer(string runDir, IReadOnlyDictionary<string, nn.Module> modules, IObjective<TBatch> objective, IBatchSource<TBatch> data,
+        TrainingOptions options, IEvaluator? evaluator = null, Action<string>? saveBest = null, IEnumerable<TrainerCallback>? callbacks = null)
+    {
+        options.Validate();
+        this.runDir = runDir;
+        this.modules = modules;
+        this.objective = objective;
+        this.data = data;
+        this.options = options;
+        this.evaluator = evaluator;
+        this.saveBest = saveBest;
+        this.callbacks = callbacks?.ToArray() ?? Array.Empty<TrainerCallback>();
+        checkpoints = new CheckpointStore(runDir);
+    }
+
+    public string BestDir => Path.Combine(runDir, "best");
+
+    public TrainerState Train(bool resume = false, CancellationToken cancel = default)
+    {
+        var parameters = modules.Values.SelectMany(m => m.named_parameters()).Where(p => p.parameter.requires_grad).ToArray();
+        // HF convention: no weight decay on biases and LayerNorm weights.
+        bool NoDecay(string name) => name.EndsWith(".bias") || name.Contains("LayerNorm") || name == "bias";
+        var groups = new[]
+        {
+            new AdamW.ParamGroup(parameters.Where(p => !NoDecay(p.name)).Select(p => p.parameter), lr: options.LearningRate, weight_decay: options.WeightDecay),
+            new AdamW.ParamGroup(parameters.Where(p => NoDecay(p.name)).Select(p => p.parameter), lr: options.LearningRate, weight_decay: 0.0),
+        };
+        using var optimizer = optim.AdamW(groups, lr: options.LearningRate);
+
+        var state = new TrainerState { TotalSteps = TotalSteps() };
+        if (resume)
+        {
+            string? latest = checkpoints.Latest();
+            if (latest != null) state = checkpoints.Load(latest, modules, optimizer);
+        }
+        foreach (var c in callbacks) c.OnTrainBegin(state);
+        foreach (var m in modules.Values) m.train();
+
+        var all = parameters.Select(p => p.parameter).ToArray();
+        var clock = Stopwatch.StartNew();
+        while (state.Epoch < options.Epochs && !Done(state))
+        {
+            int batches = data.BatchCount(state.Epoch);
+            while (state.BatchInEpoch < batches && !Done(state))
+            {
+                cancel.ThrowIfCancellationRequested();
+                var report = Step(state, optimizer, all, clock);
+                state.BatchInEpoch++;
+                bool epochEnd = state.BatchInEpoch == batches;
+                if (epochEnd) { state.Epoch++; state.BatchInEpoch = 0; }
+                foreach (var c in callbacks) c.OnStepEnd(state, report);
+
+                bool last = Done(state) || (epochEnd && state.Epoch == options.Epochs);
+                if (Due(options.EvalEverySteps, state, epochEnd) || last) Evaluate(state);
+                if (Due(options.SaveEverySteps, state, epochEnd) || last)
+                {
+                    string dir = checkpoints.Save(state, modules, optimizer, options.KeepCheckpoints);
+                    foreach (var c in callbacks) c.OnSave(state, dir);
+                }
+            }
+        }
+        foreach (var c in callbacks) c.OnTrainEnd(state);
+        return state;
+    }
+
+    bool Done(TrainerState s) => s.ShouldStop || (options.MaxSteps > 0 && s.GlobalStep >= options.MaxSteps);
+
+    static bool Due(int every, TrainerState s, bool epochEnd) => every > 0 ? s.GlobalStep % every == 0 : epochEnd;
+
+    long TotalSteps()
+    {
+        long total = 0;
+        for (int e = 0; e < options.Epochs; e++) total += data.BatchCount(e);
+        return options.MaxSteps > 0 ? Math.Min(total, options.MaxSteps) : total;
+    }
+
+    StepReport Step(TrainerState state, OptimizerHelper optimizer, Parameter[] parameters, Stopwatch clock)
+    {
+        using var scope = NewDisposeScope();
+        double start = clock.Elapsed.TotalSeconds;
+        manual_seed(options.Seed * 1_000_003L + state.GlobalStep);
+        double lr = options.LearningRateAt(state.GlobalStep, state.TotalSteps);
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+
+        using var batch = data.GetBatch(state.Epoch, state.BatchInEpoch);
+        var result = objective.Compute(batch);
+        double loss = result.Loss.item<float>();
+        if (!double.IsFinite(loss)) throw NumericalFault("loss", loss, state);
+        optimizer.zero_grad();
+        result.Loss.backward();
+        double gradNorm = nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm);
+        if (!double.IsFinite(gradNorm)) throw NumericalFault("gradient norm", gradNorm, state);
+        optimizer.step();
+        state.GlobalStep++;
+
+        int n = objective.BatchSize(batch);
+        double seconds = Math.Max(1e-9, clock.Elapsed.TotalSeconds - start);
+        var terms = result.Terms ?? new Dictionary<string, double>();
+        state.LogHistory.Add(new Dictionary<string, double> { ["step"] = state.GlobalStep, ["loss"] = loss, ["learning_rate"] = lr, ["grad_norm"] = gradNorm });
+        return new StepReport(state.GlobalStep, state.TotalSteps, state.Epoch, loss, terms, lr, gradNorm, n, n / seconds);
+    }
+
+    DistilException NumericalFault(string what, double value, TrainerState s)
+    {
+        string? kept = checkpoints.Latest();
+        return new DistilException(ExitCodes.NumericalFault,
+            $"training diverged: {what} is {value} at step {s.GlobalStep + 1} (epoch {s.Epoch + 1}, batch {s.BatchInEpoch + 1}); " +
+            (kept != null ? $"the last good checkpoint is {kept} (resume from it with a lower learning rate)" : "no checkpoint was written yet") +
+            "; try a lower --lr or a smaller --max-grad-norm");
+    }
+
+    void Evaluate(TrainerState state)
+    {
+        if (evaluator == null) return;
+        foreach (var m in modules.Values) m.eval();
+        IReadOnlyDictionary<string, double> metrics;
+        using (no_grad()) metrics = evaluator.Evaluate();
+        foreach (var m in modules.Values) m.train();
+
+        if (!metrics.TryGetValue(options.SelectBestBy, out double value))
+            throw DistilException.Usage($"select_best_by '{options.SelectBestBy}' is not a metric the evaluator reports ({string.Join(", ", metrics.Keys)})");
+        bool lowerIsBetter = options.SelectBestBy == "loss";
+        bool isBest = state.BestMetric is not double best || (lowerIsBetter ? value < best : value > best);
+        if (isBest)
+        {
+            state.BestMetric = value;
+            state.BestStep = state.GlobalStep;
+            saveBest?.Invoke(BestDir);
+        }
+        var entry = new Dictionary<string, double> { ["step"] = state.GlobalStep };
+        foreach (var (k, v) in metrics) entry["eval_" + k] = v;
+        state.LogHistory.Add(entry);
+        foreach (var c in callbacks) c.OnEvaluate(state, metrics, isBest);
+    }
+}

@@ -1,0 +1,39 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Distil.Training;
+
+/// <summary>Where training stands; saved with every checkpoint as trainer_state.json (HF's name).</summary>
+public sealed class TrainerState
+{
+    [JsonPropertyName("global_step")] public long GlobalStep { get; set; }
+    [JsonPropertyName("total_steps")] public long TotalSteps { get; set; }
+    /// <summary>The next batch to train: (epoch, batch index in that epoch's order).</summary>
+    [JsonPropertyName("epoch")] public int Epoch { get; set; }
+    [JsonPropertyName("batch_in_epoch")] public int BatchInEpoch { get; set; }
+    [JsonPropertyName("best_metric")] public double? BestMetric { get; set; }
+    [JsonPropertyName("best_step")] public long? BestStep { get; set; }
+    [JsonPropertyName("log_history")] public List<Dictionary<string, double>> LogHistory { get; set; } = new();
+
+    /// <summary>Set by a callback to end training after the current step (HF's TrainerControl).</summary>
+    [JsonIgnore] public bool ShouldStop { get; set; }
+
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public static TrainerState FromJson(string json, string source) =>
+        JsonSerializer.Deserialize<TrainerState>(json, Json) ?? throw DistilException.BadInput($"{source}: empty trainer state");
+}
+
+/// <summary>One optimizer step as callbacks see it.</summary>
+public sealed record StepReport(long Step, long TotalSteps, int Epoch, double Loss, IReadOnlyDictionary<string, double> Terms,
+    double LearningRate, double GradNorm, int Examples, double ExamplesPerSecond);
+
+/// <summary>Observers of the loop (HF's TrainerCallback): progress, logs, best model. They steer only through state.ShouldStop.</summary>
+public abstract class TrainerCallback
+{
+    public virtual void OnTrainBegin(TrainerState state) { }
+    public virtual void OnStepEnd(TrainerState state, StepReport step) { }
+    public virtual void OnEvaluate(TrainerState state, IReadOnlyDictionary<string, double> metrics, bool isBest) { }
+    public virtual void OnSave(TrainerState state, string checkpointDir) { }
+    public virtual void OnTrainEnd(TrainerState state) { }
+}
