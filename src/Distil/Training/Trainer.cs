@@ -60,6 +60,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         {
             string? latest = checkpoints.Latest();
             if (latest != null) state = checkpoints.Load(latest, modules, optimizer);
+            state.TotalSteps = TotalSteps(); // the schedule follows the current options
         }
         foreach (var c in callbacks) c.OnTrainBegin(state);
         foreach (var m in modules.Values) m.train();
@@ -69,12 +70,13 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         while (state.Epoch < options.Epochs && !Done(state))
         {
             int batches = data.BatchCount(state.Epoch);
-            while (state.BatchInEpoch < batches && !Done(state))
+            bool epochEnd = false;
+            while (!epochEnd && !Done(state))
             {
                 cancel.ThrowIfCancellationRequested();
                 var report = Step(state, optimizer, all, clock);
                 state.BatchInEpoch++;
-                bool epochEnd = state.BatchInEpoch == batches;
+                epochEnd = state.BatchInEpoch >= batches;
                 if (epochEnd) { state.Epoch++; state.BatchInEpoch = 0; }
                 foreach (var c in callbacks) c.OnStepEnd(state, report);
 
