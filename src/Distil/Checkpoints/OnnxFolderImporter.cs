@@ -1,0 +1,51 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Distil.Checkpoints;
+
+/// <summary>Writes an ONNX BERT encoder as a Hugging Face BertModel folder (config.json, model.safetensors, vocab.txt, tokenizer_config.json).</summary>
+public static class OnnxFolderImporter
+{
+    /// <summary>
+    /// Imports <paramref name="onnxPath"/> into <paramref name="outDir"/>. The folder is built under a temp name next to
+    /// it and renamed into place at the end, so an interrupted import leaves no half-written model folder.
+    /// An existing <paramref name="outDir"/> is replaced. Returns the import (the caller disposes its tensors).
+    /// </summary>
+    public static OnnxBertImport ImportOnnxToFolder(string onnxPath, string vocabPath, string outDir, bool doLowerCase = true)
+    {
+        if (!File.Exists(vocabPath)) throw DistilException.NotFound($"{vocabPath}: vocab.txt not found");
+        var import = OnnxBertImporter.Import(onnxPath);
+        try
+        {
+            string full = Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar);
+            string tmp = full + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+            Directory.CreateDirectory(tmp);
+            try
+            {
+                File.WriteAllText(Path.Combine(tmp, "config.json"), import.Config.ToJson());
+                // Keys without "bert.", as HF saves a bare BertModel; StateDictLoader adds the prefix when needed.
+                SafeTensors.Write(Path.Combine(tmp, "model.safetensors"), import.StateDict);
+                string vocab = File.ReadAllText(vocabPath, Encoding.UTF8).Replace("\r\n", "\n");
+                int lines = vocab.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+                if (lines != import.Config.VocabSize)
+                    throw DistilException.BadInput($"{vocabPath}: has {lines} tokens but the model's word embedding has {import.Config.VocabSize} rows; use the vocab.txt that belongs to {onnxPath}");
+                File.WriteAllText(Path.Combine(tmp, "vocab.txt"), vocab, new UTF8Encoding(false));
+                var tokCfg = new Dictionary<string, object> { ["do_lower_case"] = doLowerCase, ["tokenizer_class"] = "BertTokenizer", ["model_max_length"] = import.Config.MaxPositionEmbeddings };
+                File.WriteAllText(Path.Combine(tmp, "tokenizer_config.json"), JsonSerializer.Serialize(tokCfg, new JsonSerializerOptions { WriteIndented = true }));
+                if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
+                Directory.Move(tmp, full);
+            }
+            catch
+            {
+                try { Directory.Delete(tmp, recursive: true); } catch (IOException) { }
+                throw;
+            }
+            return import;
+        }
+        catch
+        {
+            foreach (var t in import.StateDict.Values) t.Dispose();
+            throw;
+        }
+    }
+}
