@@ -1,1 +1,3 @@
-return 0;
+using Distil.Cli;
+
+return CliApp.Run(args);

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Distil.Cli.Commands;
+using Spectre.Console;
+
+namespace Distil.Cli;
+
+/// <summary>The `distil` command tree and the one place where failures become exit codes (Distil.ExitCodes).</summary>
+public static class CliApp
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("distil: compress BERT teachers into small, fast students, and prove it with numbers.");
+        root.Subcommands.Add(FinetuneCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(ImportOnnxCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
+        return root;
+    }
+
+    public static int Run(string[] args)
+    {
+        try
+        {
+            return Build().Parse(args).Invoke();
+        }
+        catch (DistilException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return e.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLine("[yellow]cancelled[/]; the last checkpoint is kept (use --resume)");
+            return ExitCodes.Cancelled;
+        }
+    }
+}

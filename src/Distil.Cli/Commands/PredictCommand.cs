@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Text.Json;
+using Distil.Checkpoints;
+using Distil.Data;
+using Distil.Text;
+using Distil.Training;
+using Spectre.Console;
+
+namespace Distil.Cli.Commands;
+
+/// <summary>`distil predict`: label and class probabilities for texts (or text pairs).</summary>
+public static class PredictCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model folder (e.g. runs/ft/best)", Required = true };
+        var text = new Option<string[]>("--text") { Description = "Text to classify (repeat for several)", AllowMultipleArgumentsPerToken = false };
+        var pair = new Option<string[]>("--pair") { Description = "Second text of a pair, one per --text" };
+        var input = new Option<string?>("--input") { Description = "File with one text per line (a tab separates a pair)" };
+        var maxLen = new Option<int>("--max-seq-len") { Description = "Tokens per example (default 128)", DefaultValueFactory = _ => 128 };
+        var json = new Option<bool>("--json") { Description = "Print JSON lines instead of a table" };
+        var cmd = new Command("predict", """
+            Predict labels with a model folder.
+
+            Examples:
+              distil predict --model runs/ft/best --text "Great phone, works perfectly." --text "Waste of money."
+              distil predict --model runs/ft/best --input sentences.txt --json
+            """);
+        foreach (var o in new Option[] { model, text, pair, input, maxLen, json }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            var inputs = new List<(string Text, string? Pair)>();
+            var texts = r.GetValue(text) ?? Array.Empty<string>();
+            var pairs = r.GetValue(pair) ?? Array.Empty<string>();
+            if (pairs.Length > 0 && pairs.Length != texts.Length)
+                throw DistilException.Usage($"--pair was given {pairs.Length} times but --text {texts.Length} times; give one --pair per --text");
+            for (int i = 0; i < texts.Length; i++) inputs.Add((texts[i], pairs.Length > 0 ? pairs[i] : null));
+            if (r.GetValue(input) is string file)
+            {
+                if (!File.Exists(file)) throw DistilException.NotFound($"{file}: input file not found");
+                foreach (string line in File.ReadLines(file).Where(l => l.Length > 0))
+                {
+                    var parts = line.Split('\t', 2);
+                    inputs.Add((parts[0], parts.Length > 1 ? parts[1] : null));
+                }
+            }
+            if (inputs.Count == 0) throw DistilException.Usage("nothing to predict: pass --text \"...\" or --input FILE");
+
+            var predictions = Predict(r.GetValue(model)!, inputs, r.GetValue(maxLen));
+            if (r.GetValue(json))
+                foreach (var p in predictions) Console.WriteLine(JsonSerializer.Serialize(new { text = p.Text, label = p.Label, probabilities = p.Probabilities }));
+            else
+            {
+                var table = new Table().AddColumns("text", "label", "probabilities");
+                foreach (var p in predictions)
+                    table.AddRow(Markup.Escape(p.Text), Markup.Escape(p.Label), Markup.Escape(string.Join("  ", p.Probabilities.Select(kv => $"{kv.Key} {kv.Value:F3}"))));
+                AnsiConsole.Write(table);
+            }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    public sealed record Prediction(string Text, string Label, Dictionary<string, double> Probabilities);
+
+    public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<(string Text, string? Pair)> inputs, int maxSeqLen)
+    {
+        var (m, _) = ModelFolder.LoadForClassification(modelDir);
+        var tokenizer = BertTextTokenizer.FromFolder(modelDir);
+        var labels = m.Config.Labels;
+        var encoded = inputs.Select(x =>
+        {
+            var t = tokenizer.Encode(x.Text, x.Pair, maxSeqLen);
+            return new EncodedExample(t.InputIds, t.TokenTypeIds, 0, DomainSet.None);
+        }).ToArray();
+        var probs = Classifier.PredictProbabilities(m, encoded, 64, tokenizer.Pad, TorchSharp.torch.CPU);
+        return inputs.Select((x, i) => new Prediction(x.Text, labels[Array.IndexOf(probs[i], probs[i].Max())],
+            labels.Select((l, k) => (l, k)).ToDictionary(p => p.l, p => Math.Round((double)probs[i][p.k], 6)))).ToArray();
+    }
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using Distil.Checkpoints;
+using Distil.Data;
+using Distil.Models;
+using Distil.Reports;
+using Distil.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distil.Training;
+
+public sealed record FineTuneResult(IReadOnlyList<(string Split, IReadOnlyDictionary<string, double> Metrics)> Splits,
+    long Steps, double TrainSeconds, double SecondsPerEpoch, string BestDir);
+
+/// <summary>`distil finetune` as a library call: data -> teacher + new head -> Trainer -> best/ -> metrics -> report.md.</summary>
+public static class FineTunePipeline
+{
+    public static FineTuneResult Run(FineTuneConfig c, RunFolder run, bool resume, Device device, TrainerCallback? progress = null)
+    {
+        c.Validate();
+        var tokenizer = BertTextTokenizer.FromFolder(c.Model!);
+        var train = Read(c, c.Train!, DataSplit.Train);
+        var dev = c.Dev != null || c.GlueTask != null ? Read(c, c.Dev ?? c.Train!, DataSplit.Dev) : null;
+        var test = c.Test != null ? Read(c, c.Test, DataSplit.Test) : null;
+
+        var labels = LabelSet.FromExamples(train.Examples);
+        var domains = DomainSet.FromExamples(train.Examples);
+        var encoded = (DatasetFile f) => ExampleEncoder.Encode(f.Examples, tokenizer, labels, domains, c.MaxSeqLen);
+        var trainSet = encoded(train);
+        var devSet = dev != null ? encoded(dev) : null;
+        var testSet = test != null ? encoded(test) : null;
+
+        manual_seed(c.Training.Seed); // the new classifier head
+        var (model, load) = ModelFolder.LoadForClassification(c.Model!, labels.Names, c.Pooling);
+        model.to(device);
+        long pad = tokenizer.Pad;
+
+        var source = new EncodedBatchSource(trainSet, c.Training.BatchSize, c.Training.Seed, pad);
+        var evaluator = devSet != null ? new ClassificationEvaluator(model, devSet, labels.Count, domains, c.EvalBatchSize, pad, device) : null;
+        var callbacks = new List<TrainerCallback> { new MetricsLog(run.MetricsPath, c.LogEverySteps) };
+        if (progress != null) callbacks.Add(progress);
+        var trainer = new Trainer<Batch>(run.Dir, new Dictionary<string, nn.Module> { ["model"] = model },
+            new CrossEntropyObjective(model, device), source, c.Training with { SelectBestBy = devSet != null ? c.Training.SelectBestBy : "loss" },
+            evaluator, saveBest: dir => ModelFolder.Save(dir, model, c.Model!), callbacks);
+
+        var clock = Stopwatch.StartNew();
+        var state = trainer.Train(resume);
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (evaluator == null) ModelFolder.Save(run.BestDir, model, c.Model!); // nothing to select by: the last weights
+
+        // Final numbers always come from best/ as saved, i.e. what a user will load.
+        var (best, _) = ModelFolder.LoadForClassification(run.BestDir);
+        best.to(device);
+        var splits = new List<(string, IReadOnlyDictionary<string, double>)>();
+        foreach (var (name, set) in new[] { ("dev", devSet), ("test", testSet) })
+            if (set != null)
+                splits.Add((name, Classifier.Metrics(Classifier.PredictProbabilities(best, set, c.EvalBatchSize, pad, device), set, labels.Count, domains)));
+
+        double epochs = Math.Max(1e-9, (double)(state.GlobalStep - 0) / Math.Max(1, source.BatchCount(0)));
+        var result = new FineTuneResult(splits, state.GlobalStep, seconds, seconds / epochs, run.BestDir);
+        WriteReport(c, run, result, load, train, dev, test, labels, domains, trainSet.Count, resume);
+        return result;
+    }
+
+    static DatasetFile Read(FineTuneConfig c, string path, DataSplit split)
+    {
+        if (c.GlueTask != null && Directory.Exists(path)) return GlueTasks.Read(path, c.GlueTask, split, c.SkipBadRows);
+        var columns = new ColumnMapping(
+            c.TextColumn != null ? Column.Parse(c.TextColumn) : null, c.TextPairColumn != null ? Column.Parse(c.TextPairColumn) : null,
+            c.LabelColumn != null ? Column.Parse(c.LabelColumn) : null, c.DomainColumn != null ? Column.Parse(c.DomainColumn) : null);
+        return DatasetReader.Read(path, columns, c.Format != null ? DataFormats.Parse(c.Format) : null, skipBadRows: c.SkipBadRows);
+    }
+
+    static void WriteReport(FineTuneConfig c, RunFolder run, FineTuneResult r, LoadReport load, DatasetFile train, DatasetFile? dev,
+        DatasetFile? test, LabelSet labels, DomainSet domains, int trainCount, bool resumed)
+    {
+        string plot = "training.png";
+        TrainingPlot.Write(run.MetricsPath, Path.Combine(run.Dir, plot));
+        string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
+        var w = new ReportWriter("distil finetune")
+            .KeyValues("Run", new[]
+            {
+                ("model", c.Model!), ("train", $"{c.Train} ({trainCount} examples, {train.SkippedRows} bad rows skipped)"),
+                ("dev", dev != null ? $"{c.Dev} ({dev.Count} examples)" : "none"), ("test", test != null ? $"{c.Test} ({test.Count} examples)" : "none"),
+                ("labels", string.Join(", ", labels.Names)), ("domains", domains.Count > 0 ? string.Join(", ", domains.Names) : "none"),
+                ("newly initialised", load.Missing.Count > 0 ? string.Join(", ", load.Missing) : "nothing"),
+                ("steps", r.Steps.ToString(CultureInfo.InvariantCulture)), ("train time", $"{F(r.TrainSeconds)} s{(resumed ? " (this session, after resume)" : "")}"),
+                ("time per epoch", $"{F(r.SecondsPerEpoch)} s"),
+                ("settings", $"epochs {c.Training.Epochs}, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, max_seq_len {c.MaxSeqLen}, pooling {c.Pooling ?? "model default"}, seed {c.Training.Seed}, threads {torch.get_num_threads()}"),
+            })
+            .MetricsTable("Metrics of best/", r.Splits)
+            .Image("loss and dev accuracy", plot);
+        if (train.SkippedRows > 0) w.Paragraph("Skipped rows (first reasons):\n\n" + string.Join("\n", train.SkipReasons.Take(10).Select(s => $"- {s}")));
+        w.Save(run.ReportPath);
+    }
+}
