@@ -6,7 +6,7 @@ namespace Distil.Data;
 public static class Collator
 {
     /// <summary>Collates <paramref name="data"/>[i] for each i in <paramref name="indices"/>.</summary>
-    public static Batch Collate(IReadOnlyList<EncodedExample> data, IReadOnlyList<int> indices, long padId) =>
+    public static Batch CollateAt(IReadOnlyList<EncodedExample> data, IReadOnlyList<int> indices, long padId) =>
         Collate(indices.Select(i => data[i]).ToArray(), padId, indices);
 
     /// <param name="indices">positions of the rows in their data set; default 0..B-1.</param>
