@@ -13,6 +13,7 @@ public class TokenizerTests : IDisposable
         "##believ", "##able", ",", ".", "hello",      // 10-14
         "world", "a", "b", "c", "d",                  // 15-19
         "e", "stop", "me", "now", "cafe",             // 20-24
+        "$", "5", "+", "€", "\U0001F600",            // 25-29
     };
 
     readonly TempDir _dir = new();
@@ -32,7 +33,7 @@ public class TokenizerTests : IDisposable
     public void SpecialIdsAndVocabSizeComeFromTheVocab()
     {
         Assert.Equal((2, 3, 0, 4, 1), (_tok.Cls, _tok.Sep, _tok.Pad, _tok.Mask, _tok.Unk));
-        Assert.Equal(25, _tok.VocabSize);
+        Assert.Equal(30, _tok.VocabSize);
     }
 
     [Fact]
@@ -101,7 +102,7 @@ public class TokenizerTests : IDisposable
         using var dir = new TempDir();
         dir.File("vocab.txt", string.Join("\r\n", Vocab) + "\r\n");
         var tok = BertTextTokenizer.FromFolder(dir.Path);
-        Assert.Equal(25, tok.VocabSize);
+        Assert.Equal(30, tok.VocabSize);
         Assert.Equal(new long[] { 2, 5, 6, 9, 10, 11, 3 }, tok.Encode("the movie unbelievable", null, 64).InputIds);
         Assert.Equal("[SEP]", tok.Tokens(new long[] { 3 })[0]);
     }
@@ -114,6 +115,64 @@ public class TokenizerTests : IDisposable
         dir.File("tokenizer_config.json", """{"do_lower_case": false}""");
         var tok = BertTextTokenizer.FromFolder(dir.Path);
         Assert.Equal(new long[] { 2, 1, 5, 1, 24, 3 }, tok.Encode("The the café cafe", null, 64).InputIds);
+    }
+
+    [Fact]
+    public void StripAccentsFalseKeepsAccentsEvenWhenLowerCasing()
+    {
+        using var dir = new TempDir();
+        dir.File("vocab.txt", string.Join("\n", Vocab));
+        dir.File("tokenizer_config.json", """{"do_lower_case": true, "strip_accents": false}""");
+        Assert.Equal(new long[] { 2, 1, 24, 3 }, BertTextTokenizer.FromFolder(dir.Path).Encode("Café CAFE", null, 64).InputIds);
+    }
+
+    [Fact]
+    public void BrokenTokenizerConfigIsBadInput()
+    {
+        using var dir = new TempDir();
+        dir.File("vocab.txt", string.Join("\n", Vocab));
+        var cfg = dir.File("tokenizer_config.json", "{ do_lower_case: ");
+        var e = Assert.Throws<DistilException>(() => BertTextTokenizer.FromFolder(dir.Path));
+        Assert.Equal(ExitCodes.InvalidInput, e.ExitCode);
+        Assert.StartsWith(cfg, e.Message);
+    }
+
+    // HF _clean_text drops \0, U+FFFD and control/format characters without splitting the word.
+    [Theory]
+    [InlineData("th\u0007e movie")]
+    [InlineData("the mo\u200Bvie")]
+    [InlineData("the movie\0")]
+    [InlineData("the movie\uFFFD")]
+    [InlineData("the mo\uFFFDvie")]
+    [InlineData("the mo\0vie")]
+    [InlineData("the\u2003movie\u00AD")] // em space separates, soft hyphen (Cf) is dropped
+    public void ControlCharactersAreDroppedLikeHf(string text) =>
+        Assert.Equal(new long[] { 2, 5, 6, 3 }, Ids(text));
+
+    [Fact]
+    public void EmojiAndCjkCharactersAreWordsOfTheirOwn() =>
+        // HF: an emoji (outside the BMP) is a word of its own (here in the vocab); each CJK character is split off as a word.
+        Assert.Equal(new long[] { 2, 5, 29, 6, 1, 1, 3 }, Ids("the \U0001F600 movie\u4E2D\u6587"));
+
+    [Fact]
+    public void SymbolsAreKeptAsHfDoes() =>
+        // HF: ASCII symbols are punctuation (split off), other symbols (So/Sc) stay inside their word;
+        // "5+€" -> 5 + € ; "great😀" is one word with no WordPiece for 😀 -> [UNK]; "😀" alone is in the vocab.
+        Assert.Equal(new long[] { 2, 25, 26, 26, 27, 28, 1, 29, 3 }, Ids("$5 5+€ great\U0001F600 \U0001F600"));
+
+    [Fact]
+    public void SpecialTokensInTheTextKeepTheirIds() =>
+        Assert.Equal(new long[] { 2, 5, 4, 8, 3 }, Ids("the [MASK]great"));
+
+    [Fact]
+    public void WordsOverAHundredCharactersAreUnk()
+    {
+        using var dir = new TempDir();
+        dir.File("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n##a\n");
+        var tok = BertTextTokenizer.FromFolder(dir.Path);
+        Assert.Equal(new long[] { 2, 4, 5, 5, 3 }, tok.Encode("aaa", null, 200).InputIds);
+        Assert.Equal(102, tok.Encode(new string('a', 100), null, 200).Length);
+        Assert.Equal(new long[] { 2, 1, 3 }, tok.Encode(new string('a', 101), null, 200).InputIds);
     }
 
     [Fact]

@@ -4,15 +4,19 @@ using Microsoft.ML.Tokenizers;
 namespace Distil.Text;
 
 /// <summary>
-/// BERT WordPiece tokenizer with Hugging Face's behaviour, on top of Microsoft.ML.Tokenizers' <see cref="BertTokenizer"/>:
-/// accents stripped for uncased vocabularies, control whitespace treated as spaces, HF "longest_first" truncation.
+/// BERT WordPiece tokenizer with Hugging Face's behaviour. Normalisation and word splitting are our port of HF's
+/// BasicTokenizer (the library's drops symbols and deletes \t \n); WordPiece and Decode are Microsoft.ML.Tokenizers'
+/// <see cref="BertTokenizer"/>. Accents are stripped for uncased vocabularies; truncation is HF "longest_first".
 /// </summary>
 public sealed class BertTextTokenizer
 {
+    public const int MaxInputCharsPerWord = 100;
     public const string ClsToken = "[CLS]", SepToken = "[SEP]", PadToken = "[PAD]", UnkToken = "[UNK]", MaskToken = "[MASK]";
 
     readonly BertTokenizer _inner;
     readonly string[] _vocab;
+    readonly BasicTokenizer _basic;
+    readonly (string Token, int Id)[] _specials;
 
     public TokenizerSettings Settings { get; }
     public string VocabPath { get; }
@@ -46,6 +50,8 @@ public sealed class BertTextTokenizer
             : throw DistilException.BadInput($"{vocabPath}: the special token {token} is missing; a BERT vocab.txt needs [PAD] [UNK] [CLS] [SEP] (one per line)");
         Pad = Require(PadToken); Unk = Require(UnkToken); Cls = Require(ClsToken); Sep = Require(SepToken);
         Mask = index.TryGetValue(MaskToken, out var m) ? m : -1;
+        _specials = new[] { ClsToken, SepToken, PadToken, UnkToken, MaskToken }.Where(index.ContainsKey).Select(t => (t, index[t])).ToArray();
+        _basic = new BasicTokenizer(settings.LowerCase, settings.EffectiveStripAccents, settings.TokenizeChineseChars);
 
         // The vocab is handed over as LF text: we read it ourselves so CRLF files and trailing '\r' cannot leak into tokens.
         using var stream = new MemoryStream(Encoding.UTF8.GetBytes(string.Join('\n', _vocab) + "\n"));
@@ -72,9 +78,41 @@ public sealed class BertTextTokenizer
         return vocab;
     }
 
-    /// <summary>WordPiece ids of one text, no special tokens, no truncation.</summary>
-    public List<int> Tokenize(string text) =>
-        new(_inner.EncodeToIds(TextCleaner.WhitespaceToSpace(text), addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true));
+    /// <summary>
+    /// WordPiece ids of one text, no added special tokens, no truncation. Special tokens written in the text
+    /// ("[MASK]") map to their ids, as HF's added-token split does.
+    /// </summary>
+    public List<int> Tokenize(string text)
+    {
+        var ids = new List<int>();
+        int start = 0;
+        while (start <= text.Length)
+        {
+            var (at, token, id) = NextSpecial(text, start);
+            foreach (var word in _basic.Split(text[start..at]))
+            {
+                // HF: a word longer than max_input_chars_per_word (100 code points) is [UNK].
+                if (word.Length > MaxInputCharsPerWord && word.EnumerateRunes().Count() > MaxInputCharsPerWord) { ids.Add(Unk); continue; }
+                // The library only runs WordPiece here: our BasicTokenizer already did HF's normalisation and splitting.
+                ids.AddRange(_inner.EncodeToIds(word, addSpecialTokens: false, considerPreTokenization: false, considerNormalization: false));
+            }
+            if (token == null) break;
+            ids.Add(id);
+            start = at + token.Length;
+        }
+        return ids;
+    }
+
+    (int At, string? Token, int Id) NextSpecial(string text, int start)
+    {
+        (int, string?, int) best = (text.Length, null, -1);
+        foreach (var (token, id) in _specials)
+        {
+            int i = text.IndexOf(token, start, StringComparison.Ordinal);
+            if (i >= 0 && i < best.Item1) best = (i, token, id);
+        }
+        return best;
+    }
 
     /// <summary>
     /// Encodes a text or a text pair with special tokens, truncated HF "longest_first" so that the result has at most
