@@ -6,6 +6,8 @@ public static class Truncation
     /// <summary>
     /// Removes one token at a time from the end of the longer sequence until <c>a.Count + b.Count &lt;= budget</c>.
     /// On a tie the pair (<paramref name="b"/>) loses the token, as in HF (<c>len(ids) &gt; len(pair_ids)</c> else pair).
+    /// Note: HF's fast (Rust) tokenizers differ by one token when both sequences are cut and an odd budget is split:
+    /// they give the extra token to the longer sequence, or to the pair on a tie (4+4 tokens, budget 7: slow 4+3, fast 3+4).
     /// </summary>
     public static void LongestFirst(List<int> a, List<int>? b, int budget)
     {
