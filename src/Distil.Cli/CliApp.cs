@@ -22,7 +22,15 @@ public static class CliApp
     {
         try
         {
-            return Build().Parse(args).Invoke();
+            var parsed = Build().Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                foreach (var error in parsed.Errors) AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {error.Message}");
+                AnsiConsole.MarkupLine("see [bold]distil <command> --help[/]");
+                return ExitCodes.InvalidUsage;
+            }
+            // Our handler below maps exceptions to documented exit codes, instead of System.CommandLine's generic 1.
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (DistilException e)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Distil.Checkpoints;
+using TorchSharp;
 using Distil.Data;
 using Distil.Text;
 using Distil.Training;

@@ -59,7 +59,7 @@ public static class FineTunePipeline
 
         double epochs = Math.Max(1e-9, (double)(state.GlobalStep - 0) / Math.Max(1, source.BatchCount(0)));
         var result = new FineTuneResult(splits, state.GlobalStep, seconds, seconds / epochs, run.BestDir);
-        WriteReport(c, run, result, load, train, dev, test, labels, domains, trainSet.Count, resume);
+        WriteReport(c, run, result, load, train, dev, test, labels, domains, trainSet.Length, resume);
         return result;
     }
 
