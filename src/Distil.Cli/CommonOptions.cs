@@ -45,6 +45,18 @@ public sealed class CommonOptions
         return result;
     }
 
+    /// <summary>--config, or with --resume and no --config the run folder's own config.resolved.json (flags still override).</summary>
+    public static string? ConfigOrRunConfig(ParseResult r, CommonOptions o)
+    {
+        if (r.GetValue(o.Config) is string given) return given;
+        if (r.GetValue(o.Resume) && r.GetValue(o.Out) is string outDir)
+        {
+            string saved = Path.Combine(outDir, "config.resolved.json");
+            if (File.Exists(saved)) return saved;
+        }
+        return null;
+    }
+
     /// <summary>Applies --threads and --device; returns the device to train on.</summary>
     public static torch.Device Setup(string? device, int? threads)
     {

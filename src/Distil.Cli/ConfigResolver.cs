@@ -28,6 +28,8 @@ public static class ConfigResolver
             try { file = JsonNode.Parse(File.ReadAllText(configPath), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
             catch (JsonException e) { throw DistilException.Usage($"{configPath}: not valid JSON ({e.Message})"); }
             if (file is not JsonObject obj) throw DistilException.Usage($"{configPath}: the config must be a JSON object");
+            // A run folder's config.resolved.json wraps the settings: {"command", "distil_version", "config": {...}}.
+            if (obj["config"] is JsonObject inner && obj.ContainsKey("distil_version")) obj = inner;
             Merge(root, obj, typeof(T), configPath, "");
         }
         foreach (var (path, value) in overrides)

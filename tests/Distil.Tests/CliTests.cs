@@ -79,8 +79,14 @@ public class CliTests
         Assert.Equal(new[] { "1", "0" }, predictions.Select(p => p.Label));
         Assert.All(predictions, p => Assert.Equal(1.0, p.Probabilities.Values.Sum(), 4));
 
-        // Same folder again without --resume is refused; with --resume it continues (nothing left to do).
+        // Same folder again without --resume is refused; with --resume alone it takes the run's settings and
+        // continues from the last checkpoint (here: with 2 more epochs).
         Assert.Equal(ExitCodes.InvalidUsage, Run("finetune", "--model", teacher, "--train", train, "--out", run));
+        Assert.Equal(ExitCodes.Ok, Run("finetune", "--out", run, "--resume", "--epochs", "12"));
+        var steps = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)
+            .Where(n => n["type"]!.GetValue<string>() == "train").Select(n => n["step"]!.GetValue<int>()).ToArray();
+        Assert.Equal(72, steps.Max());
+        Assert.Equal(steps.Distinct().Count(), steps.Length); // no step logged twice
     }
 
     [Fact]

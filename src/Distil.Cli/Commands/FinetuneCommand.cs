@@ -18,7 +18,7 @@ public static class FinetuneCommand
             Examples:
               distil finetune --model models/minilm --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --out runs/ft
               distil finetune --config run.json --epochs 2        (flags override the config file)
-              distil finetune --out runs/ft --resume              (continue after an interruption)
+              distil finetune --out runs/ft --resume              (continue after an interruption, with the run's own settings)
             """);
         common.AddTo(cmd);
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
@@ -46,7 +46,7 @@ public static class FinetuneCommand
         Add(new Option<int>("--max-steps") { Description = "Stop after N steps in all" }, "training.max_steps");
         cmd.SetAction(r =>
         {
-            var (config, resolved) = ConfigResolver.Resolve<FineTuneConfig>(r.GetValue(common.Config), common.Overrides(r));
+            var (config, resolved) = ConfigResolver.Resolve<FineTuneConfig>(CommonOptions.ConfigOrRunConfig(r, common), common.Overrides(r));
             config.Validate();
             var device = CommonOptions.Setup(config.Device, config.Threads);
             var run = RunFolder.Create(config.Out!, "finetune", resolved, r.GetValue(common.Resume));
