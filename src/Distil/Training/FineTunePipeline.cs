@@ -38,7 +38,8 @@ public static class FineTunePipeline
 
         var source = new EncodedBatchSource(trainSet, c.Training.BatchSize, c.Training.Seed, pad);
         var evaluator = devSet != null ? new ClassificationEvaluator(model, devSet, labels.Count, domains, c.EvalBatchSize, pad, device) : null;
-        var callbacks = new List<TrainerCallback> { new MetricsLog(run.MetricsPath, c.LogEverySteps) };
+        var session = new SessionStart();
+        var callbacks = new List<TrainerCallback> { new MetricsLog(run.MetricsPath, c.LogEverySteps), session };
         if (progress != null) callbacks.Add(progress);
         var trainer = new Trainer<Batch>(run.Dir, new Dictionary<string, nn.Module> { ["model"] = model },
             new CrossEntropyObjective(model, device), source, c.Training with { SelectBestBy = devSet != null ? c.Training.SelectBestBy : "loss" },
@@ -57,7 +58,7 @@ public static class FineTunePipeline
             if (set != null)
                 splits.Add((name, Classifier.Metrics(Classifier.PredictProbabilities(best, set, c.EvalBatchSize, pad, device), set, labels.Count, domains)));
 
-        double epochs = Math.Max(1e-9, (double)(state.GlobalStep - 0) / Math.Max(1, source.BatchCount(0)));
+        double epochs = Math.Max(1e-9, (double)(state.GlobalStep - session.Step) / Math.Max(1, source.BatchCount(0))); // this session's share
         var result = new FineTuneResult(splits, state.GlobalStep, seconds, seconds / epochs, run.BestDir);
         WriteReport(c, run, result, load, train, dev, test, labels, domains, trainSet.Length, resume);
         return result;
@@ -93,5 +94,12 @@ public static class FineTunePipeline
             .Image("loss and dev accuracy", plot);
         if (train.SkippedRows > 0) w.Paragraph("Skipped rows (first reasons):\n\n" + string.Join("\n", train.SkipReasons.Take(10).Select(s => $"- {s}")));
         w.Save(run.ReportPath);
+    }
+
+    /// <summary>The step this session started at (0, or the checkpoint resumed from), for honest time per epoch.</summary>
+    sealed class SessionStart : TrainerCallback
+    {
+        public long Step { get; private set; }
+        public override void OnTrainBegin(TrainerState state) => Step = state.GlobalStep;
     }
 }
