@@ -59,6 +59,9 @@ public class BertModelingTests
         var expl = model.forward(new BertInputs(ids, mask), OutputRequest.All);
         Assert.True(fused.LastHiddenState.allclose(expl.LastHiddenState, rtol: 0, atol: 1e-5));
         Assert.Equal(3, expl.HiddenStates!.Count);
+        // Values of layer 2 are that layer's value projection of layer 1's output.
+        using var v = model.encoder.layer[1].attention.self.value.forward(expl.HiddenStates[1]);
+        Assert.True(v.allclose(expl.Values![1], atol: 1e-6));
         Assert.Equal(new long[] { 2, 4, 5, 5 }, expl.Attentions![0].shape);
         // Attention to padded positions is exactly zero, and each row sums to one.
         Assert.Equal(0f, expl.Attentions[1][1, .., .., 3..].abs().max().item<float>());

@@ -13,20 +13,22 @@ namespace Distil.Models;
 public sealed record BertInputs(Tensor InputIds, Tensor AttentionMask, Tensor? TokenTypeIds = null);
 
 /// <summary>Which intermediate tensors a forward pass returns (distillation needs them; inference does not).</summary>
-public sealed record OutputRequest(bool HiddenStates = false, bool Attentions = false)
+public sealed record OutputRequest(bool HiddenStates = false, bool Attentions = false, bool Values = false)
 {
     public static readonly OutputRequest None = new();
-    public static readonly OutputRequest All = new(true, true);
+    public static readonly OutputRequest All = new(true, true, true);
 }
 
 /// <summary>
 /// Encoder outputs. <see cref="HiddenStates"/>: embedding output then each layer's output, L+1 tensors (B, T, H).
 /// <see cref="Attentions"/>: per layer softmax probabilities (B, nh, T, T); <see cref="AttentionScores"/>:
-/// the masked logits before softmax (TinyBERT matches these).
+/// the masked logits before softmax (TinyBERT matches these). <see cref="Values"/>: per layer the value
+/// projection (B, T, H) before the head split (MiniLM's value relation).
 /// </summary>
 public sealed record BertEncoderOutput(
     Tensor LastHiddenState, Tensor? PooledOutput,
-    IReadOnlyList<Tensor>? HiddenStates, IReadOnlyList<Tensor>? Attentions, IReadOnlyList<Tensor>? AttentionScores);
+    IReadOnlyList<Tensor>? HiddenStates, IReadOnlyList<Tensor>? Attentions, IReadOnlyList<Tensor>? AttentionScores,
+    IReadOnlyList<Tensor>? Values = null);
 
 /// <summary>Classifier logits (B, num_labels) plus the encoder outputs they came from.</summary>
 public sealed record SequenceClassifierOutput(Tensor Logits, BertEncoderOutput Encoder);
@@ -83,12 +85,13 @@ public sealed class BertSelfAttention : nn.Module
     Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], heads, headDim).transpose(1, 2); // (B, T, H) -> (B, nh, T, dh)
 
     /// <param name="additiveMask">(B, 1, 1, T): 0 for tokens, a large negative number for padding.</param>
-    public (Tensor Context, Tensor? Probs, Tensor? Scores) forward(Tensor hidden, Tensor additiveMask, bool returnAttention)
+    public (Tensor Context, Tensor? Probs, Tensor? Scores, Tensor? Values) forward(Tensor hidden, Tensor additiveMask, bool returnAttention, bool returnValues = false)
     {
         using var scope = NewDisposeScope();
         var q = SplitHeads(query.forward(hidden));
         var k = SplitHeads(key.forward(hidden));
-        var v = SplitHeads(value.forward(hidden));
+        var projectedValues = value.forward(hidden); // (B, T, H)
+        var v = SplitHeads(projectedValues);
         Tensor context;
         Tensor? probs = null, scores = null;
         if (returnAttention)
@@ -103,7 +106,8 @@ public sealed class BertSelfAttention : nn.Module
             context = F.scaled_dot_product_attention(q, k, v, additiveMask, training ? dropoutP : 0.0, false);
         }
         var merged = context.transpose(1, 2).contiguous().view(hidden.shape[0], hidden.shape[1], -1); // (B, T, H)
-        return (merged.MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope(), scores?.MoveToOuterDisposeScope());
+        return (merged.MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope(), scores?.MoveToOuterDisposeScope(),
+            returnValues ? projectedValues.MoveToOuterDisposeScope() : null);
     }
 }
 
@@ -182,14 +186,14 @@ public sealed class BertLayer : nn.Module
         RegisterComponents();
     }
 
-    public (Tensor Hidden, Tensor? Probs, Tensor? Scores) forward(Tensor hidden, Tensor additiveMask, bool returnAttention)
+    public (Tensor Hidden, Tensor? Probs, Tensor? Scores, Tensor? Values) forward(Tensor hidden, Tensor additiveMask, bool returnAttention, bool returnValues = false)
     {
-        var (context, probs, scores) = attention.self.forward(hidden, additiveMask, returnAttention);
+        var (context, probs, scores, values) = attention.self.forward(hidden, additiveMask, returnAttention, returnValues);
         using (context)
         {
             using var attended = attention.output.forward(context, hidden);
             using var inner = intermediate.forward(attended);
-            return (output.forward(inner, attended), probs, scores);
+            return (output.forward(inner, attended), probs, scores, values);
         }
     }
 }
@@ -254,10 +258,12 @@ public sealed class BertModel : nn.Module
         var all = request.HiddenStates ? new List<Tensor> { hidden } : null;
         var probs = request.Attentions ? new List<Tensor>() : null;
         var scores = request.Attentions ? new List<Tensor>() : null;
+        var values = request.Values ? new List<Tensor>() : null;
         foreach (var l in encoder.layer)
         {
-            var (next, p, s) = l.forward(hidden, additiveMask, request.Attentions);
+            var (next, p, s, v) = l.forward(hidden, additiveMask, request.Attentions, request.Values);
             if (p is not null) { probs!.Add(p); scores!.Add(s!); }
+            if (v is not null) values!.Add(v);
             if (all is not null) all.Add(next);
             hidden = next;
         }
@@ -267,7 +273,8 @@ public sealed class BertModel : nn.Module
         all?.ForEach(t => t.MoveToOuterDisposeScope());
         probs?.ForEach(t => t.MoveToOuterDisposeScope());
         scores?.ForEach(t => t.MoveToOuterDisposeScope());
-        return new BertEncoderOutput(hidden, pooled, all, probs, scores);
+        values?.ForEach(t => t.MoveToOuterDisposeScope());
+        return new BertEncoderOutput(hidden, pooled, all, probs, scores, values);
     }
 }
 
