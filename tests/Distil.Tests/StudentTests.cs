@@ -1,0 +1,58 @@
+using Distil.Distillation;
+using Distil.Models;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Distil.Tests;
+
+public class StudentTests
+{
+    static readonly BertConfig MiniLm = new BertConfig { HiddenSize = 384, NumHiddenLayers = 6, NumAttentionHeads = 12, IntermediateSize = 1536 }.WithLabels(new[] { "0", "1" });
+
+    [Fact]
+    public void NamedShapesFollowThePublishedModels()
+    {
+        var tiny = StudentShapes.FromName("L4-H312", MiniLm);
+        Assert.Equal((4, 312, 12, 1200), (tiny.NumHiddenLayers, tiny.HiddenSize, tiny.NumAttentionHeads, tiny.IntermediateSize));
+        Assert.Equal(MiniLm.Labels, tiny.Labels); // labels and vocabulary come from the teacher
+        Assert.Equal(MiniLm.VocabSize, tiny.VocabSize);
+        var small = StudentShapes.FromName("l2-h384", MiniLm);
+        Assert.Equal((2, 384, 12, 1536), (small.NumHiddenLayers, small.HiddenSize, small.NumAttentionHeads, small.IntermediateSize));
+        var custom = StudentShapes.FromName("L4-H256-A4-I1024", MiniLm);
+        Assert.Equal((4, 256, 4, 1024), (custom.NumHiddenLayers, custom.HiddenSize, custom.NumAttentionHeads, custom.IntermediateSize));
+    }
+
+    [Fact]
+    public void BadShapesAreUsageErrors()
+    {
+        Assert.Contains("is not of the form", Assert.Throws<DistilException>(() => StudentShapes.FromName("tiny", MiniLm)).Message);
+        Assert.Contains("multiple of the head count", Assert.Throws<DistilException>(() => StudentShapes.FromName("L2-H100-A3", MiniLm)).Message);
+    }
+
+    [Fact]
+    public void TeacherLayersAreSpreadFromTheBottom()
+    {
+        Assert.Equal(new[] { 0, 3 }, StudentInit.TeacherLayersFor(2, 6));
+        Assert.Equal(new[] { 0, 2, 4, 6, 8, 10 }, StudentInit.TeacherLayersFor(6, 12));
+        Assert.Throws<DistilException>(() => StudentInit.TeacherLayersFor(8, 6));
+    }
+
+    [Fact]
+    public void TeacherInitCopiesEmbeddingsChosenLayersAndHead()
+    {
+        torch.set_num_threads(1);
+        var tc = TinyBert.Config(layers: 4);
+        using var teacher = new BertForSequenceClassification(tc);
+        using var student = StudentInit.Create(tc with { NumHiddenLayers = 2 }, teacher, "teacher", seed: 1);
+        var s = student.state_dict(); var t = teacher.state_dict();
+        Assert.True(s["bert.encoder.layer.1.output.dense.weight"].allclose(t["bert.encoder.layer.2.output.dense.weight"], rtol: 0, atol: 0));
+        Assert.True(s["bert.encoder.layer.0.attention.self.query.bias"].allclose(t["bert.encoder.layer.0.attention.self.query.bias"], rtol: 0, atol: 0));
+        Assert.True(s["bert.embeddings.word_embeddings.weight"].allclose(t["bert.embeddings.word_embeddings.weight"], rtol: 0, atol: 0));
+        Assert.True(s["classifier.weight"].allclose(t["classifier.weight"], rtol: 0, atol: 0));
+        long perLayer = teacher.bert.encoder.layer[0].parameters().Sum(p => p.numel());
+        Assert.Equal(2 * perLayer, StudentShapes.NonEmbeddingParameters(teacher) - StudentShapes.NonEmbeddingParameters(student));
+        var e = Assert.Throws<DistilException>(() => StudentInit.Create(tc with { HiddenSize = 16, NumAttentionHeads = 2, IntermediateSize = 32 }, teacher, "teacher", 1));
+        Assert.Contains("--init teacher needs the teacher's width", e.Message);
+    }
+}
