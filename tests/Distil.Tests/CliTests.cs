@@ -14,24 +14,9 @@ namespace Distil.Tests;
 /// </summary>
 public class CliTests
 {
-    static readonly string[] Words = { "good", "great", "fine", "love", "bad", "awful", "poor", "hate", "the", "movie", "phone", "food", "was", "is", "a" };
+    static readonly string[] Words = TinyBert.Words;
 
     public CliTests() => torch.set_num_threads(1);
-
-    /// <summary>A model folder as HF would save a bare encoder: config.json, model.safetensors, vocab.txt, tokenizer_config.json.</summary>
-    static string TinyTeacher()
-    {
-        string dir = Directory.CreateTempSubdirectory("distil-cli-teacher-").FullName;
-        var vocab = new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "!" }.Concat(Words).ToArray();
-        File.WriteAllLines(Path.Combine(dir, "vocab.txt"), vocab);
-        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"do_lower_case": true}""");
-        var config = TinyBert.Config(layers: 1, hidden: 16, heads: 2, vocab: vocab.Length) with { Id2Label = null, Label2Id = null };
-        torch.manual_seed(3);
-        using var encoder = new BertModel(config);
-        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJson());
-        StateDictLoader.SaveStateDict(encoder, Path.Combine(dir, "model.safetensors"));
-        return dir;
-    }
 
     /// <summary>Rows "text, label, domain": label 1 when a positive word appears.</summary>
     static string Data(string name, int rows, int seed, string? extraLine = null)
@@ -55,7 +40,7 @@ public class CliTests
     [Fact]
     public void FinetuneWritesARunFolderAndEvalAndPredictAgree()
     {
-        string teacher = TinyTeacher(), train = Data("train.tsv", 48, 1), dev = Data("dev.tsv", 24, 2);
+        string teacher = TinyBert.TeacherFolder(), train = Data("train.tsv", 48, 1), dev = Data("dev.tsv", 24, 2);
         string run = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-run-").FullName, "ft");
         int code = Run("finetune", "--model", teacher, "--train", train, "--dev", dev, "--test", dev, "--out", run,
             "--epochs", "10", "--batch-size", "8", "--lr", "3e-3", "--max-seq-len", "16", "--threads", "1", "--pooling", "mean");
@@ -113,7 +98,7 @@ public class CliTests
     [Fact]
     public void BadRowStopsWithFileAndLineUnlessSkipped()
     {
-        string teacher = TinyTeacher();
+        string teacher = TinyBert.TeacherFolder();
         string train = Data("train.tsv", 16, 1, extraLine: "only one column");
         string run = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-run-").FullName, "ft");
         Assert.Equal(ExitCodes.InvalidInput, Run("finetune", "--model", teacher, "--train", train, "--out", run, "--max-steps", "1"));

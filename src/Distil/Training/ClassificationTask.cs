@@ -40,7 +40,14 @@ public static class Classifier
         new(b.InputIds.to(device), b.AttentionMask.to(device), b.TokenTypeIds.to(device));
 
     /// <summary>Class probabilities (N, C) in the examples' order; batches are formed by length to waste little padding.</summary>
-    public static float[][] PredictProbabilities(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device)
+    public static float[][] PredictProbabilities(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device) =>
+        Predict(model, examples, batchSize, padId, device, softmax: true);
+
+    /// <summary>Raw logits (N, C) in the examples' order.</summary>
+    public static float[][] PredictLogits(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device) =>
+        Predict(model, examples, batchSize, padId, device, softmax: false);
+
+    static float[][] Predict(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device, bool softmax)
     {
         bool wasTraining = model.training;
         model.eval();
@@ -51,7 +58,8 @@ public static class Classifier
             {
                 using var scope = NewDisposeScope();
                 using var batch = Collator.CollateAt(examples, chunk, padId);
-                var probs = nn.functional.softmax(model.forward(Inputs(batch, device)).Logits, 1).cpu();
+                var logits = model.forward(Inputs(batch, device)).Logits;
+                var probs = (softmax ? nn.functional.softmax(logits, 1) : logits).cpu();
                 int classes = (int)probs.shape[1];
                 float[] flat = probs.data<float>().ToArray();
                 for (int k = 0; k < chunk.Length; k++) result[chunk[k]] = flat.AsSpan(k * classes, classes).ToArray();
