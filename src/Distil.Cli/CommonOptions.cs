@@ -45,6 +45,38 @@ public sealed class CommonOptions
         return result;
     }
 
+    /// <summary>The data flags of every training command, mapped to the "data" section.</summary>
+    public void AddDataOptions(Command c)
+    {
+        void Add<T>(Option<T> o, string path) { c.Options.Add(o); Map(o, path); }
+        Add(new Option<string?>("--train") { Description = "Training data (.tsv, .csv, .jsonl) or a GLUE folder with --glue-task" }, "data.train");
+        Add(new Option<string?>("--dev") { Description = "Dev data: evaluated during training, picks best/" }, "data.dev");
+        Add(new Option<string?>("--test") { Description = "Test data: evaluated once with best/ at the end" }, "data.test");
+        Add(new Option<string?>("--format") { Description = "tsv, csv or jsonl (default: from the extension)" }, "data.format");
+        Add(new Option<string?>("--glue-task") { Description = "sst2, cola, mrpc, qqp, qnli, rte or mnli: that task's files and columns" }, "data.glue_task");
+        Add(new Option<string?>("--text-column") { Description = "Column of the text (name or 0-based index)" }, "data.text_column");
+        Add(new Option<string?>("--text-pair-column") { Description = "Column of the second text of a pair" }, "data.text_pair_column");
+        Add(new Option<string?>("--label-column") { Description = "Column of the label" }, "data.label_column");
+        Add(new Option<string?>("--domain-column") { Description = "Column of the domain (per-domain metrics)" }, "data.domain_column");
+        Add(new Option<bool>("--skip-bad-rows") { Description = "Skip malformed rows (counted in the report) instead of stopping" }, "data.skip_bad_rows");
+        Add(new Option<int>("--max-seq-len") { Description = "Tokens per example incl. [CLS]/[SEP] (default 128)" }, "data.max_seq_len");
+    }
+
+    /// <summary>The optimisation flags of every training command, mapped to the "training" section.</summary>
+    public void AddTrainingOptions(Command c)
+    {
+        void Add<T>(Option<T> o, string path) { c.Options.Add(o); Map(o, path); }
+        Add(new Option<int>("--epochs") { Description = "Epochs (default 3)" }, "training.epochs");
+        Add(new Option<int>("--batch-size") { Description = "Batch size (default 32)" }, "training.batch_size");
+        Add(new Option<double>("--lr") { Description = "Peak learning rate of AdamW (default 5e-5)" }, "training.learning_rate");
+        Add(new Option<double>("--weight-decay") { Description = "AdamW weight decay (default 0.01)" }, "training.weight_decay");
+        Add(new Option<double>("--warmup-ratio") { Description = "Fraction of steps of linear warm-up (default 0.1)" }, "training.warmup_ratio");
+        Add(new Option<int>("--seed") { Description = "Seed of data order, dropout and new weights (default 42)" }, "training.seed");
+        Add(new Option<int>("--eval-every") { Description = "Evaluate every N steps (default: each epoch)" }, "training.eval_every_steps");
+        Add(new Option<int>("--save-every") { Description = "Checkpoint every N steps (default: each epoch)" }, "training.save_every_steps");
+        Add(new Option<int>("--max-steps") { Description = "Stop after N steps in all" }, "training.max_steps");
+    }
+
     /// <summary>--config, or with --resume and no --config the run folder's own config.resolved.json (flags still override).</summary>
     public static string? ConfigOrRunConfig(ParseResult r, CommonOptions o)
     {

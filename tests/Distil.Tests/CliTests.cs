@@ -90,9 +90,9 @@ public class CliTests
     public void FlagsOverrideTheConfigFile()
     {
         string cfg = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-cfg-").FullName, "run.json");
-        File.WriteAllText(cfg, """{ "model": "m", "max_seq_len": 32, "training": { "epochs": 5, "batch_size": 4 } }""");
+        File.WriteAllText(cfg, """{ "model": "m", "data": { "max_seq_len": 32 }, "training": { "epochs": 5, "batch_size": 4 } }""");
         var (c, _) = ConfigResolver.Resolve<Distil.Training.FineTuneConfig>(cfg, new Dictionary<string, JsonNode?> { ["training.epochs"] = 1 });
-        Assert.Equal((1, 4, 32, 0.01), (c.Training.Epochs, c.Training.BatchSize, c.MaxSeqLen, c.Training.WeightDecay));
+        Assert.Equal((1, 4, 32, 0.01), (c.Training.Epochs, c.Training.BatchSize, c.Data.MaxSeqLen, c.Training.WeightDecay));
     }
 
     [Fact]

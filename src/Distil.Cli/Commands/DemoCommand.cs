@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Distil.Checkpoints;
+using Distil.Data;
 using Distil.Reports;
 using Distil.Training;
 using Spectre.Console;
@@ -45,8 +46,12 @@ public static class DemoCommand
             var config = new FineTuneConfig
             {
                 Model = teacher,
-                Train = Path.Combine(dataDir, "train.domain.tsv"), Dev = Path.Combine(dataDir, "dev.domain.tsv"), Test = Path.Combine(dataDir, "test.domain.tsv"),
-                MaxSeqLen = 64, Pooling = "mean", Out = Path.Combine(root, "finetune"), Threads = r.GetValue(threads),
+                Data = new DataSettings
+                {
+                    Train = Path.Combine(dataDir, "train.domain.tsv"), Dev = Path.Combine(dataDir, "dev.domain.tsv"),
+                    Test = Path.Combine(dataDir, "test.domain.tsv"), MaxSeqLen = 64,
+                },
+                Pooling = "mean", Out = Path.Combine(root, "finetune"), Threads = r.GetValue(threads),
                 // As the PyTorch calibration run: batch 32, lr 1e-4, max length 64, mean pooling.
                 Training = new TrainingOptions { Epochs = r.GetValue(epochs), BatchSize = 32, LearningRate = 1e-4, WarmupRatio = 0.1, MaxSteps = r.GetValue(maxSteps), EvalEverySteps = 22 },
                 LogEverySteps = 2,

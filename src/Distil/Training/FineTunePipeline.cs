@@ -20,16 +20,8 @@ public static class FineTunePipeline
     {
         c.Validate();
         var tokenizer = BertTextTokenizer.FromFolder(c.Model!);
-        var train = Read(c, c.Train!, DataSplit.Train);
-        var dev = c.Dev != null || c.GlueTask != null ? Read(c, c.Dev ?? c.Train!, DataSplit.Dev) : null;
-        var test = c.Test != null ? Read(c, c.Test, DataSplit.Test) : null;
-
-        var labels = LabelSet.FromExamples(train.Examples);
-        var domains = DomainSet.FromExamples(train.Examples);
-        var encoded = (DatasetFile f) => ExampleEncoder.Encode(f.Examples, tokenizer, labels, domains, c.MaxSeqLen);
-        var trainSet = encoded(train);
-        var devSet = dev != null ? encoded(dev) : null;
-        var testSet = test != null ? encoded(test) : null;
+        var data = TaskData.Load(c.Data, tokenizer);
+        var (labels, domains, trainSet, devSet, testSet) = (data.Labels, data.Domains, data.TrainSet, data.DevSet, data.TestSet);
 
         manual_seed(c.Training.Seed); // the new classifier head
         var (model, load) = ModelFolder.LoadForClassification(c.Model!, labels.Names, c.Pooling);
@@ -60,35 +52,26 @@ public static class FineTunePipeline
 
         double epochs = Math.Max(1e-9, (double)(state.GlobalStep - session.Step) / Math.Max(1, source.BatchCount(0))); // this session's share
         var result = new FineTuneResult(splits, state.GlobalStep, seconds, seconds / epochs, run.BestDir);
-        WriteReport(c, run, result, load, train, dev, test, labels, domains, trainSet.Length, resume);
+        WriteReport(c, run, result, load, data, resume);
         return result;
     }
 
-    static DatasetFile Read(FineTuneConfig c, string path, DataSplit split)
+    static void WriteReport(FineTuneConfig c, RunFolder run, FineTuneResult r, LoadReport load, TaskData data, bool resumed)
     {
-        if (c.GlueTask != null && Directory.Exists(path)) return GlueTasks.Read(path, c.GlueTask, split, c.SkipBadRows);
-        var columns = new ColumnMapping(
-            c.TextColumn != null ? Column.Parse(c.TextColumn) : null, c.TextPairColumn != null ? Column.Parse(c.TextPairColumn) : null,
-            c.LabelColumn != null ? Column.Parse(c.LabelColumn) : null, c.DomainColumn != null ? Column.Parse(c.DomainColumn) : null);
-        return DatasetReader.Read(path, columns, c.Format != null ? DataFormats.Parse(c.Format) : null, skipBadRows: c.SkipBadRows);
-    }
-
-    static void WriteReport(FineTuneConfig c, RunFolder run, FineTuneResult r, LoadReport load, DatasetFile train, DatasetFile? dev,
-        DatasetFile? test, LabelSet labels, DomainSet domains, int trainCount, bool resumed)
-    {
+        var (train, dev, test, labels, domains) = (data.Train, data.Dev, data.Test, data.Labels, data.Domains);
         string plot = "training.png";
         TrainingPlot.Write(run.MetricsPath, Path.Combine(run.Dir, plot));
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
         var w = new ReportWriter("distil finetune")
             .KeyValues("Run", new[]
             {
-                ("model", c.Model!), ("train", $"{c.Train} ({trainCount} examples, {train.SkippedRows} bad rows skipped)"),
-                ("dev", dev != null ? $"{c.Dev} ({dev.Count} examples)" : "none"), ("test", test != null ? $"{c.Test} ({test.Count} examples)" : "none"),
+                ("model", c.Model!), ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples, {train.SkippedRows} bad rows skipped)"),
+                ("dev", dev != null ? $"{c.Data.Dev} ({dev.Count} examples)" : "none"), ("test", test != null ? $"{c.Data.Test} ({test.Count} examples)" : "none"),
                 ("labels", string.Join(", ", labels.Names)), ("domains", domains.Count > 0 ? string.Join(", ", domains.Names) : "none"),
                 ("newly initialised", load.Missing.Count > 0 ? string.Join(", ", load.Missing) : "nothing"),
                 ("steps", r.Steps.ToString(CultureInfo.InvariantCulture)), ("train time", $"{F(r.TrainSeconds)} s{(resumed ? " (this session, after resume)" : "")}"),
                 ("time per epoch", $"{F(r.SecondsPerEpoch)} s"),
-                ("settings", $"epochs {c.Training.Epochs}, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, max_seq_len {c.MaxSeqLen}, pooling {c.Pooling ?? "model default"}, seed {c.Training.Seed}, threads {torch.get_num_threads()}"),
+                ("settings", $"epochs {c.Training.Epochs}, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, max_seq_len {c.Data.MaxSeqLen}, pooling {c.Pooling ?? "model default"}, seed {c.Training.Seed}, threads {torch.get_num_threads()}"),
             })
             .MetricsTable("Metrics of best/", r.Splits)
             .Image("loss and dev accuracy", plot);
