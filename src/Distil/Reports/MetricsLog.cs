@@ -12,11 +12,14 @@ public sealed class MetricsLog : TrainerCallback
 {
     readonly string path;
     readonly int logEvery;
+    readonly int? stage;
 
-    public MetricsLog(string path, int logEverySteps = 10)
+    /// <param name="stage">Multi-stage methods (TinyBERT) log every stage to one file, each row tagged with its stage.</param>
+    public MetricsLog(string path, int logEverySteps = 10, int? stage = null)
     {
         this.path = path;
         logEvery = Math.Max(1, logEverySteps);
+        this.stage = stage;
     }
 
     public override void OnTrainBegin(TrainerState state)
@@ -24,7 +27,12 @@ public sealed class MetricsLog : TrainerCallback
         if (!File.Exists(path)) return;
         var kept = File.ReadAllLines(path).Where(l =>
         {
-            try { return (JsonNode.Parse(l)?["step"]?.GetValue<double>() ?? 0) <= state.GlobalStep; }
+            try
+            {
+                var row = JsonNode.Parse(l);
+                bool sameStage = (int?)row?["stage"]?.GetValue<double>() == stage;
+                return !sameStage || (row?["step"]?.GetValue<double>() ?? 0) <= state.GlobalStep;
+            }
             catch (System.Text.Json.JsonException) { return false; } // a line cut by a kill
         });
         RunFolder.WriteAtomic(path, string.Concat(kept.Select(l => l + "\n")));
@@ -50,7 +58,11 @@ public sealed class MetricsLog : TrainerCallback
         Append(o);
     }
 
-    void Append(JsonObject o) => File.AppendAllText(path, o.ToJsonString() + "\n");
+    void Append(JsonObject o)
+    {
+        if (stage is int k) o["stage"] = k;
+        File.AppendAllText(path, o.ToJsonString() + "\n");
+    }
 
     static double Round(double v) => Math.Round(v, 6);
 

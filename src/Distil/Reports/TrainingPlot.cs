@@ -6,6 +6,13 @@ public static class TrainingPlot
     public static void Write(string metricsPath, string pngPath, string metric = "accuracy")
     {
         var (train, eval) = MetricsLog.Read(metricsPath);
+        // Multi-stage runs restart their step count: plot the last stage (the one that produced best/).
+        double? last = train.Concat(eval).Where(r => r.ContainsKey("stage")).Select(r => (double?)r["stage"]).Max();
+        if (last is double k)
+        {
+            train = train.Where(r => r.GetValueOrDefault("stage") == k).ToList();
+            eval = eval.Where(r => r.GetValueOrDefault("stage") == k).ToList();
+        }
         var plot = new ScottPlot.Plot();
         var steps = train.Where(r => r.ContainsKey("loss")).ToArray();
         if (steps.Length > 0)

@@ -1,0 +1,33 @@
+using System.Diagnostics;
+using Distil.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distil.Deploy;
+
+/// <summary>Batch-1 forward latency of a classifier in TorchSharp: median and p95 over timed runs after warm-up.</summary>
+public static class TorchLatency
+{
+    public sealed record Result(double MedianMs, double P95Ms, int SeqLen, int Runs);
+
+    public static Result Measure(BertForSequenceClassification model, int seqLen, int runs = 30, int warmup = 5)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        var device = model.parameters().First().device;
+        using var ids = randint(0, model.Config.VocabSize, new long[] { 1, seqLen }, dtype: int64, device: device);
+        using var mask = ones_like(ids);
+        var times = new List<double>();
+        using (no_grad())
+            for (int i = 0; i < warmup + runs; i++)
+            {
+                using var scope = NewDisposeScope();
+                var clock = Stopwatch.StartNew();
+                _ = model.forward(new BertInputs(ids, mask)).Logits.cpu();
+                if (i >= warmup) times.Add(clock.Elapsed.TotalMilliseconds);
+            }
+        if (wasTraining) model.train();
+        times.Sort();
+        return new Result(times[times.Count / 2], times[(int)Math.Min(times.Count - 1, Math.Ceiling(0.95 * times.Count) - 1)], seqLen, runs);
+    }
+}

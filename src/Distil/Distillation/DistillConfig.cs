@@ -1,0 +1,42 @@
+using System.Text.Json.Serialization;
+using Distil.Data;
+using Distil.Training;
+
+namespace Distil.Distillation;
+
+/// <summary>Settings of `distil distill`. JSON names are the config keys.</summary>
+public sealed record DistillConfig
+{
+    /// <summary>The fine-tuned teacher: a sequence-classification model folder (e.g. runs/ft/best).</summary>
+    [JsonPropertyName("teacher")] public string? Teacher { get; init; }
+    /// <summary>Student shape, L{layers}-H{hidden}[-A{heads}][-I{ffn}], e.g. L4-H312.</summary>
+    [JsonPropertyName("student")] public string Student { get; init; } = "L4-H312";
+    /// <summary>random, or teacher (copy embeddings and every k-th layer; needs the teacher's width).</summary>
+    [JsonPropertyName("init")] public string Init { get; init; } = "random";
+    /// <summary>kd, distilbert, pkd, tinybert or minilm; ignored when matches are given.</summary>
+    [JsonPropertyName("preset")] public string Preset { get; init; } = "kd";
+    /// <summary>Explicit matches (one stage), replacing the preset's.</summary>
+    [JsonPropertyName("matches")] public List<IntermediateMatch>? Matches { get; init; }
+    [JsonPropertyName("temperature")] public double Temperature { get; init; } = 2.0;
+    /// <summary>Weight of the hard-label cross-entropy in KD terms: alpha * CE + (1 - alpha) * T^2 * soft_ce.</summary>
+    [JsonPropertyName("alpha")] public double Alpha { get; init; } = 0.5;
+    /// <summary>Teacher logits computed once and cached next to the data when only logits are matched.</summary>
+    [JsonPropertyName("cache_teacher_logits")] public bool CacheTeacherLogits { get; init; } = true;
+    [JsonPropertyName("data")] public DataSettings Data { get; init; } = new();
+    [JsonPropertyName("eval_batch_size")] public int EvalBatchSize { get; init; } = 64;
+    [JsonPropertyName("log_every_steps")] public int LogEverySteps { get; init; } = 10;
+    [JsonPropertyName("out")] public string? Out { get; init; }
+    [JsonPropertyName("device")] public string Device { get; init; } = "cpu";
+    [JsonPropertyName("threads")] public int? Threads { get; init; }
+    [JsonPropertyName("training")] public TrainingOptions Training { get; init; } = new() { LearningRate = 1e-4, Epochs = 5 };
+
+    public void Validate()
+    {
+        if (string.IsNullOrEmpty(Teacher)) throw DistilException.Usage("no teacher: pass --teacher DIR (a fine-tuned model folder, e.g. runs/ft/best)");
+        if (string.IsNullOrEmpty(Out)) throw DistilException.Usage("no run folder: pass --out DIR");
+        if (Init is not ("random" or "teacher")) throw DistilException.Usage($"init '{Init}' must be 'random' or 'teacher'");
+        if (EvalBatchSize < 1) throw DistilException.Usage("eval_batch_size must be positive");
+        Data.Validate();
+        Training.Validate();
+    }
+}

@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Text.Json;
+using Distil.Checkpoints;
+using Distil.Data;
+using Distil.Deploy;
+using Distil.Models;
+using Distil.Reports;
+using Distil.Text;
+using Distil.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distil.Distillation;
+
+/// <summary>One row of the comparison table: a model, its size, accuracy and batch-1 latency.</summary>
+public sealed record ModelSummary(string Name, long Parameters, long NonEmbeddingParameters, IReadOnlyDictionary<string, double> Dev,
+    IReadOnlyDictionary<string, double>? Test, double LatencyMs);
+
+public sealed record DistillResult(ModelSummary Teacher, ModelSummary Student, double TrainSeconds, string BestDir);
+
+/// <summary>
+/// `distil distill` as a library call: teacher + data -> student -> each stage of the plan through the one Trainer ->
+/// best/ -> teacher vs student table -> report.md. Stages run one after another in run/stage-k/; a finished stage
+/// leaves run/stage-k/done.json and its weights, so --resume skips it.
+/// </summary>
+public static class DistillPipeline
+{
+    public static DistillResult Run(DistillConfig c, RunFolder run, bool resume, Device device, TrainerCallback? progress = null, Action<string>? log = null)
+    {
+        c.Validate();
+        var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
+        teacher.to(device);
+        var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
+        var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Config));
+        var studentConfig = StudentShapes.FromName(c.Student, teacher.Config);
+        var plan = c.Matches is { } explicitMatches
+            ? new DistillationPlan("custom", new[] { (IReadOnlyList<IntermediateMatch>)explicitMatches })
+            : DistillationPresets.Get(c.Preset, teacher.Config, studentConfig, c.Temperature, c.Alpha);
+        foreach (var stage in plan.Stages) MatchRegistry.Validate(stage, teacher.Config, studentConfig); // before any training
+
+        var student = StudentInit.Create(studentConfig, teacher, c.Init, c.Training.Seed);
+        student.to(device);
+        long pad = tokenizer.Pad;
+        Tensor? cached = c.CacheTeacherLogits && plan.Stages.Any(DistillationObjective.LogitsOnly)
+            ? TeacherLogitsCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, c.EvalBatchSize, pad, device, log)
+            : null;
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int k = 1; k <= plan.Stages.Count; k++)
+        {
+            var matches = plan.Stages[k - 1];
+            bool last = k == plan.Stages.Count;
+            string stageDir = Path.Combine(run.Dir, $"stage-{k}");
+            string done = Path.Combine(stageDir, "done.json"), weights = Path.Combine(stageDir, "student.safetensors");
+            if (resume && File.Exists(done) && File.Exists(weights))
+            {
+                StateDictLoader.LoadFile(student, weights, strict: true);
+                log?.Invoke($"stage {k} already done; its student weights are loaded");
+                continue;
+            }
+            using var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Config.HiddenSize);
+            projections.to(device);
+            var evaluator = last && data.DevSet != null
+                ? new ClassificationEvaluator(student, data.DevSet, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null;
+            var callbacks = new List<TrainerCallback> { new MetricsLog(run.MetricsPath, c.LogEverySteps, plan.Stages.Count > 1 ? k : null) };
+            if (progress != null) callbacks.Add(progress);
+            var trainer = new Trainer<Batch>(stageDir, new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections },
+                new DistillationObjective(student, teacher, matches, projections, device, cached),
+                new EncodedBatchSource(data.TrainSet, c.Training.BatchSize, c.Training.Seed, pad), c.Training,
+                evaluator, saveBest: last ? dir => ModelFolder.Save(dir, student, c.Teacher!) : null, callbacks);
+            trainer.Train(resume);
+            StateDictLoader.SaveStateDict(student, weights);
+            RunFolder.WriteAtomic(done, JsonSerializer.Serialize(new { stage = k, matches }));
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (data.DevSet == null) ModelFolder.Save(run.BestDir, student, c.Teacher!);
+
+        var (best, _) = ModelFolder.LoadForClassification(run.BestDir);
+        best.to(device);
+        int latencySeq = Math.Min(64, c.Data.MaxSeqLen);
+        var result = new DistillResult(Summarize("teacher", teacher, data, c, pad, device, latencySeq),
+            Summarize($"student {c.Student} ({plan.Name})", best, data, c, pad, device, latencySeq), seconds, run.BestDir);
+        WriteReport(c, run, plan, result, data);
+        return result;
+    }
+
+    static ModelSummary Summarize(string name, BertForSequenceClassification m, TaskData data, DistillConfig c, long pad, Device device, int seq)
+    {
+        IReadOnlyDictionary<string, double> Metrics(EncodedExample[] set) =>
+            Classifier.Metrics(Classifier.PredictProbabilities(m, set, c.EvalBatchSize, pad, device), set, data.Labels.Count, data.Domains);
+        var dev = data.DevSet != null ? Metrics(data.DevSet) : new Dictionary<string, double>();
+        var test = data.TestSet != null ? Metrics(data.TestSet) : null;
+        long all = m.parameters().Sum(p => p.numel());
+        return new ModelSummary(name, all, StudentShapes.NonEmbeddingParameters(m), dev, test, TorchLatency.Measure(m, seq).MedianMs);
+    }
+
+    static void WriteReport(DistillConfig c, RunFolder run, DistillationPlan plan, DistillResult r, TaskData data)
+    {
+        string plot = "training.png";
+        TrainingPlot.Write(run.MetricsPath, Path.Combine(run.Dir, plot));
+        string Pct(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? (100 * a).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+        var t = r.Teacher;
+        var rows = new[] { r.Teacher, r.Student }.Select(m => (m.Name,
+            $"{m.Parameters / 1e6:F2}M params ({m.NonEmbeddingParameters / 1e6:F2}M non-embedding, {(double)m.NonEmbeddingParameters / t.NonEmbeddingParameters:P0} of the teacher's); " +
+            $"dev {Pct(m.Dev)}, test {Pct(m.Test)}; batch-1 latency {m.LatencyMs:F1} ms ({t.LatencyMs / m.LatencyMs:F1}x faster than the teacher)"));
+        var w = new ReportWriter($"distil distill: {plan.Name}")
+            .KeyValues("Run", new[]
+            {
+                ("teacher", c.Teacher!), ("student", $"{c.Student}, init {c.Init}"), ("preset", plan.Name),
+                ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples)"),
+                ("settings", $"epochs {c.Training.Epochs} per stage, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, T {c.Temperature}, alpha {c.Alpha}, seed {c.Training.Seed}"),
+                ("train time", $"{r.TrainSeconds:F1} s"),
+            })
+            .KeyValues("Teacher and student (latency: TorchSharp, batch 1, median)", rows)
+            .MetricsTable("Student (best/) metrics", new List<(string, IReadOnlyDictionary<string, double>)> { ("dev", r.Student.Dev) }
+                .Concat(r.Student.Test != null ? new[] { ("test", r.Student.Test) } : Array.Empty<(string, IReadOnlyDictionary<string, double>)>()).ToList())
+            .Image("loss and dev accuracy of the last stage", plot);
+        for (int k = 0; k < plan.Stages.Count; k++)
+            w.Paragraph($"Stage {k + 1} matches:\n\n" + string.Join("\n", plan.Stages[k].Select(m => $"- {m.Summary}, weight {m.Weight:G4}")));
+        w.Save(run.ReportPath);
+    }
+}

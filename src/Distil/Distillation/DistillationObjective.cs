@@ -1,0 +1,60 @@
+using Distil.Data;
+using Distil.Models;
+using Distil.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distil.Distillation;
+
+/// <summary>
+/// The distillation loss of one stage for the Trainer: student forward, teacher forward under no_grad (or the
+/// teacher's cached logits when only logits are matched), then the matches. The teacher is frozen and stays in
+/// eval mode; gradients reach the student and the projections only.
+/// </summary>
+public sealed class DistillationObjective : IObjective<Batch>
+{
+    readonly BertForSequenceClassification student, teacher;
+    readonly IReadOnlyList<IntermediateMatch> matches;
+    readonly Projections projections;
+    readonly Device device;
+    readonly Tensor? cachedTeacherLogits;
+    readonly OutputRequest request;
+
+    public DistillationObjective(BertForSequenceClassification student, BertForSequenceClassification teacher,
+        IReadOnlyList<IntermediateMatch> matches, Projections projections, Device device, Tensor? cachedTeacherLogits = null)
+    {
+        this.student = student;
+        this.teacher = teacher;
+        this.matches = matches;
+        this.projections = projections;
+        this.device = device;
+        this.cachedTeacherLogits = cachedTeacherLogits;
+        bool layered = matches.Any(m => m.IsLayered);
+        request = new OutputRequest(HiddenStates: layered, Attentions: matches.Any(m => m.Feature == MatchFeatures.Attention));
+        teacher.eval();
+        foreach (var p in teacher.parameters()) p.requires_grad = false;
+    }
+
+    /// <summary>True when the matches read nothing but the teacher's logits (so they can come from a cache).</summary>
+    public static bool LogitsOnly(IEnumerable<IntermediateMatch> matches) => matches.All(m => !m.IsLayered);
+
+    public LossResult Compute(Batch b)
+    {
+        var inputs = Classifier.Inputs(b, device);
+        var s = student.forward(inputs, request);
+        DistillSide teacherSide;
+        if (cachedTeacherLogits is not null && LogitsOnly(matches))
+        {
+            using var index = tensor(b.Indices.Select(i => (long)i).ToArray());
+            var logits = cachedTeacherLogits.index_select(0, index).to(device);
+            teacherSide = new DistillSide(logits, new BertEncoderOutput(logits, null, null, null, null));
+        }
+        else
+            using (no_grad())
+                teacherSide = DistillSide.From(teacher.forward(inputs, request), teacher.bert);
+        var result = MatchLoss.Compute(matches, DistillSide.From(s, student.bert), teacherSide, inputs.AttentionMask, b.Labels.to(device), projections);
+        return new LossResult(result.Total, result.Terms);
+    }
+
+    public int BatchSize(Batch b) => b.Size;
+}
