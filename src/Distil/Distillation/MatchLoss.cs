@@ -1,0 +1,52 @@
+using static TorchSharp.torch;
+
+namespace Distil.Distillation;
+
+/// <summary>Weighted total (a scalar with grad to the student and projections) and each unweighted term for logs.</summary>
+public sealed record MatchLossResult(Tensor Total, IReadOnlyDictionary<string, double> Terms) : IDisposable
+{
+    public void Dispose() => Total.Dispose();
+}
+
+/// <summary>Evaluates a list of validated matches on one batch: total = Σ weight_i · loss_i.</summary>
+public static class MatchLoss
+{
+    /// <summary>
+    /// <paramref name="teacher"/> should come from a forward under no_grad; its tensors are detached here anyway
+    /// and teacher-side query/key/value recomputation runs under no_grad, so no gradient can reach the teacher.
+    /// <paramref name="labels"/> (int64 (B,)) is needed only by a <c>labels hard_ce</c> match.
+    /// </summary>
+    public static MatchLossResult Compute(IReadOnlyList<IntermediateMatch> matches, DistillSide student, DistillSide teacher,
+        Tensor attentionMask, Tensor? labels = null, Projections? projections = null)
+    {
+        using var scope = NewDisposeScope();
+        var terms = new Dictionary<string, double>(StringComparer.Ordinal);
+        Tensor? total = null;
+        for (int i = 0; i < matches.Count; i++)
+        {
+            var m = matches[i];
+            var kind = MatchRegistry.Get(m, i);
+            var s = kind.Extract(student, m.StudentLayer);
+            if (m.Projection is not null)
+            {
+                if (projections is null) throw DistilException.Usage($"{MatchRegistry.Describe(m, i)} declares a projection: pass Projections");
+                s = s.Select(x => projections.Apply(m, x)).ToArray();
+            }
+            Tensor[] t;
+            if (m.Feature == MatchFeatures.Labels)
+                t = new[] { labels ?? throw DistilException.Usage($"{MatchRegistry.Describe(m, i)} needs the gold labels") };
+            else
+                using (no_grad())
+                    t = kind.Extract(teacher, m.TeacherLayer).Select(x => x.detach()).ToArray();
+            var loss = kind.Compute(s, t, attentionMask, m);
+            var name = m.TermName;
+            if (terms.ContainsKey(name)) name = $"{name}_{m.Loss}";
+            if (terms.ContainsKey(name)) name = $"{name}#{i + 1}";
+            terms[name] = loss.detach().cpu().item<float>();
+            var weighted = loss.mul(m.Weight);
+            total = total is null ? weighted : total.add(weighted);
+        }
+        if (total is null) throw DistilException.Usage("no distillation matches to compute");
+        return new MatchLossResult(total.MoveToOuterDisposeScope(), terms);
+    }
+}
