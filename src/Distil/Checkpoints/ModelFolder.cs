@@ -1,0 +1,164 @@
+using System.Text;
+using Distil.Models;
+using static TorchSharp.torch;
+
+namespace Distil.Checkpoints;
+
+/// <summary>
+/// Hugging Face model folders (config.json + model.safetensors + tokenizer files) for our models: load a classifier,
+/// an encoder or a masked-LM from any BERT folder (a bare BertModel loads into <c>bert.*</c>), and save a classifier
+/// atomically as a folder HF's <c>from_pretrained</c> reads.
+/// </summary>
+public static class ModelFolder
+{
+    public const string ConfigFile = "config.json", WeightsFile = "model.safetensors";
+    const string Classifier = "classifier.", Pooler = "bert.pooler.", MlmHead = "cls.predictions.";
+    static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer_config.json"];
+    const string OptionalTokenizerFile = "special_tokens_map.json";
+
+    /// <summary>
+    /// Loads <paramref name="dir"/> as a sequence classifier. With <paramref name="labels"/> that differ from the folder's
+    /// id2label (or when it has none), the head is new: the config gets these labels and <c>classifier.*</c> keeps its
+    /// fresh initialisation (<see cref="LoadReport.NewlyInitialised"/>; a head in the file is then listed as unexpected).
+    /// <paramref name="pooling"/> ("pooler" | "mean") overrides config.json's classifier_pooling.
+    /// Every encoder tensor must be in the file (the pooler too, unless pooling is "mean"); extra tensors such as an
+    /// MLM head are only reported.
+    /// </summary>
+    public static (BertForSequenceClassification Model, LoadReport Report) LoadForClassification(string dir, IReadOnlyList<string>? labels = null, string? pooling = null)
+    {
+        var (folder, config) = ReadConfig(dir);
+        string weights = WeightsPath(folder);
+        var tensors = SafeTensors.Read(weights);
+        try
+        {
+            bool fileHasHead = tensors.Keys.Any(k => k.StartsWith(Classifier, StringComparison.Ordinal));
+            bool sameLabels = labels == null || (config.Id2Label != null && config.Labels.SequenceEqual(labels));
+            bool newHead = !fileHasHead || !sameLabels;
+            if (labels != null && !sameLabels)
+            {
+                if (labels.Count == 0) throw DistilException.Usage($"{folder}: a classifier needs at least one label");
+                config = config.WithLabels(labels);
+            }
+            if (pooling != null) config = config with { ClassifierPooling = pooling };
+            config.Validate(Path.Combine(folder, ConfigFile));
+            bool mean = config.ClassifierPooling == "mean";
+
+            // A replaced head may have another label count: leave it out of the load, or its shape would be an error.
+            var used = newHead ? tensors.Where(p => !p.Key.StartsWith(Classifier, StringComparison.Ordinal)).ToDictionary() : tensors;
+            var model = new BertForSequenceClassification(config);
+            try
+            {
+                var report = LoadChecked(model, used, weights,
+                    k => k.StartsWith(Classifier, StringComparison.Ordinal) || (mean && k.StartsWith(Pooler, StringComparison.Ordinal)));
+                var discarded = newHead ? tensors.Keys.Where(k => k.StartsWith(Classifier, StringComparison.Ordinal)) : [];
+                var unexpected = report.Unexpected.Concat(discarded).Order(StringComparer.Ordinal).ToList();
+                return (model, report with { Unexpected = unexpected });
+            }
+            catch { model.Dispose(); throw; }
+        }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+    }
+
+    /// <summary>
+    /// Loads the encoder of any BERT folder (BertModel, classifier or MLM checkpoint) for distillation or probing.
+    /// All encoder tensors must be present; a missing pooler keeps its initialisation (neither uses it).
+    /// </summary>
+    public static BertModel LoadEncoder(string dir)
+    {
+        var (folder, config) = ReadConfig(dir);
+        string weights = WeightsPath(folder);
+        var tensors = SafeTensors.Read(weights);
+        var model = new BertModel(config);
+        try
+        {
+            LoadChecked(model, tensors, weights, k => k.StartsWith("pooler.", StringComparison.Ordinal));
+            return model;
+        }
+        catch { model.Dispose(); throw; }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+    }
+
+    /// <summary>The masked-LM model of <paramref name="dir"/>, or null when its checkpoint has no <c>cls.predictions.*</c> head.</summary>
+    public static BertForMaskedLM? TryLoadMaskedLm(string dir)
+    {
+        var (folder, config) = ReadConfig(dir);
+        string weights = WeightsPath(folder);
+        var tensors = SafeTensors.Read(weights);
+        try
+        {
+            if (!tensors.Keys.Any(k => k.StartsWith(MlmHead, StringComparison.Ordinal))) return null;
+            var used = new Dictionary<string, Tensor>(tensors, StringComparer.Ordinal);
+            // HF ties cls.predictions.decoder.bias to cls.predictions.bias; safetensors files may keep either name only.
+            if (!used.ContainsKey(MlmHead + "bias") && used.Remove(MlmHead + "decoder.bias", out var decoderBias)) used[MlmHead + "bias"] = decoderBias;
+            var model = new BertForMaskedLM(config);
+            try
+            {
+                // The decoder weight is the word embedding (tied), so cls.predictions.decoder.weight is reported, not loaded.
+                LoadChecked(model, used, weights, k => k.StartsWith(Pooler, StringComparison.Ordinal));
+                return model;
+            }
+            catch { model.Dispose(); throw; }
+        }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as an HF folder: config.json (architectures BertForSequenceClassification),
+    /// model.safetensors (the full state dict, HF key names) and the tokenizer files of <paramref name="tokenizerDir"/>.
+    /// An existing folder is replaced atomically (<see cref="AtomicFolder"/>).
+    /// </summary>
+    public static void Save(string dir, BertForSequenceClassification model, string tokenizerDir)
+    {
+        // Check the inputs before writing anything, so a bad call never touches an existing folder.
+        var tokenizerFiles = TokenizerFiles.Select(f => Path.Combine(tokenizerDir, f)).ToList();
+        foreach (var f in tokenizerFiles)
+            if (!File.Exists(f)) throw DistilException.NotFound($"{f}: tokenizer file not found; pass the folder the training data was tokenized with (it needs {string.Join(" and ", TokenizerFiles)})");
+        string special = Path.Combine(tokenizerDir, OptionalTokenizerFile);
+        if (File.Exists(special)) tokenizerFiles.Add(special);
+        var config = model.Config with { Architectures = ["BertForSequenceClassification"] };
+
+        AtomicFolder.Replace(dir, tmp =>
+        {
+            WriteDurably(Path.Combine(tmp, ConfigFile), Encoding.UTF8.GetBytes(config.ToJson()));
+            SafeTensors.Write(Path.Combine(tmp, WeightsFile), model.state_dict());
+            foreach (var f in tokenizerFiles) WriteDurably(Path.Combine(tmp, Path.GetFileName(f)), File.ReadAllBytes(f));
+        });
+    }
+
+    /// <summary>Loads with <see cref="StateDictLoader"/> and fails on any missing key that <paramref name="mayBeMissing"/> does not allow.</summary>
+    static LoadReport LoadChecked(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors, string source, Func<string, bool> mayBeMissing)
+    {
+        // The model is new and is disposed by the caller on failure, so copying before this check leaks nothing.
+        var report = StateDictLoader.Load(model, tensors, source);
+        var missing = report.Missing.Where(k => !mayBeMissing(k)).ToList();
+        if (missing.Count > 0)
+            throw DistilException.BadInput(
+                $"{source}: {missing.Count} encoder tensors are missing: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? $", ... ({missing.Count - 8} more)" : "")}; " +
+                $"the weights do not belong to this {ConfigFile} (or the file is not a BERT checkpoint)");
+        return report with { NewlyInitialised = report.Missing };
+    }
+
+    static (string Folder, BertConfig Config) ReadConfig(string dir)
+    {
+        string folder = AtomicFolder.ResolveForReading(dir);
+        if (!Directory.Exists(folder)) throw DistilException.NotFound($"{dir}: model folder not found; expected a folder with {ConfigFile}, {WeightsFile} and vocab.txt");
+        return (folder, BertConfig.Load(Path.Combine(folder, ConfigFile)));
+    }
+
+    static string WeightsPath(string folder)
+    {
+        string path = Path.Combine(folder, WeightsFile);
+        if (File.Exists(path)) return path;
+        if (File.Exists(Path.Combine(folder, "pytorch_model.bin")))
+            throw DistilException.NotFound($"{path}: not found; the folder has pytorch_model.bin, which Distil does not read yet. " +
+                "Convert it once in Python: AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)");
+        throw DistilException.NotFound($"{path}: not found; a model folder needs {ConfigFile} and {WeightsFile} (pytorch_model.bin is not supported yet)");
+    }
+
+    static void WriteDurably(string path, byte[] bytes)
+    {
+        using var o = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        o.Write(bytes);
+        o.Flush(flushToDisk: true);
+    }
+}
