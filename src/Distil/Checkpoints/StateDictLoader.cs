@@ -3,8 +3,15 @@ using static TorchSharp.torch;
 
 namespace Distil.Checkpoints;
 
-/// <summary>What a load did not match: model keys the file lacked, and file keys the model has no place for.</summary>
-public sealed record LoadReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected);
+/// <summary>
+/// What a load did not match: model keys the file lacked, and file keys the model has no place for (or that were
+/// deliberately not used). <see cref="NewlyInitialised"/>: the missing keys that are expected to be missing and keep
+/// their fresh initialisation (a new classification head), as opposed to a broken checkpoint.
+/// </summary>
+public sealed record LoadReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, IReadOnlyList<string>? NewlyInitialised = null)
+{
+    public IReadOnlyList<string> NewlyInitialised { get; init; } = NewlyInitialised ?? [];
+}
 
 /// <summary>
 /// Loads named tensors into a module with Hugging Face semantics: the base-model prefix ("bert.") is added or
