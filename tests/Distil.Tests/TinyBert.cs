@@ -17,13 +17,13 @@ public static class TinyBert
     public static readonly string[] Words = { "good", "great", "fine", "love", "bad", "awful", "poor", "hate", "the", "movie", "phone", "food", "was", "is", "a" };
 
     /// <summary>A model folder as HF would save a bare encoder: config.json, model.safetensors, vocab.txt, tokenizer_config.json.</summary>
-    public static string TeacherFolder()
+    public static string TeacherFolder(int layers = 1)
     {
         string dir = Directory.CreateTempSubdirectory("distil-cli-teacher-").FullName;
         var vocab = new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "!" }.Concat(Words).ToArray();
         File.WriteAllLines(Path.Combine(dir, "vocab.txt"), vocab);
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"do_lower_case": true}""");
-        var config = Config(layers: 1, hidden: 16, heads: 2, vocab: vocab.Length) with { Id2Label = null, Label2Id = null };
+        var config = Config(layers: layers, hidden: 16, heads: 2, vocab: vocab.Length) with { Id2Label = null, Label2Id = null };
         torch.manual_seed(3);
         using var encoder = new BertModel(config);
         File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJson());

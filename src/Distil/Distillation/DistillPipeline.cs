@@ -67,7 +67,7 @@ public static class DistillPipeline
             var trainer = new Trainer<Batch>(stageDir, new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections },
                 new DistillationObjective(student, teacher, matches, projections, device, cached),
                 new EncodedBatchSource(data.TrainSet, c.Training.BatchSize, c.Training.Seed, pad), c.Training,
-                evaluator, saveBest: last ? dir => ModelFolder.Save(dir, student, c.Teacher!) : null, callbacks);
+                evaluator, saveBest: last ? _ => ModelFolder.Save(run.BestDir, student, c.Teacher!) : null, callbacks);
             trainer.Train(resume);
             StateDictLoader.SaveStateDict(student, weights);
             RunFolder.WriteAtomic(done, JsonSerializer.Serialize(new { stage = k, matches }));

@@ -1,0 +1,56 @@
+using System.CommandLine;
+using Distil.Distillation;
+using Distil.Reports;
+using Spectre.Console;
+
+namespace Distil.Cli.Commands;
+
+/// <summary>`distil distill`: distil a fine-tuned teacher into a smaller BERT student.</summary>
+public static class DistillCommand
+{
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var cmd = new Command("distill", $"""
+            Distil a fine-tuned teacher (a model folder such as runs/ft/best) into a smaller BERT student.
+            Presets: {string.Join(", ", DistillationPresets.Names)} (tinybert and minilm run two stages in one command).
+            Or give explicit matches in the config file: "matches": [{"{"}"teacher_layer": 6, "student_layer": 2, "feature": "hidden", "loss": "mse", "projection": "linear"{"}"}].
+
+            Examples:
+              distil distill --teacher runs/ft/best --student L2-H384 --init teacher --preset kd --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --out runs/kd
+              distil distill --teacher runs/ft/best --student L4-H312 --preset tinybert --config kd.json --out runs/tinybert
+              distil distill --out runs/kd --resume
+            """);
+        common.AddTo(cmd);
+        void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
+        Add(new Option<string?>("--teacher") { Description = "Fine-tuned teacher folder (config.json with labels, model.safetensors, vocab.txt)" }, "teacher");
+        Add(new Option<string?>("--student") { Description = "Student shape L<layers>-H<hidden>[-A<heads>][-I<ffn>] (default L4-H312)" }, "student");
+        Add(new Option<string?>("--init") { Description = "random, or teacher (copy embeddings and every k-th layer; same width only)" }, "init");
+        Add(new Option<string?>("--preset") { Description = $"{string.Join(", ", DistillationPresets.Names)} (default kd)" }, "preset");
+        Add(new Option<double>("--temperature") { Description = "Softmax temperature of the logits terms (default 2)" }, "temperature");
+        Add(new Option<double>("--alpha") { Description = "Weight of the hard-label CE: alpha*CE + (1-alpha)*T^2*soft_CE (default 0.5)" }, "alpha");
+        common.AddDataOptions(cmd);
+        common.AddTrainingOptions(cmd);
+        cmd.SetAction(r =>
+        {
+            var (config, resolved) = ConfigResolver.Resolve<DistillConfig>(CommonOptions.ConfigOrRunConfig(r, common), common.Overrides(r));
+            config.Validate();
+            var device = CommonOptions.Setup(config.Device, config.Threads);
+            var run = RunFolder.Create(config.Out!, "distill", resolved, r.GetValue(common.Resume));
+            var result = TrainingProgress.Run("distill", p => DistillPipeline.Run(config, run, r.GetValue(common.Resume), device, p, Console.WriteLine));
+            Print(result, run);
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    public static void Print(DistillResult r, RunFolder run)
+    {
+        var table = new Table().AddColumns("model", "parameters", "non-embedding", "dev acc", "test acc", "batch-1 ms");
+        foreach (var m in new[] { r.Teacher, r.Student })
+            table.AddRow(Markup.Escape(m.Name), $"{m.Parameters / 1e6:F2}M", $"{m.NonEmbeddingParameters / 1e6:F2}M",
+                m.Dev.TryGetValue("accuracy", out var d) ? $"{100 * d:F2}%" : "-", m.Test?.TryGetValue("accuracy", out var t) == true ? $"{100 * t:F2}%" : "-", $"{m.LatencyMs:F1}");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"student: {run.BestDir}   report: {run.ReportPath}");
+    }
+}
