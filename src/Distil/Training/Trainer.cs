@@ -43,6 +43,8 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
 
     public string BestDir => Path.Combine(runDir, "best");
 
+    const int TrimEverySteps = 100;
+
     public TrainerState Train(bool resume = false, CancellationToken cancel = default)
     {
         var parameters = modules.Values.SelectMany(m => m.named_parameters()).Where(p => p.parameter.requires_grad).ToArray();
@@ -75,6 +77,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
             {
                 cancel.ThrowIfCancellationRequested();
                 var report = Step(state, optimizer, all, clock);
+                if (state.GlobalStep % TrimEverySteps == 0) Native.GlibcHeap.Trim(); // keeps RSS flat over long runs
                 state.BatchInEpoch++;
                 epochEnd = state.BatchInEpoch >= batches;
                 if (epochEnd) { state.Epoch++; state.BatchInEpoch = 0; }
