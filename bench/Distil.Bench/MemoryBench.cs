@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Distil.Models;
 using Distil.Training;
 using TorchSharp;
@@ -13,7 +14,51 @@ namespace Distil.Bench;
 /// </summary>
 public static class MemoryBench
 {
-    public sealed record Result(int Steps, IReadOnlyDictionary<long, long> RssKbAtStep, double Ratio, double MedianStepMs, double TotalSeconds);
+    public sealed record Result(int Steps, IReadOnlyDictionary<long, long> RssKbAtStep, double Ratio, double MedianStepMs, double TotalSeconds)
+    {
+        /// <summary>Every 100 steps: where the memory is (tells a leak from allocator retention).</summary>
+        public IReadOnlyList<Snapshot> Snapshots { get; init; } = Array.Empty<Snapshot>();
+        /// <summary>Same readings as <see cref="Snapshots"/> (name used by Program.cs).</summary>
+        public IReadOnlyList<Snapshot> Samples => Snapshots;
+        /// <summary>VmRSS after the run once glibc has been asked to give free memory back (malloc_trim(0)).</summary>
+        public long RssKbAfterTrim { get; init; }
+    }
+
+    /// <summary>
+    /// One reading. MallocInUseKb = glibc mallinfo2 uordblks + hblkhd (bytes handed out by malloc and not freed:
+    /// libtorch tensors and everything else native); MallocFreeKb = fordblks (freed, kept by malloc in its arenas);
+    /// ManagedKb = .NET GC heap (GC.GetTotalMemory(false)).
+    /// </summary>
+    public sealed record Snapshot(long Step, long RssKb, long RssAnonKb, long RssFileKb, long MallocInUseKb, long MallocFreeKb, long MallocMmappedKb,
+        long ManagedKb, long LiveTensors)
+    {
+        public long ManagedBytes => ManagedKb * 1024;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct MallInfo2
+    {
+        public nuint arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+    }
+
+    [DllImport("libc", EntryPoint = "mallinfo2")] static extern MallInfo2 mallinfo2();
+    [DllImport("libc", EntryPoint = "malloc_trim")] static extern int malloc_trim(nuint pad);
+
+    public static Snapshot Read(long step)
+    {
+        long rss = ReadStatusKb("VmRSS:"), anon = ReadStatusKb("RssAnon:"), file = ReadStatusKb("RssFile:");
+        long managed = GC.GetTotalMemory(false) / 1024;
+        long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        try
+        {
+            var m = mallinfo2();
+            return new Snapshot(step, rss, anon, file, (long)(m.uordblks + m.hblkhd) / 1024, (long)m.fordblks / 1024, (long)m.hblkhd / 1024, managed, live);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            return new Snapshot(step, rss, anon, file, -1, -1, -1, managed, live); // not glibc >= 2.33
+        }
+    }
 
     sealed class Batch(Tensor ids, Tensor mask, Tensor labels) : IDisposable
     {
@@ -47,19 +92,29 @@ public static class MemoryBench
     {
         public Dictionary<long, long> RssKb { get; } = new();
         public List<double> StepMs { get; } = new();
+        public List<Snapshot> Snapshots { get; } = new();
         public override void OnStepEnd(TrainerState state, StepReport step)
         {
             StepMs.Add(1000.0 * step.Examples / step.ExamplesPerSecond);
             if (at.Contains(step.Step)) RssKb[step.Step] = ReadRssKb();
+            if (step.Step % 100 == 0 || at.Contains(step.Step))
+            {
+                var snap = Read(step.Step);
+                Snapshots.Add(snap);
+                Console.Error.WriteLine($"memory: step {snap.Step,5}: VmRSS {snap.RssKb / 1024.0,7:F1} MiB, malloc in use {snap.MallocInUseKb / 1024.0,7:F1} MiB " +
+                    $"(mmapped {snap.MallocMmappedKb / 1024.0:F1}), malloc free-but-kept {snap.MallocFreeKb / 1024.0,7:F1} MiB, .NET heap {snap.ManagedKb / 1024.0,6:F1} MiB, live tensors {snap.LiveTensors}");
+            }
         }
     }
 
-    public static long ReadRssKb()
+    public static long ReadRssKb() => ReadStatusKb("VmRSS:");
+
+    static long ReadStatusKb(string key)
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0]);
-        throw new InvalidOperationException("no VmRSS in /proc/self/status");
+            if (line.StartsWith(key, StringComparison.Ordinal))
+                return long.Parse(line[key.Length..].Trim().Split(' ')[0]);
+        throw new InvalidOperationException($"no {key} in /proc/self/status");
     }
 
     public static Result Run(int steps, IReadOnlyList<long> recordAt)
@@ -86,7 +141,15 @@ public static class MemoryBench
         }
         finally { Directory.Delete(runDir, recursive: true); }
         clock.Stop();
-        long first = recorder.RssKb[recordAt[0]], last = recorder.RssKb[recordAt[^1]];
-        return new Result(steps, recorder.RssKb, (double)last / first, Timing.Of(recorder.StepMs).MedianMs, clock.Elapsed.TotalSeconds);
+        // The foundation issue's criterion: RSS after the last step within 10% of RSS after step 100.
+        long first = recorder.RssKb.TryGetValue(100, out long at100) ? at100 : recorder.RssKb[recordAt[0]], last = recorder.RssKb[recordAt.Max()];
+        long trimmed;
+        try { malloc_trim(0); trimmed = ReadRssKb(); }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { trimmed = -1; }
+        Console.Error.WriteLine($"memory: after the run and malloc_trim(0): VmRSS {trimmed / 1024.0:F1} MiB");
+        return new Result(steps, recorder.RssKb, (double)last / first, Timing.Of(recorder.StepMs).MedianMs, clock.Elapsed.TotalSeconds)
+        {
+            Snapshots = recorder.Snapshots, RssKbAfterTrim = trimmed,
+        };
     }
 }

@@ -28,25 +28,34 @@ var meta = new JsonObject
 if (opts.Memory)
 {
     Console.Error.WriteLine($"memory: training a 2-layer H128 BERT for {opts.MemorySteps} steps through Trainer<T> ...");
-    long[] at = { 100, opts.MemorySteps / 2, opts.MemorySteps };
-    var r = MemoryBench.Run(opts.MemorySteps, at.Distinct().Where(s => s <= opts.MemorySteps).ToArray());
-    var rss = new JsonObject();
-    foreach (var (step, kb) in r.RssKbAtStep.OrderBy(p => p.Key)) rss[step.ToString(CultureInfo.InvariantCulture)] = kb;
+    long[] at = new long[] { 1, 10, 50 }.Concat(Enumerable.Range(1, opts.MemorySteps / 100).Select(i => 100L * i)).Append(opts.MemorySteps).Distinct().ToArray();
+    var r = MemoryBench.Run(opts.MemorySteps, at);
+    var rss = new JsonArray();
+    foreach (var x in r.Samples)
+        rss.Add(new JsonObject
+        {
+            ["step"] = x.Step, ["vm_rss_kb"] = x.RssKb, ["rss_anon_kb"] = x.RssAnonKb, ["rss_file_kb"] = x.RssFileKb,
+            ["managed_heap_bytes"] = x.ManagedBytes, ["live_tensors"] = x.LiveTensors,
+            ["malloc_in_use_kb"] = x.MallocInUseKb, ["malloc_free_kept_kb"] = x.MallocFreeKb, ["malloc_mmapped_kb"] = x.MallocMmappedKb,
+        });
     var json = new JsonObject
     {
         ["meta"] = meta,
         ["memory"] = new JsonObject
         {
             ["model"] = "BertForSequenceClassification L2 H128 heads 2 FFN 512 vocab 1000; batch 16, seq 32, random data; Trainer<T> with AdamW",
-            ["steps"] = r.Steps, ["rss_kb_at_step"] = rss, ["ratio_last_over_step100"] = r.Ratio,
+            ["steps"] = r.Steps, ["samples"] = rss, ["ratio_last_over_step100"] = r.Ratio,
             ["median_step_ms"] = r.MedianStepMs, ["total_seconds"] = r.TotalSeconds, ["target"] = "ratio <= 1.10",
+            ["vm_rss_kb_after_run_and_malloc_trim"] = r.RssKbAfterTrim,
         },
     };
     var md = new StringBuilder();
-    md.AppendLine($"| Memory (threads {opts.Threads}) | value |").AppendLine("|---|---|");
-    foreach (var (step, kb) in r.RssKbAtStep.OrderBy(p => p.Key)) md.AppendLine($"| RSS after step {step} | {kb / 1024.0:F1} MiB ({kb} kB) |");
-    md.AppendLine($"| ratio step {r.Steps} / step 100 | {r.Ratio:F3} ({(r.Ratio <= 1.10 ? "within" : "OUTSIDE")} the 10% target) |");
-    md.AppendLine($"| median step | {r.MedianStepMs:F1} ms |");
+    md.AppendLine($"Memory, threads {opts.Threads}: RSS after step N of Trainer<T> (MiB).").AppendLine();
+    md.AppendLine("| after step | VmRSS | RssAnon | RssFile | malloc in use | malloc free, kept | managed heap | live tensors |").AppendLine("|---|---|---|---|---|---|---|---|");
+    foreach (var x in r.Samples)
+        md.AppendLine($"| {x.Step} | {x.RssKb / 1024.0:F1} | {x.RssAnonKb / 1024.0:F1} | {x.RssFileKb / 1024.0:F1} | {x.MallocInUseKb / 1024.0:F1} | {x.MallocFreeKb / 1024.0:F1} | {x.ManagedBytes / 1048576.0:F1} | {x.LiveTensors} |");
+    md.AppendLine().AppendLine($"VmRSS after the run once glibc returned its free memory (malloc_trim(0)): {r.RssKbAfterTrim / 1024.0:F1} MiB.");
+    md.AppendLine().AppendLine($"**RSS step {r.Steps} / step 100 = {r.Ratio:F3}** ({(r.Ratio <= 1.10 ? "within" : "OUTSIDE")} the 10% target); median step {r.MedianStepMs:F1} ms.");
     Output.Write(json, md.ToString(), opts.Out);
     return 0;
 }
