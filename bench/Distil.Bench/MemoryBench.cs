@@ -22,6 +22,9 @@ public static class MemoryBench
         public IReadOnlyList<Snapshot> Samples => Snapshots;
         /// <summary>VmRSS after the run once glibc has been asked to give free memory back (malloc_trim(0)).</summary>
         public long RssKbAfterTrim { get; init; }
+        /// <summary>0, or the malloc_trim(0) period in steps (--malloc-trim-every) and the median time of one call.</summary>
+        public int TrimEvery { get; init; }
+        public double MedianTrimMs { get; init; }
     }
 
     /// <summary>
@@ -88,11 +91,13 @@ public static class MemoryBench
         public int BatchSize(Batch b) => (int)b.Ids.shape[0];
     }
 
-    sealed class RssRecorder(IReadOnlyCollection<long> at) : TrainerCallback
+    /// <param name="trimEvery">0, or call glibc malloc_trim(0) after every N steps (after that step's reading): a possible remedy.</param>
+    sealed class RssRecorder(IReadOnlyCollection<long> at, int trimEvery) : TrainerCallback
     {
         public Dictionary<long, long> RssKb { get; } = new();
         public List<double> StepMs { get; } = new();
         public List<Snapshot> Snapshots { get; } = new();
+        public List<double> TrimMs { get; } = new();
         public override void OnStepEnd(TrainerState state, StepReport step)
         {
             StepMs.Add(1000.0 * step.Examples / step.ExamplesPerSecond);
@@ -103,6 +108,12 @@ public static class MemoryBench
                 Snapshots.Add(snap);
                 Console.Error.WriteLine($"memory: step {snap.Step,5}: VmRSS {snap.RssKb / 1024.0,7:F1} MiB, malloc in use {snap.MallocInUseKb / 1024.0,7:F1} MiB " +
                     $"(mmapped {snap.MallocMmappedKb / 1024.0:F1}), malloc free-but-kept {snap.MallocFreeKb / 1024.0,7:F1} MiB, .NET heap {snap.ManagedKb / 1024.0,6:F1} MiB, live tensors {snap.LiveTensors}");
+            }
+            if (trimEvery > 0 && step.Step % trimEvery == 0)
+            {
+                var sw = Stopwatch.StartNew();
+                malloc_trim(0);
+                TrimMs.Add(sw.Elapsed.TotalMilliseconds);
             }
         }
     }
@@ -117,7 +128,7 @@ public static class MemoryBench
         throw new InvalidOperationException($"no {key} in /proc/self/status");
     }
 
-    public static Result Run(int steps, IReadOnlyList<long> recordAt)
+    public static Result Run(int steps, IReadOnlyList<long> recordAt, int trimEvery = 0)
     {
         var config = new BertConfig
         {
@@ -131,7 +142,7 @@ public static class MemoryBench
         };
         string runDir = Path.Combine(Path.GetTempPath(), "distil-bench-memory-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(runDir);
-        var recorder = new RssRecorder(recordAt.ToHashSet());
+        var recorder = new RssRecorder(recordAt.ToHashSet(), trimEvery);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -147,9 +158,12 @@ public static class MemoryBench
         try { malloc_trim(0); trimmed = ReadRssKb(); }
         catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { trimmed = -1; }
         Console.Error.WriteLine($"memory: after the run and malloc_trim(0): VmRSS {trimmed / 1024.0:F1} MiB");
+        if (recorder.TrimMs.Count > 0)
+            Console.Error.WriteLine($"memory: malloc_trim(0) every {trimEvery} steps took a median {Timing.Of(recorder.TrimMs).MedianMs:F2} ms ({recorder.TrimMs.Count} calls)");
         return new Result(steps, recorder.RssKb, (double)last / first, Timing.Of(recorder.StepMs).MedianMs, clock.Elapsed.TotalSeconds)
         {
-            Snapshots = recorder.Snapshots, RssKbAfterTrim = trimmed,
+            Snapshots = recorder.Snapshots, RssKbAfterTrim = trimmed, TrimEvery = trimEvery,
+            MedianTrimMs = recorder.TrimMs.Count > 0 ? Timing.Of(recorder.TrimMs).MedianMs : 0,
         };
     }
 }

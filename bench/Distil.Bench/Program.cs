@@ -29,7 +29,7 @@ if (opts.Memory)
 {
     Console.Error.WriteLine($"memory: training a 2-layer H128 BERT for {opts.MemorySteps} steps through Trainer<T> ...");
     long[] at = new long[] { 1, 10, 50 }.Concat(Enumerable.Range(1, opts.MemorySteps / 100).Select(i => 100L * i)).Append(opts.MemorySteps).Distinct().ToArray();
-    var r = MemoryBench.Run(opts.MemorySteps, at);
+    var r = MemoryBench.Run(opts.MemorySteps, at, opts.MallocTrimEvery);
     var rss = new JsonArray();
     foreach (var x in r.Samples)
         rss.Add(new JsonObject
@@ -47,6 +47,7 @@ if (opts.Memory)
             ["steps"] = r.Steps, ["samples"] = rss, ["ratio_last_over_step100"] = r.Ratio,
             ["median_step_ms"] = r.MedianStepMs, ["total_seconds"] = r.TotalSeconds, ["target"] = "ratio <= 1.10",
             ["vm_rss_kb_after_run_and_malloc_trim"] = r.RssKbAfterTrim,
+            ["malloc_trim_every_steps"] = r.TrimEvery, ["malloc_trim_median_ms"] = r.MedianTrimMs,
         },
     };
     var md = new StringBuilder();
@@ -55,6 +56,7 @@ if (opts.Memory)
     foreach (var x in r.Samples)
         md.AppendLine($"| {x.Step} | {x.RssKb / 1024.0:F1} | {x.RssAnonKb / 1024.0:F1} | {x.RssFileKb / 1024.0:F1} | {x.MallocInUseKb / 1024.0:F1} | {x.MallocFreeKb / 1024.0:F1} | {x.ManagedBytes / 1048576.0:F1} | {x.LiveTensors} |");
     md.AppendLine().AppendLine($"VmRSS after the run once glibc returned its free memory (malloc_trim(0)): {r.RssKbAfterTrim / 1024.0:F1} MiB.");
+    if (r.TrimEvery > 0) md.AppendLine().AppendLine($"With --malloc-trim-every {r.TrimEvery}: malloc_trim(0) after every {r.TrimEvery} steps (after that step's reading), median {r.MedianTrimMs:F2} ms per call.");
     md.AppendLine().AppendLine($"**RSS step {r.Steps} / step 100 = {r.Ratio:F3}** ({(r.Ratio <= 1.10 ? "within" : "OUTSIDE")} the 10% target); median step {r.MedianStepMs:F1} ms.");
     Output.Write(json, md.ToString(), opts.Out);
     return 0;
@@ -118,7 +120,7 @@ Output.Write(new JsonObject { ["meta"] = meta, ["results"] = results }, table.To
 return 0;
 
 sealed record BenchOptions(int Threads, int Steps, int Warmup, int LatencySteps, int BaseSteps, int BaseWarmup, Shape[] Shapes,
-    string? Out, string Peer, bool Memory, int MemorySteps)
+    string? Out, string Peer, bool Memory, int MemorySteps, int MallocTrimEvery = 0)
 {
     public static BenchOptions? Parse(string[] args)
     {
@@ -146,6 +148,7 @@ sealed record BenchOptions(int Threads, int Steps, int Warmup, int LatencySteps,
                     "--peer" => o with { Peer = Next() },
                     "--memory" => o with { Memory = true },
                     "--memory-steps" => o with { MemorySteps = Math.Max(100, Int()) },
+                    "--malloc-trim-every" => o with { MallocTrimEvery = Int() },
                     "-h" or "--help" => throw new ArgumentException("usage"),
                     _ => throw new ArgumentException($"unknown option '{args[i]}'"),
                 };
@@ -154,7 +157,7 @@ sealed record BenchOptions(int Threads, int Steps, int Warmup, int LatencySteps,
             {
                 Console.Error.WriteLine(e.Message == "usage" ? "" : "error: " + e.Message);
                 Console.Error.WriteLine("usage: Distil.Bench [--threads N] [--steps N] [--warmup N] [--latency-steps N] [--base-steps N] [--base-warmup N]");
-                Console.Error.WriteLine("                    [--shapes minilm,base] [--out FILE.json] [--peer none|/usr/bin/python3] [--memory [--memory-steps N]]");
+                Console.Error.WriteLine("                    [--shapes minilm,base] [--out FILE.json] [--peer none|/usr/bin/python3] [--memory [--memory-steps N] [--malloc-trim-every N]]");
                 return null;
             }
         }
