@@ -5,10 +5,13 @@ HF-free: a small hand-written BERT with the structure of Distil's BertForSequenc
 (embeddings + LayerNorm, multi-head self-attention with softmax, exact-erf GELU FFN, residual LayerNorms,
 tanh pooler on [CLS] + dropout + linear classifier), AdamW(lr 1e-4, weight_decay 0.01).
 
-Two modes:
-  * serve (what the C# bench uses):  pytorch_peer.py --threads N --serve
+Three modes:
+  * one shape, a given plan (what the C# bench calls, once per shape after its own measurements):
+      pytorch_peer.py --threads N --shape '<Shape JSON>' --plan '<Measurement[] JSON>'   -> one JSON document
+  * serve:  pytorch_peer.py --threads N --serve
       reads one JSON request per line on stdin, {"shape": {...}, "measurement": {...}}, runs it and writes one JSON
-      line with the samples on stdout, so that the C# bench can interleave ours / peer / ours / peer ...
+      line with the samples on stdout (after a {"ready": true, "meta": ...} line), so that a driver can interleave
+      ours / peer / ours / peer per measurement with one long-lived peer process
   * standalone:  pytorch_peer.py --threads N [--shapes minilm,base] [--steps 8] [--warmup 3] [--latency-steps 20]
       runs the same plan as the C# bench alone and prints one JSON document.
 
