@@ -4,9 +4,10 @@ using TorchSharp.Modules;
 namespace Distil.Training;
 
 /// <summary>
-/// Resumable checkpoints under run/checkpoints/step-NNNNNNN/: each module's weights, the optimizer state and
-/// trainer_state.json. A checkpoint is written into a hidden temporary folder and renamed into place, so a
-/// kill at any moment leaves either the previous checkpoint or the new one, never a partial one.
+/// Resumable checkpoints under run/checkpoints/step-NNNNNNN/: each module's weights and the optimizer state (TorchSharp's
+/// own .dat format: exact, internal to resume; best/ is the HF folder) and trainer_state.json. A checkpoint is
+/// written into a hidden temporary folder and renamed into place, so a kill at any moment leaves either the
+/// previous checkpoint or the new one, never a partial one.
 /// </summary>
 public sealed class CheckpointStore
 {
@@ -22,8 +23,8 @@ public sealed class CheckpointStore
         string tmp = Path.Combine(Root, $".tmp-{state.GlobalStep:D7}-{Environment.ProcessId}");
         if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
         Directory.CreateDirectory(tmp);
-        foreach (var (name, module) in modules) module.save(Path.Combine(tmp, $"{name}.pt"));
-        optimizer.save_state_dict(Path.Combine(tmp, "optimizer.pt"));
+        foreach (var (name, module) in modules) module.save(Path.Combine(tmp, $"{name}.dat"));
+        optimizer.save_state_dict(Path.Combine(tmp, "optimizer.dat"));
         File.WriteAllText(Path.Combine(tmp, "trainer_state.json"), state.ToJson());
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true); // same step saved again (e.g. after resume)
         Directory.Move(tmp, final);
@@ -47,7 +48,7 @@ public sealed class CheckpointStore
         if (!File.Exists(statePath)) throw DistilException.BadInput($"{dir}: not a checkpoint (no trainer_state.json)");
         foreach (var (name, module) in modules)
         {
-            string path = Path.Combine(dir, $"{name}.pt");
+            string path = Path.Combine(dir, $"{name}.dat");
             if (!File.Exists(path)) throw DistilException.BadInput($"{dir}: checkpoint has no weights for '{name}'; it was written by a different command");
             try { module.load(path, strict: true); }
             catch (Exception e) when (e is not DistilException)
@@ -55,7 +56,7 @@ public sealed class CheckpointStore
                 throw DistilException.BadInput($"{path}: checkpoint does not match the model ({e.Message}); resume with the same model and config, or start a new run folder");
             }
         }
-        optimizer.load_state_dict(Path.Combine(dir, "optimizer.pt"));
+        optimizer.load_state_dict(Path.Combine(dir, "optimizer.dat"));
         return TrainerState.FromJson(File.ReadAllText(statePath), statePath);
     }
 }
