@@ -129,7 +129,6 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         int n = objective.BatchSize(batch);
         double seconds = Math.Max(1e-9, clock.Elapsed.TotalSeconds - start);
         var terms = result.Terms ?? new Dictionary<string, double>();
-        state.LogHistory.Add(new Dictionary<string, double> { ["step"] = state.GlobalStep, ["loss"] = loss, ["learning_rate"] = lr, ["grad_norm"] = gradNorm });
         return new StepReport(state.GlobalStep, state.TotalSteps, state.Epoch, loss, terms, lr, gradNorm, n, n / seconds);
     }
 

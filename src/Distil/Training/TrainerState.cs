@@ -13,6 +13,8 @@ public sealed class TrainerState
     [JsonPropertyName("batch_in_epoch")] public int BatchInEpoch { get; set; }
     [JsonPropertyName("best_metric")] public double? BestMetric { get; set; }
     [JsonPropertyName("best_step")] public long? BestStep { get; set; }
+    /// <summary>Evaluations so far. Per-step losses live in metrics.jsonl only: a row per step here would grow every
+    /// checkpoint (and memory) with the length of the run.</summary>
     [JsonPropertyName("log_history")] public List<Dictionary<string, double>> LogHistory { get; set; } = new();
 
     /// <summary>Set by a callback to end training after the current step (HF's TrainerControl).</summary>
