@@ -6,7 +6,7 @@ namespace Distil.Augment;
 /// <summary>
 /// Nearest neighbours of a word in a model's input word-embedding table by cosine similarity (TinyBERT uses GloVe
 /// neighbours; a BERT teacher's own table needs no extra download). A word of several WordPieces has no row of its
-/// own: its query is the mean of its pieces' rows. Candidates are whole-word entries (<see cref="VocabularyInfo"/>),
+/// own: its query is the mean of its pieces' unit rows (each piece counts the same, whatever its norm). Candidates are whole-word entries (<see cref="VocabularyInfo"/>),
 /// never the word itself. Results are cached per word, since words repeat across a data set.
 /// </summary>
 public sealed class EmbeddingNeighbours : IDisposable

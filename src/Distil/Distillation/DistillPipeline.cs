@@ -87,6 +87,12 @@ public static class DistillPipeline
         var result = new DistillResult(Summarize("teacher", teacher, data, c, pad, device, latencySeq),
             Summarize($"student {c.Student} ({plan.Name})", best, data, c, pad, device, latencySeq), seconds, run.BestDir);
         WriteReport(c, run, plan, result, data, augmented);
+        // The same numbers for scripts (bench/kd-presets.sh): sizes, dev/test metrics, latency, training time.
+        RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new
+        {
+            preset = plan.Name, student_shape = c.Student, train_examples = data.TrainSet.Length, augmented_examples = augmented,
+            train_seconds = seconds, teacher = result.Teacher, student = result.Student,
+        }, new JsonSerializerOptions { WriteIndented = true }));
         return result;
     }
 
