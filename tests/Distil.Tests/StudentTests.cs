@@ -58,4 +58,32 @@ public class StudentTests
         var e = Assert.Throws<DistilException>(() => StudentInit.Create(tc with { HiddenSize = 16, NumAttentionHeads = 2, IntermediateSize = 32 }, teacher, "teacher", 1));
         Assert.Contains("--init teacher needs the teacher's width", e.Message);
     }
+
+    [Fact]
+    public void TeacherInitWithANarrowerFfnKeepsTheStrongestNeurons()
+    {
+        torch.set_num_threads(1);
+        var tc = TinyBert.Config(layers: 2, hidden: 8, heads: 2); // FFN 16
+        using var teacher = new BertForSequenceClassification(tc);
+        var t = teacher.state_dict();
+        using (torch.no_grad())
+        {
+            // Teacher layer 0 (the one a 1-layer student copies): make neurons 3, 9 and 12 the strongest by hand.
+            t["bert.encoder.layer.0.intermediate.dense.weight"].mul_(0.01);
+            foreach (int j in new[] { 12, 3, 9 })
+            {
+                t["bert.encoder.layer.0.intermediate.dense.weight"][j].fill_(1.0);
+                t["bert.encoder.layer.0.output.dense.weight"][.., j].fill_(j / 10.0);
+            }
+        }
+        using var student = StudentInit.Create(tc with { NumHiddenLayers = 1, IntermediateSize = 3 }, teacher, "teacher", seed: 1);
+        var s = student.state_dict();
+        var keep = torch.tensor(new long[] { 3, 9, 12 }); // in the teacher's order
+        Assert.True(s["bert.encoder.layer.0.intermediate.dense.weight"].allclose(t["bert.encoder.layer.0.intermediate.dense.weight"].index_select(0, keep), rtol: 0, atol: 0));
+        Assert.True(s["bert.encoder.layer.0.intermediate.dense.bias"].allclose(t["bert.encoder.layer.0.intermediate.dense.bias"].index_select(0, keep), rtol: 0, atol: 0));
+        Assert.True(s["bert.encoder.layer.0.output.dense.weight"].allclose(t["bert.encoder.layer.0.output.dense.weight"].index_select(1, keep), rtol: 0, atol: 0));
+        Assert.True(s["bert.encoder.layer.0.output.dense.bias"].allclose(t["bert.encoder.layer.0.output.dense.bias"], rtol: 0, atol: 0));
+        Assert.True(s["bert.encoder.layer.0.attention.self.key.weight"].allclose(t["bert.encoder.layer.0.attention.self.key.weight"], rtol: 0, atol: 0));
+        Assert.Throws<DistilException>(() => StudentInit.Create(tc with { NumHiddenLayers = 1, IntermediateSize = 32 }, teacher, "teacher", 1)); // wider FFN
+    }
 }

@@ -19,6 +19,7 @@ public static class DistillCommand
             Examples:
               distil distill --teacher runs/ft/best --student L2-H384 --init teacher --preset kd --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --out runs/kd
               distil distill --teacher runs/ft/best --student L4-H312 --preset tinybert --config kd.json --out runs/tinybert
+              distil distill --teacher runs/ft/best --student L3-H312-A12-I1200 --preset tinybert --augment 4 --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --out runs/tinybert-aug
               distil distill --out runs/kd --resume
             """);
         common.AddTo(cmd);
@@ -29,6 +30,7 @@ public static class DistillCommand
         Add(new Option<string?>("--preset") { Description = $"{string.Join(", ", DistillationPresets.Names)} (default kd)" }, "preset");
         Add(new Option<double>("--temperature") { Description = "Softmax temperature of the logits terms (default 2)" }, "temperature");
         Add(new Option<double>("--alpha") { Description = "Weight of the hard-label CE: alpha*CE + (1-alpha)*T^2*soft_CE (default 0.5)" }, "alpha");
+        Add(new Option<int>("--augment") { Description = "TinyBERT augmentation: N copies per training example, labelled by the teacher, cached next to the data (default 0 = off; p, candidates, seed in the config's \"augment\" section)" }, "augment.copies");
         common.AddDataOptions(cmd);
         common.AddTrainingOptions(cmd);
         cmd.SetAction(r =>

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Distil.Augment;
 using Distil.Data;
 using Distil.Training;
 
@@ -22,6 +23,12 @@ public sealed record DistillConfig
     [JsonPropertyName("alpha")] public double Alpha { get; init; } = 0.5;
     /// <summary>Teacher logits computed once and cached next to the data when only logits are matched.</summary>
     [JsonPropertyName("cache_teacher_logits")] public bool CacheTeacherLogits { get; init; } = true;
+    /// <summary>Teacher hidden states the matches read, computed once and cached next to the data (fp16, see TeacherHiddenCache).</summary>
+    [JsonPropertyName("cache_teacher_hidden")] public bool CacheTeacherHidden { get; init; } = true;
+    /// <summary>Largest teacher hidden-state cache kept in memory; above it the teacher runs at every step.</summary>
+    [JsonPropertyName("teacher_cache_max_mb")] public int TeacherCacheMaxMb { get; init; } = 1024;
+    /// <summary>TinyBERT word-replacement augmentation of the training set (copies 0 = off); distils on original + augmented.</summary>
+    [JsonPropertyName("augment")] public AugmentOptions Augment { get; init; } = new();
     [JsonPropertyName("data")] public DataSettings Data { get; init; } = new();
     [JsonPropertyName("eval_batch_size")] public int EvalBatchSize { get; init; } = 64;
     [JsonPropertyName("log_every_steps")] public int LogEverySteps { get; init; } = 10;
@@ -36,7 +43,9 @@ public sealed record DistillConfig
         if (string.IsNullOrEmpty(Out)) throw DistilException.Usage("no run folder: pass --out DIR");
         if (Init is not ("random" or "teacher")) throw DistilException.Usage($"init '{Init}' must be 'random' or 'teacher'");
         if (EvalBatchSize < 1) throw DistilException.Usage("eval_batch_size must be positive");
+        if (TeacherCacheMaxMb < 0) throw DistilException.Usage("teacher_cache_max_mb must be >= 0");
         Data.Validate();
+        Augment.Validate();
         Training.Validate();
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Distil.Augment;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Deploy;
@@ -32,6 +33,8 @@ public static class DistillPipeline
         teacher.to(device);
         var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
         var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Config));
+        int augmented = 0;
+        if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, log);
         var studentConfig = StudentShapes.FromName(c.Student, teacher.Config);
         var plan = c.Matches is { } explicitMatches
             ? new DistillationPlan("custom", new[] { (IReadOnlyList<IntermediateMatch>)explicitMatches })
@@ -58,6 +61,9 @@ public static class DistillPipeline
                 log?.Invoke($"stage {k} already done; its student weights are loaded");
                 continue;
             }
+            using var hidden = c.CacheTeacherHidden && !DistillationObjective.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
+                ? TeacherHiddenCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, needs, c.EvalBatchSize, pad, device, c.TeacherCacheMaxMb * 1048576L, log)
+                : null;
             using var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Config.HiddenSize);
             projections.to(device);
             var evaluator = last && data.DevSet != null
@@ -65,7 +71,7 @@ public static class DistillPipeline
             var callbacks = new List<TrainerCallback> { new MetricsLog(run.MetricsPath, c.LogEverySteps, plan.Stages.Count > 1 ? k : null) };
             if (progress != null) callbacks.Add(progress);
             var trainer = new Trainer<Batch>(stageDir, new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections },
-                new DistillationObjective(student, teacher, matches, projections, device, cached),
+                new DistillationObjective(student, teacher, matches, projections, device, cached, hidden),
                 new EncodedBatchSource(data.TrainSet, c.Training.BatchSize, c.Training.Seed, pad), c.Training,
                 evaluator, saveBest: last ? _ => ModelFolder.Save(run.BestDir, student, c.Teacher!) : null, callbacks);
             trainer.Train(resume);
@@ -80,7 +86,13 @@ public static class DistillPipeline
         int latencySeq = Math.Min(64, c.Data.MaxSeqLen);
         var result = new DistillResult(Summarize("teacher", teacher, data, c, pad, device, latencySeq),
             Summarize($"student {c.Student} ({plan.Name})", best, data, c, pad, device, latencySeq), seconds, run.BestDir);
-        WriteReport(c, run, plan, result, data);
+        WriteReport(c, run, plan, result, data, augmented);
+        // The same numbers for scripts (bench/kd-presets.sh): sizes, dev/test metrics, latency, training time.
+        RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new
+        {
+            preset = plan.Name, student_shape = c.Student, train_examples = data.TrainSet.Length, augmented_examples = augmented,
+            train_seconds = seconds, teacher = result.Teacher, student = result.Student,
+        }, new JsonSerializerOptions { WriteIndented = true }));
         return result;
     }
 
@@ -94,7 +106,7 @@ public static class DistillPipeline
         return new ModelSummary(name, all, StudentShapes.NonEmbeddingParameters(m), dev, test, TorchLatency.Measure(m, seq).MedianMs);
     }
 
-    static void WriteReport(DistillConfig c, RunFolder run, DistillationPlan plan, DistillResult r, TaskData data)
+    static void WriteReport(DistillConfig c, RunFolder run, DistillationPlan plan, DistillResult r, TaskData data, int augmented)
     {
         string plot = "training.png";
         TrainingPlot.Write(run.MetricsPath, Path.Combine(run.Dir, plot));
@@ -107,7 +119,8 @@ public static class DistillPipeline
             .KeyValues("Run", new[]
             {
                 ("teacher", c.Teacher!), ("student", $"{c.Student}, init {c.Init}"), ("preset", plan.Name),
-                ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples)"),
+                ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples" + (augmented > 0
+                    ? $", of which {augmented} augmented: TinyBERT word replacement, N {c.Augment.Copies}, p {c.Augment.P}, M {c.Augment.Candidates}, seed {c.Augment.Seed})" : ")")),
                 ("settings", $"epochs {c.Training.Epochs} per stage, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, T {c.Temperature}, alpha {c.Alpha}, seed {c.Training.Seed}"),
                 ("train time", $"{r.TrainSeconds:F1} s"),
             })

@@ -8,7 +8,7 @@ namespace Distil.Distillation;
 
 /// <summary>
 /// The distillation loss of one stage for the Trainer: student forward, teacher forward under no_grad (or the
-/// teacher's cached logits when only logits are matched), then the matches. The teacher is frozen and stays in
+/// teacher's cached logits when only logits are matched, or its cached hidden states), then the matches. The teacher is frozen and stays in
 /// eval mode; gradients reach the student and the projections only.
 /// </summary>
 public sealed class DistillationObjective : IObjective<Batch>
@@ -18,10 +18,12 @@ public sealed class DistillationObjective : IObjective<Batch>
     readonly Projections projections;
     readonly Device device;
     readonly Tensor? cachedTeacherLogits;
+    readonly TeacherHiddenCache? cachedTeacher;
     readonly OutputRequest request;
 
     public DistillationObjective(BertForSequenceClassification student, BertForSequenceClassification teacher,
-        IReadOnlyList<IntermediateMatch> matches, Projections projections, Device device, Tensor? cachedTeacherLogits = null)
+        IReadOnlyList<IntermediateMatch> matches, Projections projections, Device device, Tensor? cachedTeacherLogits = null,
+        TeacherHiddenCache? cachedTeacher = null)
     {
         this.student = student;
         this.teacher = teacher;
@@ -29,6 +31,7 @@ public sealed class DistillationObjective : IObjective<Batch>
         this.projections = projections;
         this.device = device;
         this.cachedTeacherLogits = cachedTeacherLogits;
+        this.cachedTeacher = cachedTeacher;
         bool layered = matches.Any(m => m.IsLayered);
         request = new OutputRequest(HiddenStates: layered, Attentions: matches.Any(m => m.Feature == MatchFeatures.Attention));
         teacher.eval();
@@ -49,6 +52,9 @@ public sealed class DistillationObjective : IObjective<Batch>
             var logits = cachedTeacherLogits.index_select(0, index).to(device);
             teacherSide = new DistillSide(logits, new BertEncoderOutput(logits, null, null, null, null));
         }
+        else if (cachedTeacher is not null)
+            using (no_grad())
+                teacherSide = cachedTeacher.Side(b, teacher.bert, inputs.AttentionMask, device);
         else
             using (no_grad())
                 teacherSide = DistillSide.From(teacher.forward(inputs, request), teacher.bert);

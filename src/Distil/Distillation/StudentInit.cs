@@ -6,7 +6,9 @@ namespace Distil.Distillation;
 
 /// <summary>
 /// Builds a student: random (HF initialisation), or from the teacher's weights when the widths match
-/// (DistilBERT: the embeddings, every k-th transformer layer, pooler and classifier are copied).
+/// (DistilBERT: the embeddings, every k-th transformer layer, pooler and classifier are copied). A narrower FFN than
+/// the teacher's keeps, in each copied layer, the intermediate neurons with the largest |W_in row| · |W_out column|
+/// (magnitude pruning of whole neurons), so a student can stay under a parameter budget and still start from the teacher.
 /// </summary>
 public static class StudentInit
 {
@@ -26,18 +28,50 @@ public static class StudentInit
         if (init != "teacher")
             throw DistilException.Usage($"student init '{init}' is not one of: random, teacher");
         var t = teacher.Config;
-        if (t.HiddenSize != studentConfig.HiddenSize || t.IntermediateSize != studentConfig.IntermediateSize || t.NumAttentionHeads != studentConfig.NumAttentionHeads)
-            throw DistilException.Usage($"--init teacher needs the teacher's width (hidden {t.HiddenSize}, heads {t.NumAttentionHeads}, FFN {t.IntermediateSize}); " +
+        if (t.HiddenSize != studentConfig.HiddenSize || t.IntermediateSize < studentConfig.IntermediateSize || t.NumAttentionHeads != studentConfig.NumAttentionHeads)
+            throw DistilException.Usage($"--init teacher needs the teacher's width (hidden {t.HiddenSize}, heads {t.NumAttentionHeads}, FFN {t.IntermediateSize} or less); " +
                                         $"the student has hidden {studentConfig.HiddenSize}, heads {studentConfig.NumAttentionHeads}, FFN {studentConfig.IntermediateSize}. Use --init random");
         var layers = TeacherLayersFor(studentConfig.NumHiddenLayers, t.NumHiddenLayers);
         var source = teacher.state_dict();
         using var _ = no_grad();
+        var kept = new Dictionary<int, Tensor>(); // student layer -> teacher FFN neurons kept (when the FFN is narrower)
         foreach (var (name, p) in student.state_dict())
         {
             string from = MapName(name, layers);
-            p.copy_(source[from]);
+            var value = source[from];
+            if (studentConfig.IntermediateSize < t.IntermediateSize && Ffn(name) is var (layer, dim))
+            {
+                if (!kept.TryGetValue(layer, out var neurons))
+                    kept[layer] = neurons = StrongestNeurons(source, $"bert.encoder.layer.{layers[layer]}.", studentConfig.IntermediateSize);
+                value = value.index_select(dim, neurons);
+            }
+            p.copy_(value);
         }
+        foreach (var k in kept.Values) k.Dispose();
         return student;
+    }
+
+    /// <summary>For an FFN tensor of a student layer: (layer, the dimension that indexes intermediate neurons).</summary>
+    static (int Layer, int Dim)? Ffn(string name)
+    {
+        const string prefix = "bert.encoder.layer.";
+        if (!name.StartsWith(prefix)) return null;
+        int dot = name.IndexOf('.', prefix.Length);
+        int layer = int.Parse(name[prefix.Length..dot]);
+        return name[(dot + 1)..] switch
+        {
+            "intermediate.dense.weight" or "intermediate.dense.bias" => (layer, 0), // (I, H), (I)
+            "output.dense.weight" => (layer, 1),                                     // (H, I)
+            _ => null,
+        };
+    }
+
+    /// <summary>Indices (ascending) of the <paramref name="count"/> neurons of a teacher layer with the largest |W_in[j,:]| · |W_out[:,j]|.</summary>
+    static Tensor StrongestNeurons(IReadOnlyDictionary<string, Tensor> teacher, string layerPrefix, int count)
+    {
+        using var scope = NewDisposeScope();
+        var score = teacher[layerPrefix + "intermediate.dense.weight"].norm(1, keepdim: false).mul(teacher[layerPrefix + "output.dense.weight"].norm(0, keepdim: false)); // (I,)
+        return score.topk(count).indexes.sort().Values.MoveToOuterDisposeScope();
     }
 
     /// <summary>bert.encoder.layer.{i}.x -> bert.encoder.layer.{layers[i]}.x; every other name as is.</summary>

@@ -66,7 +66,8 @@ public static class TeacherLogitsCache
         return Convert.ToHexString(sha.GetHashAndReset())[..16].ToLowerInvariant();
     }
 
-    static string CacheDir(string dataPath)
+    /// <summary>The .distil-cache folder next to the data file (the user cache folder when that is read-only).</summary>
+    public static string CacheDir(string dataPath)
     {
         string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataPath))!, ".distil-cache");
         try

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Aggregates bench/kd-presets.sh runs: WORK/<preset>-seed<k>/{result.json,wall.json} -> OUT.md and OUT.json.
+
+usage: kd-presets.py WORK OUT_PREFIX [SETTINGS]   (standard library only)
+"""
+import json, os, statistics, subprocess, sys, datetime
+
+ORDER = ["kd", "distilbert", "pkd", "tinybert", "minilm", "tinybert+augment"]
+
+
+def mean_sd(xs):
+    if not xs:
+        return None, None
+    return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
+def main():
+    work, out = sys.argv[1], sys.argv[2]
+    settings = sys.argv[3] if len(sys.argv) > 3 else ""
+    runs = []
+    for name in sorted(os.listdir(work)):
+        d = os.path.join(work, name)
+        if not (os.path.isfile(os.path.join(d, "result.json")) and os.path.isfile(os.path.join(d, "wall.json"))):
+            continue
+        r = json.load(open(os.path.join(d, "result.json")))
+        w = json.load(open(os.path.join(d, "wall.json")))
+        runs.append({"run": name, "preset": w["preset"], "seed": w["seed"], "wall_seconds": w["wall_seconds"],
+                     "train_seconds": r["train_seconds"], "train_examples": r["train_examples"],
+                     "augmented_examples": r["augmented_examples"], "student_shape": r["student_shape"],
+                     "teacher": r["teacher"], "student": r["student"]})
+    if not runs:
+        return
+    teacher = runs[0]["teacher"]
+    t_ne = teacher["NonEmbeddingParameters"]
+    t_test = teacher["Test"]["accuracy"]
+    rows = []
+    for preset in ORDER + sorted({r["preset"] for r in runs} - set(ORDER)):
+        rs = sorted([r for r in runs if r["preset"] == preset], key=lambda r: r["seed"])
+        if not rs:
+            continue
+        s0 = rs[0]["student"]
+        test_m, test_sd = mean_sd([r["student"]["Test"]["accuracy"] for r in rs])
+        dev_m, dev_sd = mean_sd([r["student"]["Dev"]["accuracy"] for r in rs])
+        wall_m, wall_sd = mean_sd([r["wall_seconds"] for r in rs])
+        train_m, train_sd = mean_sd([r["train_seconds"] for r in rs])
+        lat_m, _ = mean_sd([r["student"]["LatencyMs"] for r in rs])
+        rows.append({"preset": preset, "seeds": [r["seed"] for r in rs], "test_accuracy_mean": test_m, "test_accuracy_sd": test_sd,
+                     "test_accuracy_per_seed": [r["student"]["Test"]["accuracy"] for r in rs],
+                     "dev_accuracy_mean": dev_m, "dev_accuracy_sd": dev_sd, "retention_of_teacher_test": test_m / t_test,
+                     "parameters": s0["Parameters"], "non_embedding_parameters": s0["NonEmbeddingParameters"],
+                     "non_embedding_share_of_teacher": s0["NonEmbeddingParameters"] / t_ne,
+                     "latency_ms_batch1_mean": lat_m, "wall_seconds_mean": wall_m, "wall_seconds_sd": wall_sd,
+                     "wall_seconds_per_seed": [round(r["wall_seconds"], 1) for r in rs],
+                     "train_seconds_mean": train_m, "train_examples": rs[0]["train_examples"]})
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = "?"
+    meta = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit,
+            "command": f"bench/kd-presets.sh ({settings})", "work": work, "machine": f"{os.cpu_count()} cores, shared with other jobs"}
+    json.dump({"meta": meta, "teacher": teacher, "presets": rows, "runs": runs}, open(out + ".json", "w"), indent=2)
+
+    pct = lambda x: f"{100 * x:.2f}"
+    md = [f"# Distillation presets on data/uci-sentiment (3 domains, 2 labels)", "",
+          f"Command: `bench/kd-presets.sh` with {settings}; commit {commit}; {meta['date_utc']}. "
+          f"One torch thread per run, runs one after another on a 2-core machine shared with other jobs (timings are noisy).", "",
+          f"Teacher: {teacher['Name']} = `/work/teacher-ft` (fine-tuned MiniLM, 6 layers, H384): test {pct(t_test)}%, dev {pct(teacher['Dev']['accuracy'])}%, "
+          f"{teacher['Parameters'] / 1e6:.2f}M parameters, {t_ne / 1e6:.2f}M non-embedding, batch-1 latency {teacher['LatencyMs']:.1f} ms.", "",
+          "| preset | seeds | test acc % (mean ± sd) | dev acc % | % of teacher test acc | params | non-emb params (share of teacher) | batch-1 ms | wall s per run (mean ± sd) | train s | train examples |",
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        md.append(f"| {r['preset']} | {len(r['seeds'])} | {pct(r['test_accuracy_mean'])} ± {pct(r['test_accuracy_sd'])} | {pct(r['dev_accuracy_mean'])} ± {pct(r['dev_accuracy_sd'])} | "
+                  f"{pct(r['retention_of_teacher_test'])} | {r['parameters'] / 1e6:.2f}M | {r['non_embedding_parameters'] / 1e6:.3f}M ({pct(r['non_embedding_share_of_teacher'])}%) | "
+                  f"{r['latency_ms_batch1_mean']:.1f} | {r['wall_seconds_mean']:.0f} ± {r['wall_seconds_sd']:.0f} | {r['train_seconds_mean']:.0f} | {r['train_examples']} |")
+    md += ["", "Per seed (test accuracy %, wall seconds):", ""]
+    for r in rows:
+        md.append(f"- {r['preset']}: " + ", ".join(f"seed {s}: {pct(a)} ({w:.0f} s)" for s, a, w in zip(r["seeds"], r["test_accuracy_per_seed"], r["wall_seconds_per_seed"])))
+    md += ["", "Wall time is the whole `distil distill` command (load, caches, every stage, dev evaluation, test and latency of teacher and student). "
+           "The first seed of each data/teacher pair also builds the teacher-logits, hidden-state and augmentation caches; later seeds reuse them.", ""]
+    open(out + ".md", "w").write("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()
