@@ -12,6 +12,7 @@ public static class CliApp
         var root = new RootCommand("distil: compress BERT teachers into small, fast students, and prove it with numbers.");
         root.Subcommands.Add(FinetuneCommand.Create());
         root.Subcommands.Add(DistillCommand.Create());
+        root.Subcommands.Add(SearchCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(ImportOnnxCommand.Create());

@@ -66,7 +66,7 @@ public static class TeacherLogitsCache
         return Convert.ToHexString(sha.GetHashAndReset())[..16].ToLowerInvariant();
     }
 
-    static string CacheDir(string dataPath)
+    internal static string CacheDir(string dataPath)
     {
         string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataPath))!, ".distil-cache");
         try
