@@ -91,7 +91,7 @@ public static class SearchPipeline
             var trainer = new Trainer<Batch>(retrainDir, new Dictionary<string, nn.Module> { ["student"] = student },
                 new RetrainObjective(student, probes.TeacherLogits, c.Retrain.KdWeight, c.Retrain.Temperature, device),
                 new EncodedBatchSource(data.TrainSet, c.Retrain.Training.BatchSize, c.Retrain.Training.Seed, pad), c.Retrain.Training,
-                evaluator, saveBest: dir => AdaBertCnnFolder.Save(dir, student, c.Teacher!), Callbacks(run, 2, c.LogEverySteps, progress));
+                evaluator, saveBest: _ => AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!), Callbacks(run, 2, c.LogEverySteps, progress));
             trainer.Train(resume);
             if (evaluator == null) AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!);
             retrainSeconds = clock.Elapsed.TotalSeconds;
