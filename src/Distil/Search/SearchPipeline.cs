@@ -108,6 +108,13 @@ public static class SearchPipeline
             best.parameters().Sum(p => p.numel()) - studentTables, data, c, pad, device, latencySeq);
         var result = new SearchRunResult(teacherSummary, studentSummary, genotype, outcome, retrainSeconds, costs, probes, run.BestDir);
         WriteReport(c, run, result, data, search.AlphaLogPath);
+        // The numbers of the report as data (bench/adabert/summarize.py aggregates seeds from these).
+        RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new
+        {
+            teacher = teacherSummary, student = studentSummary, genotype, genotype_text = genotype.ToString(),
+            search_seconds = outcome.Seconds, retrain_seconds = retrainSeconds, search_step = outcome.Step, search_dev_accuracy = outcome.DevAccuracy,
+            op_costs_ms = costs.Milliseconds, machine = costs.Machine, latency_seq_len = latencySeq, seed = c.SearchTraining.Seed,
+        }, new JsonSerializerOptions { WriteIndented = true }));
         return result;
     }
 
