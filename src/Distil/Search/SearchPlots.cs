@@ -39,31 +39,45 @@ public static class SearchPlots
         for (int e = 0; e < probs.Length; e++)
             for (int o = 0; o < SearchSpace.Ops.Count; o++) data[e, o] = probs[e][o];
         var plot = new Plot();
-        var hm = plot.Add.Heatmap(data);
-        hm.Colormap = new ScottPlot.Colormaps.Viridis();
-        hm.Extent = new CoordinateRect(0, SearchSpace.Ops.Count, 0, probs.Length);
-        plot.Add.ColorBar(hm, Edge.Right);
         var edgeNames = SearchSpace.Edges.Select(e => $"{Genotype.Name(e.Source)} -> {Genotype.Name(e.Target)}").ToArray();
-        plot.Axes.Left.TickGenerator = Ticks(edgeNames, probs.Length);
+        Grid(plot, data, edgeNames, SearchSpace.Ops.Count);
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             Enumerable.Range(0, SearchSpace.Ops.Count).Select(o => o + 0.5).ToArray(), SearchSpace.Ops.ToArray());
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-        plot.Title("final op probabilities per edge (softmax alpha, shared by all cells)");
+        plot.Title($"final op probabilities per edge (softmax alpha, all cells); dark {Min(data):F3} .. bright {Max(data):F3}");
         plot.SavePng(png, 900, 500);
     }
 
     static void Heat(double[,] data, string[] rowNames, long lastStep, string title, string xLabel, string png)
     {
         var plot = new Plot();
-        var hm = plot.Add.Heatmap(data);
-        hm.Colormap = new ScottPlot.Colormaps.Viridis();
-        hm.Extent = new CoordinateRect(0, lastStep, 0, rowNames.Length);
-        plot.Add.ColorBar(hm, Edge.Right);
-        plot.Axes.Left.TickGenerator = Ticks(rowNames, rowNames.Length);
+        Grid(plot, data, rowNames, lastStep);
         plot.XLabel(xLabel);
-        plot.Title(title);
+        plot.Title($"{title}; dark {Min(data):F3} .. bright {Max(data):F3}");
         plot.SavePng(png, 900, 450);
+    }
+
+    static double Min(double[,] d) => d.Cast<double>().Min();
+    static double Max(double[,] d) => d.Cast<double>().Max();
+
+    /// <summary>
+    /// A heat-map drawn as rectangles (explicit geometry: row r spans y in [rows - r - 1, rows - r], columns share the
+    /// width evenly), Viridis colours scaled from the smallest to the largest value.
+    /// </summary>
+    static void Grid(Plot plot, double[,] data, string[] rowNames, double width)
+    {
+        int rows = data.GetLength(0), cols = data.GetLength(1);
+        double lo = Min(data), hi = Max(data), w = width / cols;
+        var map = new ScottPlot.Colormaps.Viridis();
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+            {
+                var rect = plot.Add.Rectangle(c * w, (c + 1) * w, rows - r - 1, rows - r);
+                var color = map.GetColor(hi > lo ? (data[r, c] - lo) / (hi - lo) : 0.5);
+                rect.FillColor = color;
+                rect.LineColor = color;
+            }
+        plot.Axes.Left.TickGenerator = Ticks(rowNames, rows);
+        plot.Axes.SetLimits(0, width, 0, rows);
     }
 
     /// <summary>Row r of a heat-map is drawn at the top first: its centre is at y = rows - r - 0.5.</summary>
