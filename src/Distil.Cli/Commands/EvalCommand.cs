@@ -38,17 +38,17 @@ public static class EvalCommand
         {
             var dev = CommonOptions.Setup(r.GetValue(device), r.GetValue(threads));
             string dir = r.GetValue(model)!;
-            var (m, _) = ModelFolder.LoadForClassification(dir);
-            m.to(dev);
+            using var m = ClassifierFolder.Load(dir); // a BERT or an AdaBERT CNN folder, by config.json's model_type
+            m.Module.to(dev);
             var tokenizer = BertTextTokenizer.FromFolder(dir);
             Column? C(Option<string?> o) => r.GetValue(o) is string s ? Column.Parse(s) : null;
             string? fmt = r.GetValue(format);
             var file = DatasetReader.Read(r.GetValue(data)!, new ColumnMapping(C(text), C(pair), C(label), C(domain)),
                 fmt != null ? DataFormats.Parse(fmt) : null, skipBadRows: r.GetValue(skip));
-            var labels = LabelSet.FromConfig(m.Config);
+            var labels = LabelSet.FromNames(m.Labels);
             var domains = DomainSet.FromExamples(file.Examples);
             var encoded = ExampleEncoder.Encode(file.Examples, tokenizer, labels, domains, r.GetValue(maxLen));
-            var metrics = Classifier.Metrics(Classifier.PredictProbabilities(m, encoded, r.GetValue(batch), tokenizer.Pad, dev), encoded, labels.Count, domains);
+            var metrics = Classifier.Metrics(Classifier.Predict(m.Module, m.Logits, encoded, r.GetValue(batch), tokenizer.Pad, dev), encoded, labels.Count, domains);
             var table = new Table().AddColumns("metric", "value");
             foreach (var (k, v) in metrics) table.AddRow(k, k is "loss" or "mcc" or "examples" ? $"{v:F4}" : $"{100 * v:F2}%");
             AnsiConsole.Write(table);

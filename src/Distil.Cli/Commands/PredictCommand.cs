@@ -65,15 +65,15 @@ public static class PredictCommand
 
     public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<(string Text, string? Pair)> inputs, int maxSeqLen)
     {
-        var (m, _) = ModelFolder.LoadForClassification(modelDir);
+        using var m = ClassifierFolder.Load(modelDir); // a BERT or an AdaBERT CNN folder, by config.json's model_type
         var tokenizer = BertTextTokenizer.FromFolder(modelDir);
-        var labels = m.Config.Labels;
+        var labels = m.Labels;
         var encoded = inputs.Select(x =>
         {
             var t = tokenizer.Encode(x.Text, x.Pair, maxSeqLen);
             return new EncodedExample(t.InputIds, t.TokenTypeIds, 0, DomainSet.None);
         }).ToArray();
-        var probs = Classifier.PredictProbabilities(m, encoded, 64, tokenizer.Pad, TorchSharp.torch.CPU);
+        var probs = Classifier.Predict(m.Module, m.Logits, encoded, 64, tokenizer.Pad, TorchSharp.torch.CPU);
         return inputs.Select((x, i) => new Prediction(x.Text, labels[Array.IndexOf(probs[i], probs[i].Max())],
             labels.Select((l, k) => (l, k)).ToDictionary(p => p.l, p => Math.Round((double)probs[i][p.k], 6)))).ToArray();
     }

@@ -10,12 +10,16 @@ public static class TorchLatency
 {
     public sealed record Result(double MedianMs, double P95Ms, int SeqLen, int Runs);
 
-    public static Result Measure(BertForSequenceClassification model, int seqLen, int runs = 30, int warmup = 5)
+    public static Result Measure(BertForSequenceClassification model, int seqLen, int runs = 30, int warmup = 5) =>
+        Measure(model, i => model.forward(i).Logits, model.Config.VocabSize, seqLen, runs, warmup);
+
+    /// <summary>Any classifier given as its module and logits function (e.g. an AdaBERT CNN).</summary>
+    public static Result Measure(nn.Module model, Func<BertInputs, Tensor> logitsOf, int vocabSize, int seqLen, int runs = 30, int warmup = 5)
     {
         bool wasTraining = model.training;
         model.eval();
         var device = model.parameters().First().device;
-        using var ids = randint(0, model.Config.VocabSize, new long[] { 1, seqLen }, dtype: int64, device: device);
+        using var ids = randint(0, vocabSize, new long[] { 1, seqLen }, dtype: int64, device: device);
         using var mask = ones_like(ids);
         var times = new List<double>();
         using (no_grad())
@@ -23,7 +27,7 @@ public static class TorchLatency
             {
                 using var scope = NewDisposeScope();
                 var clock = Stopwatch.StartNew();
-                _ = model.forward(new BertInputs(ids, mask)).Logits.cpu();
+                _ = logitsOf(new BertInputs(ids, mask)).cpu();
                 if (i >= warmup) times.Add(clock.Elapsed.TotalMilliseconds);
             }
         if (wasTraining) model.train();

@@ -47,7 +47,11 @@ public static class Classifier
     public static float[][] PredictLogits(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device) =>
         Predict(model, examples, batchSize, padId, device, softmax: false);
 
-    static float[][] Predict(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device, bool softmax)
+    static float[][] Predict(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device, bool softmax) =>
+        Predict(model, i => model.forward(i).Logits, examples, batchSize, padId, device, softmax);
+
+    /// <summary>Probabilities (or logits) of any classifier given as its module and logits function (e.g. an AdaBERT CNN).</summary>
+    public static float[][] Predict(nn.Module model, Func<BertInputs, Tensor> logitsOf, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device, bool softmax = true)
     {
         bool wasTraining = model.training;
         model.eval();
@@ -58,7 +62,7 @@ public static class Classifier
             {
                 using var scope = NewDisposeScope();
                 using var batch = Collator.CollateAt(examples, chunk, padId);
-                var logits = model.forward(Inputs(batch, device)).Logits;
+                var logits = logitsOf(Inputs(batch, device));
                 var probs = (softmax ? nn.functional.softmax(logits, 1) : logits).cpu();
                 int classes = (int)probs.shape[1];
                 float[] flat = probs.data<float>().ToArray();

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Aggregates the result.json of `distil search` runs (one per seed) into bench/results/adabert.{md,json}."""
+import json, os, statistics, sys
+
+runs = sys.argv[1:]
+rows = [json.load(open(os.path.join(r, "result.json"))) for r in runs]
+
+def acc(m, split):
+    return 100 * m[split]["accuracy"] if m.get(split) else float("nan")
+
+def ms(values):
+    return (statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+
+t = rows[0]["teacher"]
+teacher_test = acc(t, "Test")
+student_test = [acc(r["student"], "Test") for r in rows]
+student_dev = [acc(r["student"], "Dev") for r in rows]
+params = [r["student"]["Parameters"] / 1e6 for r in rows]
+cells = [(r["student"]["Parameters"] - r["student"]["NonEmbeddingParameters"]) for r in rows]
+lat = [r["student"]["LatencyMs"] for r in rows]
+tlat = [r["teacher"]["LatencyMs"] for r in rows]
+speed = [a / b for a, b in zip(tlat, lat)]
+search_s = [r["search_seconds"] for r in rows]
+retrain_s = [r["retrain_seconds"] for r in rows]
+
+summary = {
+    "teacher": {"test_accuracy": teacher_test, "dev_accuracy": acc(t, "Dev"), "parameters_m": t["Parameters"] / 1e6,
+                "latency_ms_per_run": tlat},
+    "student": {"test_accuracy_mean_std": ms(student_test), "dev_accuracy_mean_std": ms(student_dev), "parameters_m": params,
+                "latency_ms": lat, "speedup_vs_teacher": speed, "share_of_teacher_test_accuracy": statistics.mean(student_test) / teacher_test},
+    "search_seconds": search_s, "retrain_seconds": retrain_s,
+    "runs": [{"run": r, "seed": x["seed"], "genotype": x["genotype_text"], "test_accuracy": acc(x["student"], "Test"),
+              "dev_accuracy": acc(x["student"], "Dev"), "parameters": x["student"]["Parameters"], "latency_ms": x["student"]["LatencyMs"],
+              "teacher_latency_ms": x["teacher"]["LatencyMs"], "search_seconds": x["search_seconds"], "retrain_seconds": x["retrain_seconds"],
+              "search_step": x["search_step"], "search_dev_accuracy": x["search_dev_accuracy"]} for r, x in zip(runs, rows)],
+    "op_costs_ms": rows[0]["op_costs_ms"], "machine": rows[0]["machine"], "latency_seq_len": rows[0]["latency_seq_len"],
+}
+os.makedirs("bench/results", exist_ok=True)
+json.dump(summary, open("bench/results/adabert.json", "w"), indent=2)
+
+m, s = ms(student_test)
+md = [
+    "| model | params | test acc | dev acc | batch-1 latency (TorchSharp, seq %d, median) | speed-up |" % rows[0]["latency_seq_len"],
+    "|---|---|---|---|---|---|",
+    "| teacher (MiniLM L6-H384, fine-tuned) | %.2fM | %.2f%% | %.2f%% | %s ms | 1x |" % (t["Parameters"] / 1e6, teacher_test, acc(t, "Dev"), " / ".join("%.1f" % v for v in tlat)),
+    "| AdaBERT CNN, %d seeds | %s M | **%.2f ± %.2f%%** (%.1f%% of the teacher) | %.2f ± %.2f%% | %s ms | %s |" % (
+        len(rows), " / ".join("%.2f" % p for p in params), m, s, 100 * m / teacher_test, *ms(student_dev),
+        " / ".join("%.2f" % v for v in lat), " / ".join("%.1fx" % v for v in speed)),
+    "",
+    "| seed | genotype | test acc | params | search s | retrain s |",
+    "|---|---|---|---|---|---|",
+]
+for x in summary["runs"]:
+    md.append("| %d | %s | %.2f%% | %.2fM | %.0f | %.0f |" % (x["seed"], x["genotype"], x["test_accuracy"], x["parameters"] / 1e6, x["search_seconds"], x["retrain_seconds"]))
+print("\n".join(md))
+open("bench/results/adabert.table.md", "w").write("\n".join(md) + "\n")

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using Distil.Models;
+using Distil.Search;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distil.Checkpoints;
+
+/// <summary>A sequence classifier of any kind, as eval/predict/latency need it: its module, a logits function and its labels.</summary>
+public sealed record LoadedClassifier(nn.Module Module, Func<BertInputs, Tensor> Logits, IReadOnlyList<string> Labels, int VocabSize, string ModelType) : IDisposable
+{
+    public long Parameters => Module.parameters().Sum(p => p.numel());
+    public void Dispose() => Module.Dispose();
+}
+
+/// <summary>Loads a classifier folder by its config.json "model_type": "bert" (default) or "adabert_cnn".</summary>
+public static class ClassifierFolder
+{
+    public static string ModelType(string dir)
+    {
+        string path = Path.Combine(AtomicFolder.ResolveForReading(dir), ModelFolder.ConfigFile);
+        if (!File.Exists(path)) throw DistilException.NotFound($"{path}: not found; a model folder needs config.json, model.safetensors and vocab.txt");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            return doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "bert";
+        }
+        catch (JsonException e) { throw DistilException.BadInput($"{path}: not valid JSON ({e.Message})"); }
+    }
+
+    public static LoadedClassifier Load(string dir)
+    {
+        if (ModelType(dir) == AdaBertCnnConfig.Type)
+        {
+            var cnn = AdaBertCnnFolder.Load(dir);
+            return new LoadedClassifier(cnn, cnn.forward, cnn.Config.Labels, cnn.Config.VocabSize, AdaBertCnnConfig.Type);
+        }
+        var (bert, _) = ModelFolder.LoadForClassification(dir);
+        return new LoadedClassifier(bert, i => bert.forward(i).Logits, bert.Config.Labels, bert.Config.VocabSize, "bert");
+    }
+}

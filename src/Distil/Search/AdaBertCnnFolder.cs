@@ -1,0 +1,46 @@
+using System.Text;
+using Distil.Checkpoints;
+
+namespace Distil.Search;
+
+/// <summary>
+/// A derived student as a model folder: config.json (model_type adabert_cnn, the genotype), model.safetensors and the
+/// teacher's tokenizer files, written atomically. `distil eval` / `predict` load it through <see cref="ClassifierFolder"/>.
+/// </summary>
+public static class AdaBertCnnFolder
+{
+    static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer_config.json"];
+
+    public static void Save(string dir, AdaBertCnnForSequenceClassification model, string tokenizerDir)
+    {
+        var files = TokenizerFiles.Select(f => Path.Combine(tokenizerDir, f)).ToList();
+        foreach (var f in files)
+            if (!File.Exists(f)) throw DistilException.NotFound($"{f}: tokenizer file not found; pass the teacher folder the data was tokenized with");
+        string special = Path.Combine(tokenizerDir, "special_tokens_map.json");
+        if (File.Exists(special)) files.Add(special);
+        AtomicFolder.Replace(dir, tmp =>
+        {
+            File.WriteAllText(Path.Combine(tmp, ModelFolder.ConfigFile), model.Config.ToJson(), Encoding.UTF8);
+            SafeTensors.Write(Path.Combine(tmp, ModelFolder.WeightsFile), model.state_dict());
+            foreach (var f in files) File.Copy(f, Path.Combine(tmp, Path.GetFileName(f)));
+        });
+    }
+
+    public static AdaBertCnnForSequenceClassification Load(string dir)
+    {
+        string folder = AtomicFolder.ResolveForReading(dir);
+        string configPath = Path.Combine(folder, ModelFolder.ConfigFile), weights = Path.Combine(folder, ModelFolder.WeightsFile);
+        if (!File.Exists(configPath)) throw DistilException.NotFound($"{configPath}: not found; an AdaBERT student folder has config.json and model.safetensors");
+        if (!File.Exists(weights)) throw DistilException.NotFound($"{weights}: not found; an AdaBERT student folder has config.json and model.safetensors");
+        var model = new AdaBertCnnForSequenceClassification(AdaBertCnnConfig.Load(configPath));
+        try
+        {
+            var report = StateDictLoader.LoadFile(model, weights, strict: true, basePrefix: "adabert");
+            if (report.Unexpected.Count > 0)
+                throw DistilException.BadInput($"{weights}: tensors that this genotype has no place for: {string.Join(", ", report.Unexpected.Take(5))}; the weights belong to another architecture");
+            model.eval();
+            return model;
+        }
+        catch { model.Dispose(); throw; }
+    }
+}

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Distil.Checkpoints;
+using Distil.Data;
+using Distil.Deploy;
+using Distil.Distillation;
+using Distil.Models;
+using Distil.Reports;
+using Distil.Text;
+using Distil.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distil.Search;
+
+public sealed record SearchRunResult(ModelSummary Teacher, ModelSummary Student, Genotype Genotype, SearchOutcome Search,
+    double RetrainSeconds, OpCosts Costs, ProbeTargets Probes, string BestDir);
+
+/// <summary>
+/// `distil search` as a library call: teacher probes (cached) -> op costs (cached per machine) -> search (run/search,
+/// resumable, done.json when finished) -> derive (run/genotype.json) -> retrain through the shared Trainer
+/// (run/retrain, resumable) -> best/ (an adabert_cnn model folder) -> teacher vs student -> report.md with pictures.
+/// </summary>
+public static class SearchPipeline
+{
+    public static SearchRunResult Run(SearchConfig c, RunFolder run, bool resume, Device device, TrainerCallback? progress = null, Action<string>? log = null)
+    {
+        c.Validate();
+        var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
+        teacher.to(device);
+        teacher.eval();
+        var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
+        var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Config));
+        long pad = tokenizer.Pad;
+        int latencySeq = Math.Min(64, c.Data.MaxSeqLen);
+        var o = c.Search;
+
+        var probes = TeacherProbes.GetOrCompute(c.Teacher!, teacher, data, new ProbeSettings(o.ProbeEpochs, o.ProbeLearningRate, 32, c.SearchTraining.Seed),
+            c.EvalBatchSize, pad, device, log);
+        var costs = o.OpCostsMs != null ? OpCosts.Fixed(o.OpCostsMs, o.HiddenSize, latencySeq) : OpCosts.GetOrMeasure(o.HiddenSize, latencySeq, log: log);
+
+        manual_seed(c.SearchTraining.Seed);
+        var tables = new TeacherTables(teacher.bert.embeddings.word_embeddings.weight!.detach().clone().to(device),
+            teacher.bert.embeddings.position_embeddings.weight!.detach().clone().to(device));
+        using var net = new SuperNet(tables, o.KMax, o.HiddenSize, data.Labels.Count, o.Dropout);
+        net.to(device);
+
+        // 1. search
+        string searchDir = Path.Combine(run.Dir, "search");
+        Directory.CreateDirectory(searchDir);
+        string searchDone = Path.Combine(searchDir, "done.json");
+        var search = new ArchSearch(net, o, c.SearchTraining, probes, costs,
+            new EncodedBatchSource(data.TrainSet, c.SearchTraining.BatchSize, c.SearchTraining.Seed, pad), data.DevSet, pad, device, searchDir,
+            Callbacks(run, 1, c.LogEverySteps, progress), c.EvalBatchSize);
+        SearchOutcome outcome;
+        if (resume && File.Exists(searchDone))
+        {
+            outcome = JsonSerializer.Deserialize<SearchOutcome>(File.ReadAllText(searchDone))!;
+            log?.Invoke("search already done; its result is used");
+        }
+        else
+        {
+            outcome = search.Run(resume);
+            RunFolder.WriteAtomic(searchDone, JsonSerializer.Serialize(outcome));
+        }
+
+        // 2. derive
+        var genotype = outcome.Genotype();
+        RunFolder.WriteAtomic(Path.Combine(run.Dir, "genotype.json"), JsonSerializer.Serialize(genotype, new JsonSerializerOptions { WriteIndented = true }));
+        log?.Invoke($"derived: {genotype}");
+
+        // 3. retrain from the search weights of the selected step
+        net.load(search.BestSupernetPath);
+        var config = AdaBertCnnConfig.Create(genotype, teacher.Config.VocabSize, teacher.Config.MaxPositionEmbeddings, o.HiddenSize, teacher.Config.PadTokenId,
+            data.Labels.Names, o.Dropout);
+        using var student = AdaBertCnnForSequenceClassification.FromSearch(net, genotype, config);
+        student.to(device);
+        string retrainDir = Path.Combine(run.Dir, "retrain"), retrainDone = Path.Combine(retrainDir, "done.json");
+        double retrainSeconds = 0;
+        if (resume && File.Exists(retrainDone) && Directory.Exists(run.BestDir))
+        {
+            retrainSeconds = JsonDocument.Parse(File.ReadAllText(retrainDone)).RootElement.GetProperty("seconds").GetDouble();
+            log?.Invoke("retraining already done");
+        }
+        else
+        {
+            var clock = Stopwatch.StartNew();
+            var evaluator = data.DevSet != null
+                ? new ModuleEvaluator(student, student.forward, data.DevSet, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null;
+            var trainer = new Trainer<Batch>(retrainDir, new Dictionary<string, nn.Module> { ["student"] = student },
+                new RetrainObjective(student, probes.TeacherLogits, c.Retrain.KdWeight, c.Retrain.Temperature, device),
+                new EncodedBatchSource(data.TrainSet, c.Retrain.Training.BatchSize, c.Retrain.Training.Seed, pad), c.Retrain.Training,
+                evaluator, saveBest: _ => AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!), Callbacks(run, 2, c.LogEverySteps, progress));
+            trainer.Train(resume);
+            if (evaluator == null) AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!);
+            retrainSeconds = clock.Elapsed.TotalSeconds;
+            RunFolder.WriteAtomic(retrainDone, JsonSerializer.Serialize(new { seconds = retrainSeconds }));
+        }
+
+        // 4. compare
+        using var best = AdaBertCnnFolder.Load(run.BestDir);
+        best.to(device);
+        var teacherSummary = Summarize("teacher", teacher, i => teacher.forward(i).Logits, teacher.Config.VocabSize,
+            StudentShapes.NonEmbeddingParameters(teacher), data, c, pad, device, latencySeq);
+        long studentTables = best.embeddings.word_embeddings.weight!.numel() + best.embeddings.position_embeddings.weight!.numel();
+        var studentSummary = Summarize($"AdaBERT CNN ({genotype.Depth} cells, hidden {o.HiddenSize})", best, best.forward, best.Config.VocabSize,
+            best.parameters().Sum(p => p.numel()) - studentTables, data, c, pad, device, latencySeq);
+        var result = new SearchRunResult(teacherSummary, studentSummary, genotype, outcome, retrainSeconds, costs, probes, run.BestDir);
+        WriteReport(c, run, result, data, search.AlphaLogPath);
+        // The numbers of the report as data (bench/adabert/summarize.py aggregates seeds from these).
+        RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new
+        {
+            teacher = teacherSummary, student = studentSummary, genotype, genotype_text = genotype.ToString(),
+            search_seconds = outcome.Seconds, retrain_seconds = retrainSeconds, search_step = outcome.Step, search_dev_accuracy = outcome.DevAccuracy,
+            op_costs_ms = costs.Milliseconds, machine = costs.Machine, latency_seq_len = latencySeq, seed = c.SearchTraining.Seed,
+        }, new JsonSerializerOptions { WriteIndented = true }));
+        return result;
+    }
+
+    /// <summary>`distil search --derive-only RUN`: the genotype of a finished (or interrupted) search, from run/search/best.json.</summary>
+    public static Genotype DeriveOnly(string runDir)
+    {
+        var outcome = ArchSearch.ReadBest(Path.Combine(runDir, "search", "best.json"));
+        var g = outcome.Genotype();
+        RunFolder.WriteAtomic(Path.Combine(runDir, "genotype.json"), JsonSerializer.Serialize(g, new JsonSerializerOptions { WriteIndented = true }));
+        return g;
+    }
+
+    static List<TrainerCallback> Callbacks(RunFolder run, int stage, int logEvery, TrainerCallback? progress)
+    {
+        var list = new List<TrainerCallback> { new MetricsLog(run.MetricsPath, logEvery, stage) };
+        if (progress != null) list.Add(progress);
+        return list;
+    }
+
+    static ModelSummary Summarize(string name, nn.Module m, Func<BertInputs, Tensor> logits, int vocab, long nonEmbedding, TaskData data, SearchConfig c, long pad, Device device, int seq)
+    {
+        IReadOnlyDictionary<string, double> Metrics(EncodedExample[] set) =>
+            Classifier.Metrics(Classifier.Predict(m, logits, set, c.EvalBatchSize, pad, device), set, data.Labels.Count, data.Domains);
+        var dev = data.DevSet != null ? Metrics(data.DevSet) : new Dictionary<string, double>();
+        var test = data.TestSet != null ? Metrics(data.TestSet) : null;
+        return new ModelSummary(name, m.parameters().Sum(p => p.numel()), nonEmbedding, dev, test, TorchLatency.Measure(m, logits, vocab, seq, runs: 50).MedianMs);
+    }
+
+    static string F(double v, string f = "F2") => v.ToString(f, CultureInfo.InvariantCulture);
+
+    static void WriteReport(SearchConfig c, RunFolder run, SearchRunResult r, TaskData data, string alphaLog)
+    {
+        SearchPlots.AlphaOverTraining(alphaLog, Path.Combine(run.Dir, "alpha_ops.png"), Path.Combine(run.Dir, "alpha_depth.png"));
+        SearchPlots.FinalAlpha(r.Search.Alpha, Path.Combine(run.Dir, "alpha_edges.png"));
+        SearchPlots.Cell(r.Genotype, Path.Combine(run.Dir, "cell.png"));
+        TrainingPlot.Write(run.MetricsPath, Path.Combine(run.Dir, "training.png"));
+        string Pct(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? F(100 * a) + "%" : "-";
+        var t = r.Teacher;
+        var o = c.Search;
+        var w = new ReportWriter("distil search: AdaBERT (differentiable architecture search of a CNN student)")
+            .KeyValues("Run", new[]
+            {
+                ("teacher", c.Teacher!), ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples), max length {c.Data.MaxSeqLen}"),
+                ("search space", $"up to {o.KMax} cells, hidden {o.HiddenSize}, 3 nodes, 9 edges x 10 ops, alpha shared by all cells"),
+                ("loss", $"(1 - {o.Gamma}) CE + {o.Gamma} probe KD + beta L_E, beta {o.Beta}" + (o.LatencyBudgetMs is double b ? $" (latency budget {b} ms)" : " (normalised measured op cost)")),
+                ("search", $"{c.SearchTraining.Epochs} epochs, batch {c.SearchTraining.BatchSize}, weights Adam lr {c.SearchTraining.LearningRate}, alpha Adam lr {o.ArchLearningRate}, " +
+                           $"alpha frozen for the first {o.ArchWarmupRatio:P0} of steps, beta ramp over {o.BetaWarmupRatio:P0}, tau {o.TauStart} -> {o.TauEnd}, estimator {o.Estimator}, seed {c.SearchTraining.Seed}"),
+                ("retrain", $"{c.Retrain.Training.Epochs} epochs, batch {c.Retrain.Training.BatchSize}, lr {c.Retrain.Training.LearningRate}, (1 - {c.Retrain.KdWeight}) CE + {c.Retrain.KdWeight} KD (T {c.Retrain.Temperature})"),
+                ("wall time", $"search {F(r.Search.Seconds, "F0")} s, retrain {F(r.RetrainSeconds, "F0")} s"),
+                ("selected", $"search step {r.Search.Step}" + (r.Search.DevAccuracy is double d ? $" (supernet dev accuracy {F(100 * d)}%)" : "")),
+            })
+            .KeyValues("Teacher and AdaBERT student (latency: TorchSharp, batch 1, median of 50)", new[] { t, r.Student }.Select(m => (m.Name,
+                $"{F(m.Parameters / 1e6)}M params ({F(m.NonEmbeddingParameters / 1e6)}M outside the embedding tables); dev {Pct(m.Dev)}, test {Pct(m.Test)}; " +
+                $"batch-1 latency {F(m.LatencyMs)} ms ({F(t.LatencyMs / m.LatencyMs, "F1")}x faster than the teacher)")))
+            .Paragraph($"**Derived architecture**: {r.Genotype.Depth} cells; " + r.Genotype)
+            .Image("derived cell", "cell.png")
+            .Image("op probabilities during the search", "alpha_ops.png")
+            .Image("depth probabilities during the search", "alpha_depth.png")
+            .Image("final op probabilities per edge", "alpha_edges.png")
+            .KeyValues("Measured op cost (batch 1, ms)", SearchSpace.Ops.Select((op, i) => (op, $"{F(r.Costs.Milliseconds[i], "F3")} ms (normalised {F(r.Costs.Normalised[i], "F3")})")))
+            .KeyValues("Teacher probes (accuracy per layer; 0 = embeddings)", r.Probes.TrainAccuracy.Select((a, j) => ($"layer {j}",
+                $"train {F(100 * a)}%" + (r.Probes.DevAccuracy != null ? $", dev {F(100 * r.Probes.DevAccuracy[j])}%" : ""))))
+            .MetricsTable("Student (best/) metrics", new List<(string, IReadOnlyDictionary<string, double>)> { ("dev", r.Student.Dev) }
+                .Concat(r.Student.Test != null ? new[] { ("test", r.Student.Test) } : Array.Empty<(string, IReadOnlyDictionary<string, double>)>()).ToList())
+            .Image("retraining: loss and dev accuracy", "training.png");
+        w.Save(run.ReportPath);
+    }
+}

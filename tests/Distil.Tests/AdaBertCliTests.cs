@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using Distil.Checkpoints;
+using Distil.Cli;
+using Distil.Cli.Commands;
+using TorchSharp;
+using Xunit;
+
+namespace Distil.Tests;
+
+/// <summary>`distil search` end to end on a tiny fine-tuned teacher: search, derive, retrain, a student eval/predict load, resume, derive-only.</summary>
+public class AdaBertCliTests
+{
+    public AdaBertCliTests() => torch.set_num_threads(1);
+
+    static string Data(string name, int rows, int seed)
+    {
+        var rng = new Random(seed);
+        var w = TinyBert.Words;
+        string path = Path.Combine(Directory.CreateTempSubdirectory("distil-ab-data-").FullName, name);
+        File.WriteAllLines(path, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, rows).Select(i =>
+            $"the {w[9 + rng.Next(3)]} was {(i % 2 == 1 ? w[rng.Next(4)] : w[4 + rng.Next(4)])} .\t{i % 2}")));
+        return path;
+    }
+
+    [Fact]
+    public void SearchDerivesRetrainsAndLeavesAStudentThatEvalAndPredictLoad()
+    {
+        string encoder = TinyBert.TeacherFolder(layers: 2);
+        string train = Data("train.tsv", 48, 1), dev = Data("dev.tsv", 16, 2);
+        string root = Directory.CreateTempSubdirectory("distil-ab-run-").FullName;
+        string ft = Path.Combine(root, "ft");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["finetune", "--model", encoder, "--train", train, "--dev", dev, "--out", ft,
+            "--epochs", "4", "--batch-size", "8", "--lr", "3e-3", "--max-seq-len", "16", "--pooling", "mean", "--threads", "1"]));
+        string config = Path.Combine(root, "search.json");
+        File.WriteAllText(config, """
+            { "search": { "op_costs_ms": [1.0, 1.4, 1.8, 1.1, 1.5, 2.0, 0.3, 0.3, 0.02, 0], "arch_learning_rate": 0.03 },
+              "retrain": { "training": { "epochs": 2 } }, "log_every_steps": 2 }
+            """);
+        string run = Path.Combine(root, "adabert");
+        string[] args = ["search", "--teacher", Path.Combine(ft, "best"), "--train", train, "--dev", dev, "--config", config, "--out", run,
+            "--k-max", "2", "--hidden", "8", "--search-epochs", "2", "--batch-size", "8", "--max-seq-len", "16", "--threads", "1"];
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(args));
+
+        string best = Path.Combine(run, "best");
+        Assert.Equal("adabert_cnn", ClassifierFolder.ModelType(best));
+        var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(best, "config.json")))!;
+        var genotype = cfg["genotype"]!.ToJsonString();
+        Assert.Equal(JsonNode.Parse(File.ReadAllText(Path.Combine(run, "genotype.json")))!.ToJsonString(), genotype);
+        Assert.DoesNotContain("\"zero\"", genotype);
+        foreach (var f in new[] { "report.md", "cell.png", "alpha_ops.png", "alpha_depth.png", "alpha_edges.png", "training.png", "search/done.json", "retrain/done.json" })
+            Assert.True(File.Exists(Path.Combine(run, f)), f);
+        Assert.Contains("Derived architecture", File.ReadAllText(Path.Combine(run, "report.md")));
+        var stages = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!["stage"]!.GetValue<int>()).Distinct().Order();
+        Assert.Equal([1, 2], stages);
+
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["eval", "--model", best, "--data", dev, "--max-seq-len", "16", "--threads", "1"]));
+        var predictions = PredictCommand.Predict(best, [("the movie was great .", null)], 16);
+        Assert.Equal(2, predictions[0].Probabilities.Count);
+        Assert.Equal(1.0, predictions[0].Probabilities.Values.Sum(), 4);
+
+        // A finished run resumes to the same student without training again; derive-only repeats the genotype.
+        var weights = File.ReadAllBytes(Path.Combine(best, "model.safetensors"));
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--out", run, "--resume", "--threads", "1"]));
+        Assert.Equal(weights, File.ReadAllBytes(Path.Combine(best, "model.safetensors")));
+        File.Delete(Path.Combine(run, "genotype.json"));
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--derive-only", run]));
+        Assert.Equal(genotype, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "genotype.json")))!.ToJsonString());
+    }
+
+    [Fact]
+    public void BadInputsFailWithClearCodes()
+    {
+        string train = Data("train.tsv", 8, 1);
+        string root = Directory.CreateTempSubdirectory("distil-ab-bad-").FullName;
+        Assert.Equal(ExitCodes.InputNotFound, CliApp.Run(["search", "--teacher", Path.Combine(root, "missing"), "--train", train, "--out", Path.Combine(root, "a")]));
+        Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(["search", "--teacher", root, "--train", train, "--k-max", "0", "--out", Path.Combine(root, "b")]));
+        Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(["search", "--train", train, "--out", Path.Combine(root, "c")]));
+        Assert.Equal(ExitCodes.InputNotFound, CliApp.Run(["search", "--derive-only", Path.Combine(root, "nothing")]));
+    }
+}
