@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Distil.Models;
+using Onnx;
+using static TorchSharp.torch;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace Distil.Deploy;
+
+/// <summary>
+/// A <see cref="BertForSequenceClassification"/> as an ONNX graph, written node by node after BertModeling.cs's
+/// forward in eval mode (dropout is the identity). Inputs input_ids / attention_mask / token_type_ids (batch, sequence)
+/// int64, output logits (batch, num_labels) float; both axes are symbolic, so any batch and length up to
+/// max_position_embeddings run. Weights are copied from the module, initializer names are the HF keys.
+/// </summary>
+public static class BertOnnxExporter
+{
+    public const string InputIds = "input_ids", AttentionMask = "attention_mask", TokenTypeIds = "token_type_ids", Logits = "logits";
+    public const string Batch = "batch", Sequence = "sequence";
+
+    public static ModelProto Build(BertForSequenceClassification model)
+    {
+        var c = model.Config;
+        var sd = model.state_dict();
+        float[] W(string key)
+        {
+            if (!sd.TryGetValue(key, out var t)) throw new InvalidOperationException($"the model has no tensor '{key}'");
+            using var f = t.detach().cpu().to(float32).contiguous();
+            return f.data<float>().ToArray();
+        }
+        var g = new OnnxGraphBuilder();
+        int h = c.HiddenSize, heads = c.NumAttentionHeads, dh = c.HeadDim;
+        string Linear(string x, string key, int outF, int inF) => g.Linear(x, W(key + ".weight"), W(key + ".bias"), outF, inF, key);
+        string LayerNorm(string x, string key) => g.LayerNorm(x, W(key + ".weight"), W(key + ".bias"), c.LayerNormEps, key);
+
+        string ids = g.Input(InputIds, DataType.Int64, Batch, Sequence);
+        string mask = g.Input(AttentionMask, DataType.Int64, Batch, Sequence);
+        string types = g.Input(TokenTypeIds, DataType.Int64, Batch, Sequence);
+
+        // Embeddings: word + position (rows 0..T-1 of the table) + token type, then LayerNorm.
+        const string e = "bert.embeddings.";
+        string words = g.Gather(g.Initializer(e + "word_embeddings.weight", W(e + "word_embeddings.weight"), c.VocabSize, h), ids); // (B, T, H)
+        string seqLen = g.ShapeSlice(ids, 1, 2); // [T]
+        string positions = g.Slice(g.Initializer(e + "position_embeddings.weight", W(e + "position_embeddings.weight"), c.MaxPositionEmbeddings, h),
+            g.Longs("zero", 0), seqLen, g.Longs("axis0", 0)); // (T, H)
+        string typeRows = g.Gather(g.Initializer(e + "token_type_embeddings.weight", W(e + "token_type_embeddings.weight"), c.TypeVocabSize, h), types);
+        string hidden = LayerNorm(g.Add(g.Add(words, positions), typeRows), e + "LayerNorm");
+
+        // (B, T) -> (B, 1, 1, T): 0 where attended, the most negative float where padded (as BertModel.forward).
+        string maskF = g.Cast(mask, DataType.Float);
+        string additive = g.Unsqueeze(g.Mul(g.Sub(g.Scalar("one", 1f), maskF), g.Scalar("min_float", float.MinValue)), 1, 2);
+        string scale = g.Scalar("sqrt_head_dim", MathF.Sqrt(dh));
+
+        for (int i = 0; i < c.NumHiddenLayers; i++)
+        {
+            string p = $"bert.encoder.layer.{i}.";
+            string Heads(string x, params long[] perm) => g.Transpose(g.Reshape(x, 0, 0, heads, dh), perm); // (B, T, H) -> (B, T, nh, dh) -> perm
+            string q = Heads(Linear(hidden, p + "attention.self.query", h, h), 0, 2, 1, 3); // (B, nh, T, dh)
+            string kT = Heads(Linear(hidden, p + "attention.self.key", h, h), 0, 2, 3, 1); // (B, nh, dh, T)
+            string v = Heads(Linear(hidden, p + "attention.self.value", h, h), 0, 2, 1, 3); // (B, nh, T, dh)
+            string scores = g.Add(g.Div(g.MatMul(q, kT), scale), additive); // (B, nh, T, T)
+            string context = g.MatMul(g.Softmax(scores, -1), v); // (B, nh, T, dh)
+            string merged = g.Reshape(g.Transpose(context, 0, 2, 1, 3), 0, 0, h); // (B, nh, T, dh) -> (B, T, nh, dh) -> (B, T, H)
+            string attended = LayerNorm(g.Add(Linear(merged, p + "attention.output.dense", h, h), hidden), p + "attention.output.LayerNorm");
+            string inner = Linear(attended, p + "intermediate.dense", c.IntermediateSize, h);
+            inner = c.HiddenAct switch
+            {
+                "relu" => g.Relu(inner),
+                "gelu_new" or "gelu_pytorch_tanh" => g.GeluTanh(inner),
+                _ => g.Gelu(inner),
+            };
+            hidden = LayerNorm(g.Add(Linear(inner, p + "output.dense", h, c.IntermediateSize), attended), p + "output.LayerNorm");
+        }
+
+        string features;
+        if (c.ClassifierPooling == "mean")
+        {
+            string m = g.Unsqueeze(maskF, 2); // (B, T, 1)
+            string sum = g.ReduceSum(g.Mul(hidden, m), 1, keepDims: false); // (B, H)
+            string count = g.Max(g.ReduceSum(m, 1, keepDims: false), g.Scalar("min_count", 1e-9f)); // (B, 1)
+            features = g.Div(sum, count);
+        }
+        else
+        {
+            string first = g.Gather(hidden, g.Initializer("cls_index", [0L]), axis: 1); // (B, H): the [CLS] position
+            features = g.Tanh(Linear(first, "bert.pooler.dense", h, h));
+        }
+        string logits = Linear(features, "classifier", c.NumLabels, h); // (B, num_labels)
+        g.Output(logits, Logits, DataType.Float, Batch, c.NumLabels);
+        return g.Build(Metadata(c));
+    }
+
+    /// <summary>What a runtime needs besides the graph: labels, pooling, the longest sequence the position table allows.</summary>
+    public static Dictionary<string, string> Metadata(BertConfig c) => new()
+    {
+        ["distil.model_family"] = "bert",
+        ["distil.labels"] = JsonSerializer.Serialize(c.Labels),
+        ["distil.pooling"] = c.ClassifierPooling ?? "pooler",
+        ["distil.max_position_embeddings"] = c.MaxPositionEmbeddings.ToString(),
+        ["distil.precision"] = "fp32",
+    };
+}
