@@ -15,16 +15,16 @@ public static class DeployFixtures
     /// a parity test on near-equal logits would test nothing.
     /// </summary>
     public static string ClassifierFolder(string root, string pooling = "pooler", int seed = 7, int layers = 2, int hidden = 32, int heads = 4,
-        int labels = 3, string act = "gelu")
+        int labels = 3, string act = "gelu", double initRange = 0.3)
     {
-        string dir = Path.Combine(root, $"model-{pooling}-{seed}-{layers}x{hidden}");
+        string dir = Path.Combine(root, $"model-{pooling}-{seed}-{layers}x{hidden}-{act}-{initRange}");
         string tok = Path.Combine(root, "tokenizer");
         Directory.CreateDirectory(tok);
         File.WriteAllLines(Path.Combine(tok, "vocab.txt"), Vocab);
         File.WriteAllText(Path.Combine(tok, "tokenizer_config.json"), """{"do_lower_case": true}""");
         var config = TinyBert.Config(layers: layers, hidden: hidden, heads: heads, vocab: Vocab.Length, labels: labels) with
         {
-            ClassifierPooling = pooling, InitializerRange = 0.3, HiddenAct = act, IntermediateSize = hidden * 4,
+            ClassifierPooling = pooling, InitializerRange = initRange, HiddenAct = act, IntermediateSize = hidden * 4,
         };
         torch.manual_seed(seed);
         using var model = new BertForSequenceClassification(config);

@@ -58,17 +58,10 @@ public static class ExportCheck
                 double d = Math.Abs(ortLogits[i][k] - torchLogits[i][k]);
                 maxDiff = Math.Max(maxDiff, double.IsNaN(d) ? double.PositiveInfinity : d);
             }
-            if (ArgMax(ortLogits[i]) == ArgMax(torchLogits[i])) agree++;
+            if (OrtClassifier.ArgMax(ortLogits[i]) == OrtClassifier.ArgMax(torchLogits[i])) agree++;
         }
         var shapes = batches.Select(b => $"{b.chunk.Length}x{b.padded.SeqLen}").Distinct().ToList();
         return new ParityResult(set, rows.Count, batches.Count, maxDiff, agree, shapes);
-    }
-
-    public static int ArgMax(float[] v)
-    {
-        int best = 0;
-        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
-        return best;
     }
 
     /// <summary>

@@ -96,6 +96,13 @@ public sealed class OrtClassifier : IDisposable
         return (ids, mask, types, t);
     }
 
+    public static int ArgMax(float[] v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
     public void Dispose()
     {
         runOptions.Dispose();
