@@ -17,6 +17,7 @@ public static class CliApp
         root.Subcommands.Add(ImportOnnxCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(QuantizeCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
