@@ -142,6 +142,22 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void CliExportThenQuantizeThenPredictOnTheExportFolders()
+    {
+        string dir = DeployFixtures.ClassifierFolder(tmp.Path, "mean");
+        string onnx = Path.Combine(tmp.Path, "cli-onnx"), int8 = Path.Combine(tmp.Path, "cli-int8");
+        string data = tmp.File("d.tsv", "text\tlabel\n" + string.Join("\n", DeployFixtures.Sentences.Select((x, i) => $"{x}\tL{i % 3}")));
+        Assert.Equal(ExitCodes.Ok, Distil.Cli.CliApp.Run(["export", "--model", dir, "--out", onnx, "--data", data, "--max-seq-len", "32"]));
+        var report = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(onnx, "export_report.json")))!;
+        Assert.Equal(3, report["checks"]!.AsArray().Count); // two random sets and the data file
+        Assert.Equal(ExitCodes.Ok, Distil.Cli.CliApp.Run(["quantize", "--model", onnx, "--out", int8, "--data", data, "--max-seq-len", "32"]));
+        Assert.Equal(ExitCodes.Ok, Distil.Cli.CliApp.Run(["predict", "--model", int8, "--text", "the movie was great", "--json"]));
+        Assert.Equal(ExitCodes.InvalidUsage, Distil.Cli.CliApp.Run(["quantize", "--model", onnx, "--out", onnx]));
+        Assert.Equal(ExitCodes.InvalidUsage, Distil.Cli.CliApp.Run(["quantize", "--model", onnx, "--out", int8 + "2", "--format", "int4"]));
+        Assert.Equal(ExitCodes.InputNotFound, Distil.Cli.CliApp.Run(["export", "--model", Path.Combine(tmp.Path, "none"), "--out", int8 + "3"]));
+    }
+
+    [Fact]
     public void ExportOfAnEncoderWithoutAHeadIsRefused()
     {
         string encoder = TinyBert.TeacherFolder();

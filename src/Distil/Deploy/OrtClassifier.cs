@@ -32,6 +32,8 @@ public sealed class OrtClassifier : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
         if (!allowSpinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        // To see which kernels ORT fused the graph into: DISTIL_ORT_OPTIMIZED_MODEL=/tmp/opt.onnx distil predict ...
+        if (Environment.GetEnvironmentVariable("DISTIL_ORT_OPTIMIZED_MODEL") is { Length: > 0 } optimized) options.OptimizedModelFilePath = optimized;
         try { session = new InferenceSession(onnxPath, options); }
         catch (OnnxRuntimeException e)
         {
