@@ -62,14 +62,19 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Theory]
-    [InlineData("pooler", "gelu")]
-    [InlineData("mean", "gelu")]
-    [InlineData("mean", "gelu_new")]
-    public void OnnxRuntimeReproducesTorchSharpOnPaddedBatchesOfTwoShapes(string pooling, string act)
+    [InlineData("pooler", "gelu", false)]
+    [InlineData("mean", "gelu", false)]
+    [InlineData("mean", "gelu_new", false)]
+    [InlineData("pooler", "gelu", true)] // ORT's fused Attention / SkipLayerNormalization kernels
+    [InlineData("mean", "gelu", true)]
+    public void OnnxRuntimeReproducesTorchSharpOnPaddedBatchesOfTwoShapes(string pooling, string act, bool fused)
     {
         string dir = DeployFixtures.ClassifierFolder(tmp.Path, pooling, act: act);
-        string outDir = Path.Combine(tmp.Path, "onnx-" + pooling + act);
-        var report = OnnxExport.Export(dir, outDir, new ExportOptions { RandomRows = 16 });
+        string outDir = Path.Combine(tmp.Path, "onnx-" + pooling + act + fused);
+        var report = OnnxExport.Export(dir, outDir, new ExportOptions { RandomRows = 16, OrtFused = fused });
+        var ops = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(outDir, "model.onnx"))).Graph.Node.Select(n => n.OpType).ToHashSet();
+        Assert.Equal(fused, ops.Contains("Attention") && ops.Contains("SkipLayerNormalization"));
+        Assert.Equal(!fused, ops.Contains("Softmax"));
         Assert.True(report.Passed);
         Assert.True(report.Checks.SelectMany(c => c.Shapes).Distinct().Count() >= 3, "the built-in check must run several batch shapes");
 

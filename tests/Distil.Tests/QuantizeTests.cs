@@ -96,18 +96,20 @@ public sealed class QuantizeTests : IDisposable
     }
 
     [Theory]
-    [InlineData(Int8Format.Integer, true)]
-    [InlineData(Int8Format.Contrib, false)]
-    public void QuantizedTinyBertStaysCloseToFp32(Int8Format format, bool embeddings)
+    [InlineData(Int8Format.Integer, true, false)]
+    [InlineData(Int8Format.Contrib, false, false)]
+    [InlineData(Int8Format.Integer, true, true)] // fused export: Attention becomes QAttention
+    public void QuantizedTinyBertStaysCloseToFp32(Int8Format format, bool embeddings, bool fused)
     {
         string dir = DeployFixtures.ClassifierFolder(tmp.Path, "mean", layers: 2, hidden: 128, heads: 4, initRange: 0.1);
         string fp32 = Path.Combine(tmp.Path, "fp32"), int8 = Path.Combine(tmp.Path, "int8");
-        OnnxExport.Export(dir, fp32, new ExportOptions { RandomRows = 8 });
+        OnnxExport.Export(dir, fp32, new ExportOptions { RandomRows = 8, OrtFused = fused });
         string data = tmp.File("data.tsv", "text\tlabel\n" + string.Join("\n", DeployFixtures.Sentences.Select((s, i) => $"{s}\tL{i % 3}")));
         var report = Int8Export.QuantizeFolder(fp32, int8, new QuantizeOptions { Format = format, Embeddings = embeddings }, data);
 
-        // 2 layers x (q, k, v, attention output, FFN in, FFN out) + classifier (mean pooling: no pooler).
-        Assert.Equal(2 * 6 + 1, report.Quantization.MatMuls);
+        // 2 layers x (q, k, v, attention output, FFN in, FFN out) + classifier (mean pooling: no pooler); fused: one
+        // Attention for q, k and v.
+        Assert.Equal(fused ? 2 * 4 + 1 : 2 * 6 + 1, report.Quantization.MatMuls);
         Assert.Equal(embeddings ? 2 : 0, report.Quantization.Embeddings); // word and token type tables
         Assert.True(report.Int8Bytes < report.Fp32Bytes * (embeddings ? 0.35 : 0.6), $"int8 file {report.Int8Bytes} B vs fp32 {report.Fp32Bytes} B");
 
@@ -141,6 +143,8 @@ public sealed class QuantizeTests : IDisposable
         }
         var proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(int8, "model.onnx")));
         Assert.Contains(proto.Graph.Node, n => n.OpType == (format == Int8Format.Contrib ? "DynamicQuantizeMatMul" : "MatMulInteger"));
+        Assert.Equal(fused, proto.Graph.Node.Any(n => n.OpType == "QAttention"));
+        Assert.DoesNotContain(proto.Graph.Node, n => n.OpType == "Attention");
         Assert.DoesNotContain(proto.Graph.Node, n => n.OpType == "MatMul" && proto.Graph.Initializer.Any(t => t.Name == n.Input[1]));
         Assert.Contains(proto.MetadataProps, p => p.Key == "distil.precision" && p.Value == "int8");
         Assert.True(File.Exists(Path.Combine(int8, "vocab.txt")) && File.Exists(Path.Combine(int8, "quantize_report.json")));

@@ -21,6 +21,7 @@ public static class BenchCommand
         var batchRuns = new Option<int>("--batch-runs") { Description = "Timed batch-32 runs (default 10)", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Warm-up runs before each timing (default 5)", DefaultValueFactory = _ => 5 };
         var noTorch = new Option<bool>("--no-torchsharp") { Description = "Measure ONNX Runtime only" };
+        var fused = new Option<bool>("--ort-fused") { Description = "Export model folders with ONNX Runtime's fused Attention / SkipLayerNormalization kernels" };
         var cmd = new Command("bench", """
             Measure models the same way: parameters, file size, batch-1 latency p50/p95 at 64 and 128 tokens, throughput at
             batch 32 x 128, accuracy on --data. A model folder is measured in TorchSharp and, exported (and checked), in
@@ -32,7 +33,7 @@ public static class BenchCommand
               distil bench runs/kd/onnx runs/kd/onnx-int8 --no-torchsharp
             """);
         cmd.Arguments.Add(models);
-        foreach (var o in new Option[] { data, maxLen, outDir, int8, threads, runs, batchRuns, warmup, noTorch }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { data, maxLen, outDir, int8, threads, runs, batchRuns, warmup, noTorch, fused }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             int n = r.GetValue(threads);
@@ -48,7 +49,7 @@ public static class BenchCommand
             var options = new BenchOptions
             {
                 DataPath = r.GetValue(data), MaxSeqLen = r.GetValue(maxLen), Threads = n, LatencyRuns = r.GetValue(runs),
-                ThroughputRuns = r.GetValue(batchRuns), Warmup = r.GetValue(warmup), Int8Formats = formats, TorchSharp = !r.GetValue(noTorch),
+                ThroughputRuns = r.GetValue(batchRuns), Warmup = r.GetValue(warmup), Int8Formats = formats, TorchSharp = !r.GetValue(noTorch), OrtFused = r.GetValue(fused),
             };
             string outPath = r.GetValue(outDir)!;
             string scratch = Directory.CreateTempSubdirectory("distil-bench-").FullName;

@@ -15,6 +15,7 @@ public static class ExportCommand
         var maxRows = new Option<int>("--max-rows") { Description = "Check at most N rows of --data (default: all)" };
         var maxLen = new Option<int>("--max-seq-len") { Description = "Tokens per example in the check (default 128)", DefaultValueFactory = _ => 128 };
         var atol = new Option<double>("--atol") { Description = "Largest allowed |logit difference| ONNX Runtime vs TorchSharp (default 1e-4)", DefaultValueFactory = _ => ExportCheck.DefaultAtol };
+        var fused = new Option<bool>("--ort-fused") { Description = "Use ONNX Runtime's fused Attention and SkipLayerNormalization kernels (faster in ORT; ORT only)" };
         var threads = new Option<int>("--threads") { Description = "CPU threads of both engines during the check (default 1)", DefaultValueFactory = _ => 1 };
         var cmd = new Command("export", """
             Export a BERT classifier (HF pooler or mean pooling) to ONNX (opset 17, dynamic batch and sequence axes;
@@ -26,14 +27,15 @@ public static class ExportCommand
               distil export --model runs/ft/best --out runs/ft/onnx
               distil export --model runs/kd/best --out runs/kd/onnx --data data/uci-sentiment/test.domain.tsv --max-seq-len 64
             """);
-        foreach (var o in new Option[] { model, outDir, data, maxRows, maxLen, atol, threads }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, outDir, data, maxRows, maxLen, atol, fused, threads }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             CommonOptions.Setup("cpu", r.GetValue(threads));
+            if (r.GetValue(atol) < 0) throw DistilException.Usage($"--atol must be 0 or more (got {r.GetValue(atol)})");
             var report = OnnxExport.Export(r.GetValue(model)!, r.GetValue(outDir)!, new ExportOptions
             {
                 DataPath = r.GetValue(data), MaxDataRows = r.GetValue(maxRows), MaxSeqLen = r.GetValue(maxLen),
-                Atol = r.GetValue(atol), Threads = r.GetValue(threads),
+                Atol = r.GetValue(atol), Threads = r.GetValue(threads), OrtFused = r.GetValue(fused),
             }, line => AnsiConsole.WriteLine(line));
             var table = new Table().AddColumns("check set", "examples", "batch shapes", "max |logit diff|", "argmax agreement");
             foreach (var c in report.Checks)

@@ -127,6 +127,24 @@ public static class DynamicInt8Quantizer
                 int8Values += q.Length;
                 quantized.Add(w.Name);
             }
+            else if (n.OpType == "Attention" && n.Domain == "com.microsoft" && FloatWeight(inits, n.Input[1], o) is { } qkv)
+            {
+                // ORT's fused attention (an --ort-fused export): its (H, 3H) Q/K/V weight goes int8 per column, and the
+                // node becomes QAttention fed by the dynamically quantized input.
+                int k = (int)qkv.Dims[0], cols = (int)qkv.Dims[1];
+                var (q, scales) = Int8Math.QuantizePerColumn(Floats(qkv), k, cols, maxQ);
+                string wq = Init(qkv.Name + "_quantized", DataType.Int8, MemoryMarshal.AsBytes(q.AsSpan()), k, cols);
+                string ws = Init(qkv.Name + "_scale", DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), cols);
+                string wzp = Init(qkv.Name + "_zero_point", DataType.Int8, new byte[cols], cols);
+                var (xq, xs, xzp) = QuantizeActivation(n.Input[0]);
+                string mask = n.Input.Count > 3 ? n.Input[3] : "";
+                var attention = Node("QAttention", [xq, wq, n.Input[2], xs, ws, mask, xzp, wzp], n.Output.ToArray(), "com.microsoft");
+                attention.Attribute.AddRange(n.Attribute);
+                nodes.Add(attention);
+                matmuls++;
+                int8Values += q.Length;
+                quantized.Add(qkv.Name);
+            }
             else if (o.Embeddings && n.OpType == "Gather" && n.Domain is "" or null && Axis(n) == 0 && FloatWeight(inits, n.Input[0], o) is { } table)
             {
                 int rows = (int)table.Dims[0], cols = (int)table.Dims[1];
@@ -153,7 +171,7 @@ public static class DynamicInt8Quantizer
         var keep = g.Initializer.Where(t => read.Contains(t.Name)).ToList();
         g.Initializer.Clear();
         g.Initializer.AddRange(keep);
-        if (o.Format == Int8Format.Contrib && model.OpsetImport.All(s => s.Domain != "com.microsoft"))
+        if (g.Node.Any(n => n.Domain == "com.microsoft") && model.OpsetImport.All(s => s.Domain != "com.microsoft"))
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
         SetMetadata(model, "distil.precision", "int8");
         SetMetadata(model, "distil.int8_format", o.Format.ToString().ToLowerInvariant());

@@ -32,7 +32,7 @@ public static class BenchReport
     {
         var md = new StringBuilder();
         md.AppendLine($"`{meta["command"]}`").AppendLine();
-        md.AppendLine($"{meta["date_utc"]}, {meta["machine"]}" + (meta["load_average_before"] is { } load ? $" (load average {load} before, {meta["load_average_after"]} after)" : "") + $"; {o.Threads} thread(s) per engine, engines measured one after the other. " +
+        md.AppendLine($"{meta["date_utc"]}, {meta["machine"]}" + (meta["load_average_before"] is { } load ? $" (load average {load} before, {meta["load_average_after"]} after)" : "") + $"; {o.Threads} thread(s) per engine, " + (o.Threads == 1 ? "all rows timed interleaved (one call of each model in turn). " : "one model at a time (ONNX Runtime rows first). ") +
             $"Latency: batch 1, random ids of exactly that length, p50 / p95 of {o.LatencyRuns} runs after {o.Warmup} warm-up runs; " +
             $"throughput: batch {o.ThroughputBatch} x {o.ThroughputSeqLen}, median of {o.ThroughputRuns} runs." +
             (o.DataPath != null ? $" Accuracy: {Path.GetFileName(o.DataPath)}, max length {o.MaxSeqLen}." : "")).AppendLine();
@@ -49,17 +49,21 @@ public static class BenchReport
         }
 
         var ratios = new StringBuilder();
-        foreach (var group in rows.GroupBy(r => r.Model))
+        // A model's rows: TorchSharp, and per ONNX graph form ("kd", "kd (fused)") its fp32 and int8 rows.
+        foreach (var group in rows.GroupBy(r => r.Model.Replace(" (fused)", "")))
         {
-            var onnx = group.FirstOrDefault(r => r.Engine == InferenceBench.OnnxRuntime && r.Precision == "fp32");
             var torch = group.FirstOrDefault(r => r.Engine == InferenceBench.TorchSharpEngine);
-            if (onnx == null) continue;
-            if (torch != null)
-                ratios.AppendLine($"| {group.Key} | ONNX fp32 vs TorchSharp fp32 |" + string.Concat(seqs.Select(s => $" {Speedup(torch, onnx, s)} |")) +
-                    $" {F(onnx.SequencesPerSecond / torch.SequencesPerSecond)}x | {Delta(onnx, torch)} |");
-            foreach (var q in group.Where(r => r.Precision.StartsWith("int8", StringComparison.Ordinal)))
-                ratios.AppendLine($"| {group.Key} | ONNX {q.Precision} vs ONNX fp32 |" + string.Concat(seqs.Select(s => $" {Speedup(onnx, q, s)} |")) +
-                    $" {F(q.SequencesPerSecond / onnx.SequencesPerSecond)}x | {Delta(q, onnx)} |");
+            foreach (var form in group.Where(r => r.Engine == InferenceBench.OnnxRuntime).GroupBy(r => r.Model))
+            {
+                var onnx = form.FirstOrDefault(r => r.Precision == "fp32");
+                if (onnx == null) continue;
+                if (torch != null)
+                    ratios.AppendLine($"| {form.Key} | ONNX fp32 vs TorchSharp fp32 |" + string.Concat(seqs.Select(s => $" {Speedup(torch, onnx, s)} |")) +
+                        $" {F(onnx.SequencesPerSecond / torch.SequencesPerSecond)}x | {Delta(onnx, torch)} |");
+                foreach (var q in form.Where(r => r.Precision.StartsWith("int8", StringComparison.Ordinal)))
+                    ratios.AppendLine($"| {form.Key} | ONNX {q.Precision} vs ONNX fp32 |" + string.Concat(seqs.Select(s => $" {Speedup(onnx, q, s)} |")) +
+                        $" {F(q.SequencesPerSecond / onnx.SequencesPerSecond)}x | {Delta(q, onnx)} |");
+            }
         }
         if (ratios.Length > 0)
         {
@@ -84,21 +88,26 @@ public static class BenchReport
         int seq = o.LatencySeqLens.Max();
         var points = rows.Where(r => r.Accuracy != null && r.LatencyAt(seq) != null)
             .Select(r => (Row: r, X: r.LatencyAt(seq)!.P50Ms, Y: 100 * r.Accuracy!.Value)).OrderBy(p => p.X).ThenByDescending(p => p.Y).ToList();
+        double maxX = points.Max(p => p.X);
         var plot = new ScottPlot.Plot();
         var palette = new ScottPlot.Palettes.Category10();
         int colour = 0;
+        var labelled = new List<(double X, double Y)>();
         foreach (var group in points.GroupBy(p => p.Row.Model))
         {
             var color = palette.GetColor(colour++);
             foreach (var p in group)
             {
+                // Rows with the same accuracy and close latency (the int8 forms) would print over each other: stack them.
+                int stacked = labelled.Count(l => Math.Abs(l.Y - p.Y) < 0.15 && Math.Abs(l.X - p.X) < 0.25 * maxX);
+                labelled.Add((p.X, p.Y));
                 var marker = plot.Add.Marker(p.X, p.Y, p.Row.Engine == InferenceBench.TorchSharpEngine ? ScottPlot.MarkerShape.OpenSquare
                     : p.Row.Precision == "fp32" ? ScottPlot.MarkerShape.FilledCircle : ScottPlot.MarkerShape.FilledTriangleUp, 10, color);
                 var text = plot.Add.Text(p.Row.Label, p.X, p.Y);
                 text.LabelFontSize = 11;
                 text.LabelFontColor = color;
                 text.OffsetX = 6;
-                text.OffsetY = -4;
+                text.OffsetY = -4 - 14 * stacked;
             }
         }
         var front = new List<(double X, double Y)>();
@@ -115,7 +124,7 @@ public static class BenchReport
         plot.XLabel($"batch-1 latency at {seq} tokens, p50 (ms), {o.Threads} thread(s)");
         plot.YLabel("accuracy (%)");
         plot.Title("Accuracy vs latency (square: TorchSharp, circle: ONNX fp32, triangle: ONNX int8)");
-        double maxX = points.Max(p => p.X), minY = points.Min(p => p.Y), maxY = points.Max(p => p.Y);
+        double minY = points.Min(p => p.Y), maxY = points.Max(p => p.Y);
         plot.Axes.SetLimits(0, maxX * 1.35 + 1, Math.Floor(minY - 1.5), Math.Ceiling(maxY + 1));
         plot.SavePng(path, 1000, 600);
     }

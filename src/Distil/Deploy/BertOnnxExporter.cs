@@ -17,7 +17,10 @@ public static class BertOnnxExporter
     public const string InputIds = "input_ids", AttentionMask = "attention_mask", TokenTypeIds = "token_type_ids", Logits = "logits";
     public const string Batch = "batch", Sequence = "sequence";
 
-    public static ModelProto Build(BertForSequenceClassification model)
+    /// <param name="ortFused">Write attention and residual LayerNorms as ONNX Runtime's fused com.microsoft kernels
+    /// (Attention, SkipLayerNormalization): faster in ORT, and int8 attention becomes QAttention; other runtimes
+    /// cannot run it. Otherwise only standard ONNX operators are used.</param>
+    public static ModelProto Build(BertForSequenceClassification model, bool ortFused = false)
     {
         var c = model.Config;
         var sd = model.state_dict();
@@ -47,12 +50,22 @@ public static class BertOnnxExporter
 
         // (B, T) -> (B, 1, 1, T): 0 where attended, the most negative float where padded (as BertModel.forward).
         string maskF = g.Cast(mask, DataType.Float);
-        string additive = g.Unsqueeze(g.Mul(g.Sub(g.Scalar("one", 1f), maskF), g.Scalar("min_float", float.MinValue)), 1, 2);
-        string scale = g.Scalar("sqrt_head_dim", MathF.Sqrt(dh));
+        string additive = "", scale = "";
+        if (!ortFused)
+        {
+            additive = g.Unsqueeze(g.Mul(g.Sub(g.Scalar("one", 1f), maskF), g.Scalar("min_float", float.MinValue)), 1, 2);
+            scale = g.Scalar("sqrt_head_dim", MathF.Sqrt(dh));
+        }
 
+        string maskI32 = ortFused ? g.Cast(mask, DataType.Int32) : ""; // Attention's raw (B, T) mask: 1 attend, 0 padding
         for (int i = 0; i < c.NumHiddenLayers; i++)
         {
             string p = $"bert.encoder.layer.{i}.";
+            if (ortFused)
+            {
+                hidden = FusedLayer(g, c, W, hidden, maskI32, p);
+                continue;
+            }
             string Heads(string x, params long[] perm) => g.Transpose(g.Reshape(x, 0, 0, heads, dh), perm); // (B, T, H) -> (B, T, nh, dh) -> perm
             string q = Heads(Linear(hidden, p + "attention.self.query", h, h), 0, 2, 1, 3); // (B, nh, T, dh)
             string kT = Heads(Linear(hidden, p + "attention.self.key", h, h), 0, 2, 3, 1); // (B, nh, dh, T)
@@ -86,7 +99,49 @@ public static class BertOnnxExporter
         }
         string logits = Linear(features, "classifier", c.NumLabels, h); // (B, num_labels)
         g.Output(logits, Logits, DataType.Float, Batch, c.NumLabels);
-        return g.Build(Metadata(c));
+        var metadata = Metadata(c);
+        if (ortFused) metadata["distil.ort_fused"] = "true";
+        return g.Build(metadata);
+    }
+
+    /// <summary>
+    /// One encoder layer with ORT's fused kernels: Attention takes Q, K and V as one (H, 3H) weight and applies the mask
+    /// itself (padding gets -10000 before softmax: exp gives 0, as with our most-negative-float mask);
+    /// SkipLayerNormalization is LayerNorm(x + residual + bias).
+    /// </summary>
+    static string FusedLayer(OnnxGraphBuilder g, BertConfig c, Func<string, float[]> W, string hidden, string maskI32, string p)
+    {
+        int h = c.HiddenSize;
+        var qkv = new float[h * 3 * h]; // (in H, out 3H): columns [q | k | v], each torch (out, in) transposed
+        var bias = new float[3 * h];
+        string[] parts = ["query", "key", "value"];
+        for (int part = 0; part < 3; part++)
+        {
+            var w = W(p + $"attention.self.{parts[part]}.weight");
+            var b = W(p + $"attention.self.{parts[part]}.bias");
+            for (int o = 0; o < h; o++)
+            {
+                bias[part * h + o] = b[o];
+                for (int k = 0; k < h; k++) qkv[k * 3 * h + part * h + o] = w[o * h + k];
+            }
+        }
+        string context = g.Node("Attention", [hidden, g.Initializer(p + "attention.self.qkv.weight", qkv, h, 3 * h), g.Initializer(p + "attention.self.qkv.bias", bias, 3 * h), maskI32],
+            domain: OnnxGraphBuilder.MicrosoftDomain, attributes: OnnxGraphBuilder.Attr("num_heads", (long)c.NumAttentionHeads))[0]; // (B, T, H)
+        string SkipLayerNorm(string x, string residual, string dense, string ln) =>
+            g.Node("SkipLayerNormalization", [x, residual, g.Initializer(ln + ".weight", W(ln + ".weight"), h), g.Initializer(ln + ".bias", W(ln + ".bias"), h),
+                g.Initializer(dense + ".bias", W(dense + ".bias"), h)], domain: OnnxGraphBuilder.MicrosoftDomain,
+                attributes: OnnxGraphBuilder.Attr("epsilon", (float)c.LayerNormEps))[0];
+        string attended = SkipLayerNorm(g.Linear(context, W(p + "attention.output.dense.weight"), null, h, h, p + "attention.output.dense"), hidden,
+            p + "attention.output.dense", p + "attention.output.LayerNorm");
+        string inner = g.Linear(attended, W(p + "intermediate.dense.weight"), W(p + "intermediate.dense.bias"), c.IntermediateSize, h, p + "intermediate.dense");
+        inner = c.HiddenAct switch
+        {
+            "relu" => g.Relu(inner),
+            "gelu_new" or "gelu_pytorch_tanh" => g.GeluTanh(inner),
+            _ => g.Gelu(inner),
+        };
+        return SkipLayerNorm(g.Linear(inner, W(p + "output.dense.weight"), null, h, c.IntermediateSize, p + "output.dense"), attended,
+            p + "output.dense", p + "output.LayerNorm");
     }
 
     /// <summary>What a runtime needs besides the graph: labels, pooling, the longest sequence the position table allows.</summary>

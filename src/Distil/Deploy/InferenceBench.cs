@@ -27,6 +27,8 @@ public sealed record BenchOptions
     /// <summary>Int8 variants to make of every TorchSharp model folder (none: fp32 only).</summary>
     public IReadOnlyList<Int8Format> Int8Formats { get; init; } = [];
     public bool TorchSharp { get; init; } = true;
+    /// <summary>Also export model folders with ORT's fused kernels (<see cref="ExportOptions.OrtFused"/>): extra rows.</summary>
+    public bool OrtFused { get; init; }
 }
 
 public sealed record LatencyStats(int SeqLen, int Batch, double P50Ms, double P95Ms, int Runs);
@@ -98,8 +100,8 @@ public static class InferenceBench
             rows.Add(t.IsOnnx ? OnnxRow(t, o, examples, latency, stats[^1]) : TorchRow(t, o, examples, latency, stats[^1]));
         }
         // Table order: by model as given, then TorchSharp, ONNX fp32, ONNX int8.
-        var order = targets.Select(t => t.Model).Distinct().ToList();
-        return rows.OrderBy(r => order.IndexOf(r.Model)).ThenBy(r => r.Engine == TorchSharpEngine ? 0 : r.Precision == "fp32" ? 1 : 2).ThenBy(r => r.Precision).ToList();
+        var order = targets.Select(t => t.Model.Replace(" (fused)", "")).Distinct().ToList();
+        return rows.OrderBy(r => order.IndexOf(r.Model.Replace(" (fused)", ""))).ThenBy(r => r.Engine == TorchSharpEngine ? 0 : r.Precision == "fp32" ? 1 : 2).ThenBy(r => r.Precision).ToList();
     }
 
     /// <summary>A run folder (its best/), a TorchSharp model folder (torch + exported fp32 + int8 variants) or an export folder.</summary>
@@ -116,6 +118,7 @@ public static class InferenceBench
         {
             var meta = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(folder, OnnxExport.OnnxFile))).MetadataProps.ToDictionary(p => p.Key, p => p.Value);
             string precision = meta.GetValueOrDefault("distil.precision", "fp32");
+            if (meta.ContainsKey("distil.ort_fused")) name += " (fused)";
             if (meta.TryGetValue("distil.int8_format", out var f)) precision += "-" + f;
             yield return new Target(name, folder, true, precision, Path.GetFullPath(folder));
             yield break;
@@ -124,16 +127,21 @@ public static class InferenceBench
             throw DistilException.NotFound($"{path}: no {OnnxExport.OnnxFile} or {ModelFolder.WeightsFile}; pass a model folder, an export folder or a run folder");
         yield return new Target(name, folder, false, "fp32", Path.GetFullPath(folder));
 
-        string onnxDir = Path.Combine(scratch, $"{name}-{Guid.NewGuid().ToString("N")[..6]}-fp32");
-        log?.Invoke($"exporting {name} to ONNX (checked against TorchSharp)");
-        OnnxExport.Export(folder, onnxDir, new ExportOptions { Threads = o.Threads, MaxSeqLen = o.MaxSeqLen }, log);
-        yield return new Target(name, onnxDir, true, "fp32", Path.GetFullPath(folder) + " (exported)");
-        foreach (var format in o.Int8Formats)
+        // Standard ONNX operators always; with OrtFused also the graph with ORT's fused kernels, each with its int8 variants.
+        foreach (bool fused in o.OrtFused ? new[] { false, true } : [false])
         {
-            string int8Dir = Path.Combine(scratch, $"{name}-{Guid.NewGuid().ToString("N")[..6]}-int8-{format}");
-            log?.Invoke($"quantizing {name} to int8 ({format.ToString().ToLowerInvariant()})");
-            Int8Export.QuantizeFolder(onnxDir, int8Dir, new QuantizeOptions { Format = format }, threads: o.Threads, maxSeqLen: o.MaxSeqLen);
-            yield return new Target(name, int8Dir, true, "int8-" + format.ToString().ToLowerInvariant(), Path.GetFullPath(folder) + " (exported, quantized)");
+            string onnxName = fused ? name + " (fused)" : name;
+            string onnxDir = Path.Combine(scratch, $"{name}-{Guid.NewGuid().ToString("N")[..6]}-fp32");
+            log?.Invoke($"exporting {onnxName} to ONNX (checked against TorchSharp)");
+            OnnxExport.Export(folder, onnxDir, new ExportOptions { Threads = o.Threads, MaxSeqLen = o.MaxSeqLen, OrtFused = fused }, log);
+            yield return new Target(onnxName, onnxDir, true, "fp32", Path.GetFullPath(folder) + " (exported)");
+            foreach (var format in o.Int8Formats)
+            {
+                string int8Dir = Path.Combine(scratch, $"{name}-{Guid.NewGuid().ToString("N")[..6]}-int8-{format}");
+                log?.Invoke($"quantizing {onnxName} to int8 ({format.ToString().ToLowerInvariant()})");
+                Int8Export.QuantizeFolder(onnxDir, int8Dir, new QuantizeOptions { Format = format }, threads: o.Threads, maxSeqLen: o.MaxSeqLen);
+                yield return new Target(onnxName, int8Dir, true, "int8-" + format.ToString().ToLowerInvariant(), Path.GetFullPath(folder) + " (exported, quantized)");
+            }
         }
     }
 

@@ -20,6 +20,8 @@ public sealed record ExportOptions
     public int Threads { get; init; } = 1;
     public int RandomRows { get; init; } = 40;
     public int Seed { get; init; } = 1234;
+    /// <summary>ONNX Runtime's fused Attention / SkipLayerNormalization kernels (com.microsoft) instead of standard operators.</summary>
+    public bool OrtFused { get; init; }
 }
 
 public sealed record ExportReport(string Folder, string OnnxPath, long FileBytes, long Parameters, int Opset, double Atol,
@@ -51,8 +53,8 @@ public static class OnnxExport
         var tokenizer = BertTextTokenizer.FromFolder(source);
         int maxLen = Math.Min(o.MaxSeqLen, model.Config.MaxPositionEmbeddings);
 
-        log?.Invoke($"building the ONNX graph ({model.Config.NumHiddenLayers} layers, hidden {model.Config.HiddenSize}, {model.Config.ClassifierPooling ?? "pooler"} pooling)");
-        var proto = BertOnnxExporter.Build(model);
+        log?.Invoke($"building the ONNX graph ({model.Config.NumHiddenLayers} layers, hidden {model.Config.HiddenSize}, {model.Config.ClassifierPooling ?? "pooler"} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");
+        var proto = BertOnnxExporter.Build(model, o.OrtFused);
         long parameters = model.parameters().Sum(p => p.numel());
 
         var sets = new List<(string Name, List<(long[] Ids, long[] Types)> Rows, int BatchSize)>
