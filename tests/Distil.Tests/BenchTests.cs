@@ -59,8 +59,10 @@ public sealed class BenchTests : IDisposable
         string model = DeployFixtures.ClassifierFolder(tmp.Path, "pooler", seed: 4);
         string onnx = Path.Combine(tmp.Path, "onnx");
         OnnxExport.Export(model, onnx, new ExportOptions { RandomRows = 8 });
-        var rows = InferenceBench.Run([onnx], new BenchOptions { LatencyRuns = 2, ThroughputRuns = 1, Warmup = 0 }, tmp.Path);
-        var row = Assert.Single(rows);
+        // Two threads: the path that times one model at a time (each session and its pool gone before the next).
+        var rows = InferenceBench.Run([onnx, onnx], new BenchOptions { LatencyRuns = 2, ThroughputRuns = 1, Warmup = 0, Threads = 2 }, tmp.Path);
+        Assert.Equal(2, rows.Count);
+        var row = rows[0];
         Assert.Equal(InferenceBench.OnnxRuntime, row.Engine);
         Assert.Equal("fp32", row.Precision);
         Assert.Null(row.Accuracy);

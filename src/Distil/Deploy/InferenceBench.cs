@@ -72,7 +72,7 @@ public static class InferenceBench
         // every row sees the same load from other work on the machine and the ratios are paired. At more threads, one
         // model at a time, all ONNX Runtime rows before TorchSharp's, each disposed (its pool gone) before the next.
         var groups = o.Threads == 1 ? [targets] : targets.OrderBy(t => t.IsOnnx ? 0 : 1).Select(t => new List<Target> { t }).ToList();
-        var timings = new Dictionary<Target, List<LatencyStats>>();
+        var timings = new Dictionary<Target, List<LatencyStats>>(ReferenceEqualityComparer.Instance); // a folder given twice is two rows
         foreach (var group in groups)
         {
             log?.Invoke($"timing {string.Join(", ", group.Select(t => $"{t.Model} {(t.IsOnnx ? "onnx" : "torch")} {t.Precision}"))}");
