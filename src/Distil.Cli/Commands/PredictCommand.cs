@@ -13,7 +13,7 @@ public static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (e.g. runs/ft/best)", Required = true };
+        var model = new Option<string>("--model") { Description = "Model folder (e.g. runs/ft/best), or an export folder (model.onnx: runs in ONNX Runtime)", Required = true };
         var text = new Option<string[]>("--text") { Description = "Text to classify (repeat for several)", AllowMultipleArgumentsPerToken = false };
         var pair = new Option<string[]>("--pair") { Description = "Second text of a pair, one per --text" };
         var input = new Option<string?>("--input") { Description = "File with one text per line (a tab separates a pair)" };
@@ -65,6 +65,19 @@ public static class PredictCommand
 
     public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<(string Text, string? Pair)> inputs, int maxSeqLen)
     {
+        // An export folder (distil export / quantize) runs in ONNX Runtime.
+        if (File.Exists(Path.Combine(modelDir, "model.onnx")) && !File.Exists(Path.Combine(modelDir, ModelFolder.WeightsFile)))
+        {
+            using var predictor = Distil.Deploy.DistilPredictor.Load(modelDir, new Distil.Deploy.PredictorOptions { MaxSeqLen = maxSeqLen });
+            var logits = predictor.Logits(inputs);
+            return inputs.Select((x, i) =>
+            {
+                var max = logits[i].Max();
+                var e = logits[i].Select(v => Math.Exp(v - max)).ToArray();
+                return new Prediction(x.Text, predictor.Labels[Array.IndexOf(logits[i], max)],
+                    predictor.Labels.Select((l, k) => (l, k)).ToDictionary(p => p.l, p => Math.Round(e[p.k] / e.Sum(), 6)));
+            }).ToArray();
+        }
         using var m = ClassifierFolder.Load(modelDir); // a BERT or an AdaBERT CNN folder, by config.json's model_type
         var tokenizer = BertTextTokenizer.FromFolder(modelDir);
         var labels = m.Labels;

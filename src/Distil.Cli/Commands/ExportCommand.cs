@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Distil.Deploy;
+using Spectre.Console;
+
+namespace Distil.Cli.Commands;
+
+/// <summary>`distil export`: a classifier folder to a checked ONNX folder.</summary>
+public static class ExportCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Classifier folder (e.g. runs/ft/best)", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Folder to write: model.onnx, config.json, tokenizer files, export_report.json", Required = true };
+        var data = new Option<string?>("--data") { Description = "Data file (.tsv, .csv, .jsonl) to check the export on, e.g. the eval set" };
+        var maxRows = new Option<int>("--max-rows") { Description = "Check at most N rows of --data (default: all)" };
+        var maxLen = new Option<int>("--max-seq-len") { Description = "Tokens per example in the check (default 128)", DefaultValueFactory = _ => 128 };
+        var atol = new Option<double>("--atol") { Description = "Largest allowed |logit difference| ONNX Runtime vs TorchSharp (default 1e-4)", DefaultValueFactory = _ => ExportCheck.DefaultAtol };
+        var fused = new Option<bool>("--ort-fused") { Description = "Use ONNX Runtime's fused Attention and SkipLayerNormalization kernels (faster in ORT; ORT only)" };
+        var threads = new Option<int>("--threads") { Description = "CPU threads of both engines during the check (default 1)", DefaultValueFactory = _ => 1 };
+        var cmd = new Command("export", """
+            Export a BERT classifier (HF pooler or mean pooling) to ONNX (opset 17, dynamic batch and sequence axes;
+            inputs input_ids, attention_mask, token_type_ids; output logits), with its tokenizer files. Every export is
+            run in ONNX Runtime and compared with TorchSharp on random padded batches and on --data: max |logit diff|
+            <= --atol and 100% argmax agreement, or nothing is written and the exit code is 6.
+
+            Examples:
+              distil export --model runs/ft/best --out runs/ft/onnx
+              distil export --model runs/kd/best --out runs/kd/onnx --data data/uci-sentiment/test.domain.tsv --max-seq-len 64
+            """);
+        foreach (var o in new Option[] { model, outDir, data, maxRows, maxLen, atol, fused, threads }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            CommonOptions.Setup("cpu", r.GetValue(threads));
+            if (r.GetValue(atol) < 0) throw DistilException.Usage($"--atol must be 0 or more (got {r.GetValue(atol)})");
+            var report = OnnxExport.Export(r.GetValue(model)!, r.GetValue(outDir)!, new ExportOptions
+            {
+                DataPath = r.GetValue(data), MaxDataRows = r.GetValue(maxRows), MaxSeqLen = r.GetValue(maxLen),
+                Atol = r.GetValue(atol), Threads = r.GetValue(threads), OrtFused = r.GetValue(fused),
+            }, line => AnsiConsole.WriteLine(line));
+            var table = new Table().AddColumns("check set", "examples", "batch shapes", "max |logit diff|", "argmax agreement");
+            foreach (var c in report.Checks)
+                table.AddRow(Markup.Escape(c.Set), $"{c.Examples}", Markup.Escape(string.Join(" ", c.Shapes.Take(6)) + (c.Shapes.Count > 6 ? " ..." : "")),
+                    $"{c.MaxAbsDiff:E2}", $"{100 * c.ArgmaxAgreement:F1}%");
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLineInterpolated($"[green]exported[/] {report.OnnxPath} ({report.FileBytes / 1e6:F1} MB, {report.Parameters:N0} parameters, opset {report.Opset}) in {report.Seconds:F1} s");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,204 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace Distil.Compression;
+
+/// <summary>
+/// How a quantized MatMul is written. All three quantize the weight once (int8, per output channel) and the
+/// activation on every call (uint8, per tensor, DynamicQuantizeLinear); they differ in the operators ORT sees:
+/// <list type="bullet">
+/// <item><c>Integer</c>: DynamicQuantizeLinear + MatMulInteger + Cast + Mul (standard ONNX, what onnxruntime's
+/// Python quantize_dynamic writes; ORT fuses it into one kernel).</item>
+/// <item><c>Contrib</c>: com.microsoft DynamicQuantizeMatMul (ORT's fused kernel, written directly).</item>
+/// <item><c>Qdq</c>: DynamicQuantizeLinear + DequantizeLinear on the activation, DequantizeLinear on the weight, float
+/// MatMul (the QDQ form; fast only where the runtime turns QDQ pairs into integer kernels).</item>
+/// </list>
+/// </summary>
+public enum Int8Format { Integer, Contrib, Qdq }
+
+public sealed record QuantizeOptions
+{
+    public Int8Format Format { get; init; } = Int8Format.Integer;
+    /// <summary>Also store float embedding tables (Gather on a float initializer) as int8 with one scale per row.</summary>
+    public bool Embeddings { get; init; } = true;
+    /// <summary>7-bit weights (-63..63): needed on x86 CPUs without AVX-512 VNNI / AVX-VNNI, whose u8 x s8 kernels can saturate.</summary>
+    public bool ReduceRange { get; init; }
+    /// <summary>Weights (initializer names) to leave in float.</summary>
+    public IReadOnlyCollection<string> Exclude { get; init; } = [];
+}
+
+public sealed record QuantizeReport(Int8Format Format, int MatMuls, int Embeddings, long Int8Values, long FloatValuesLeft, IReadOnlyList<string> QuantizedWeights);
+
+/// <summary>
+/// Post-training dynamic int8 quantization of an ONNX graph: every MatMul whose B input is a constant 2-D float weight
+/// gets int8 per-channel weights (<see cref="Int8Math.QuantizePerColumn"/>) and a uint8 dynamically quantized
+/// activation; embedding tables optionally become int8 per row. Nothing is model specific, so any exported family
+/// (BERT, a CNN student's MatMuls) goes through the same pass. Needs no calibration data.
+/// </summary>
+public static class DynamicInt8Quantizer
+{
+    public static (ModelProto Model, QuantizeReport Report) Quantize(ModelProto fp32, QuantizeOptions o)
+    {
+        var model = fp32.Clone();
+        var g = model.Graph;
+        var inits = g.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var used = new HashSet<string>(g.Node.SelectMany(n => n.Input.Concat(n.Output)).Concat(inits.Keys).Concat(g.Input.Select(i => i.Name)), StringComparer.Ordinal);
+        string Fresh(string hint)
+        {
+            string name = hint;
+            for (int i = 1; !used.Add(name); i++) name = $"{hint}_{i}";
+            return name;
+        }
+        string Init(string hint, DataType type, ReadOnlySpan<byte> raw, params long[] dims)
+        {
+            var t = new TensorProto { Name = Fresh(hint), DataType = (int)type, RawData = ByteString.CopyFrom(raw) };
+            t.Dims.AddRange(dims);
+            g.Initializer.Add(t);
+            return t.Name;
+        }
+        NodeProto Node(string op, string[] inputs, string[] outputs, string? domain = null, params AttributeProto[] attrs)
+        {
+            var n = new NodeProto { OpType = op, Name = Fresh("q_" + op) };
+            if (domain != null) n.Domain = domain;
+            n.Input.AddRange(inputs);
+            n.Output.AddRange(outputs);
+            n.Attribute.AddRange(attrs);
+            return n;
+        }
+
+        int maxQ = o.ReduceRange ? 63 : 127;
+        var dynamicQuant = new Dictionary<string, (string Q, string Scale, string ZeroPoint)>(StringComparer.Ordinal);
+        var dequantized = new Dictionary<string, string>(StringComparer.Ordinal);
+        var nodes = new List<NodeProto>();
+        var quantized = new List<string>();
+        int matmuls = 0, embeddings = 0;
+        long int8Values = 0;
+
+        // One DynamicQuantizeLinear per activation, shared by its consumers (query, key and value read the same hidden state).
+        (string Q, string Scale, string ZeroPoint) QuantizeActivation(string x)
+        {
+            if (dynamicQuant.TryGetValue(x, out var done)) return done;
+            var outs = (Fresh(x + "_quantized"), Fresh(x + "_scale"), Fresh(x + "_zero_point"));
+            nodes.Add(Node("DynamicQuantizeLinear", [x], [outs.Item1, outs.Item2, outs.Item3]));
+            return dynamicQuant[x] = outs;
+        }
+
+        foreach (var n in g.Node)
+        {
+            if (n.OpType == "MatMul" && n.Domain is "" or null && FloatWeight(inits, n.Input[1], o) is { } w)
+            {
+                int k = (int)w.Dims[0], cols = (int)w.Dims[1];
+                var (q, scales) = Int8Math.QuantizePerColumn(Floats(w), k, cols, maxQ);
+                string wq = Init(w.Name + "_quantized", DataType.Int8, MemoryMarshal.AsBytes(q.AsSpan()), k, cols);
+                string ws = Init(w.Name + "_scale", DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), cols);
+                string wzp = Init(w.Name + "_zero_point", DataType.Int8, new byte[cols], cols);
+                string x = n.Input[0], y = n.Output[0];
+                switch (o.Format)
+                {
+                    case Int8Format.Contrib:
+                        nodes.Add(Node("DynamicQuantizeMatMul", [x, wq, ws, wzp], [y], "com.microsoft"));
+                        break;
+                    case Int8Format.Integer:
+                    {
+                        var (xq, xs, xzp) = QuantizeActivation(x);
+                        string acc = Fresh(y + "_int32"), accF = Fresh(y + "_int32_float"), scale = Fresh(y + "_scale");
+                        nodes.Add(Node("MatMulInteger", [xq, wq, xzp, wzp], [acc]));
+                        nodes.Add(Node("Cast", [acc], [accF], null, Attr("to", (long)DataType.Float)));
+                        nodes.Add(Node("Mul", [xs, ws], [scale])); // per-tensor activation scale x per-channel weight scale: [N]
+                        nodes.Add(Node("Mul", [accF, scale], [y]));
+                        break;
+                    }
+                    case Int8Format.Qdq:
+                    {
+                        if (!dequantized.TryGetValue(x, out var xdq))
+                        {
+                            var (xq, xs, xzp) = QuantizeActivation(x);
+                            nodes.Add(Node("DequantizeLinear", [xq, xs, xzp], [xdq = dequantized[x] = Fresh(x + "_dequantized")]));
+                        }
+                        string wdq = Fresh(w.Name + "_dequantized");
+                        nodes.Add(Node("DequantizeLinear", [wq, ws, wzp], [wdq], null, Attr("axis", 1)));
+                        nodes.Add(Node("MatMul", [xdq, wdq], [y]));
+                        break;
+                    }
+                }
+                matmuls++;
+                int8Values += q.Length;
+                quantized.Add(w.Name);
+            }
+            else if (n.OpType == "Attention" && n.Domain == "com.microsoft" && FloatWeight(inits, n.Input[1], o) is { } qkv)
+            {
+                // ORT's fused attention (an --ort-fused export): its (H, 3H) Q/K/V weight goes int8 per column, and the
+                // node becomes QAttention fed by the dynamically quantized input.
+                int k = (int)qkv.Dims[0], cols = (int)qkv.Dims[1];
+                var (q, scales) = Int8Math.QuantizePerColumn(Floats(qkv), k, cols, maxQ);
+                string wq = Init(qkv.Name + "_quantized", DataType.Int8, MemoryMarshal.AsBytes(q.AsSpan()), k, cols);
+                string ws = Init(qkv.Name + "_scale", DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), cols);
+                string wzp = Init(qkv.Name + "_zero_point", DataType.Int8, new byte[cols], cols);
+                var (xq, xs, xzp) = QuantizeActivation(n.Input[0]);
+                string mask = n.Input.Count > 3 ? n.Input[3] : "";
+                var attention = Node("QAttention", [xq, wq, n.Input[2], xs, ws, mask, xzp, wzp], n.Output.ToArray(), "com.microsoft");
+                attention.Attribute.AddRange(n.Attribute);
+                nodes.Add(attention);
+                matmuls++;
+                int8Values += q.Length;
+                quantized.Add(qkv.Name);
+            }
+            else if (o.Embeddings && n.OpType == "Gather" && n.Domain is "" or null && Axis(n) == 0 && FloatWeight(inits, n.Input[0], o) is { } table)
+            {
+                int rows = (int)table.Dims[0], cols = (int)table.Dims[1];
+                var (q, scales) = Int8Math.QuantizePerRow(Floats(table), rows, cols, 127);
+                string tq = Init(table.Name + "_quantized", DataType.Int8, MemoryMarshal.AsBytes(q.AsSpan()), rows, cols);
+                string ts = Init(table.Name + "_scale", DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), rows, 1);
+                string y = n.Output[0];
+                string gq = Fresh(y + "_int8"), gqF = Fresh(y + "_int8_float"), gs = Fresh(y + "_row_scale");
+                nodes.Add(Node("Gather", [tq, n.Input[1]], [gq], null, Attr("axis", 0)));     // (..., H) int8
+                nodes.Add(Node("Gather", [ts, n.Input[1]], [gs], null, Attr("axis", 0)));     // (..., 1): each row's scale
+                nodes.Add(Node("Cast", [gq], [gqF], null, Attr("to", (long)DataType.Float)));
+                nodes.Add(Node("Mul", [gqF, gs], [y]));
+                embeddings++;
+                int8Values += q.Length;
+                quantized.Add(table.Name);
+            }
+            else nodes.Add(n);
+        }
+
+        g.Node.Clear();
+        g.Node.AddRange(nodes);
+        // Drop the float weights nothing reads any more.
+        var read = new HashSet<string>(g.Node.SelectMany(n => n.Input), StringComparer.Ordinal);
+        var keep = g.Initializer.Where(t => read.Contains(t.Name)).ToList();
+        g.Initializer.Clear();
+        g.Initializer.AddRange(keep);
+        if (g.Node.Any(n => n.Domain == "com.microsoft") && model.OpsetImport.All(s => s.Domain != "com.microsoft"))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+        SetMetadata(model, "distil.precision", "int8");
+        SetMetadata(model, "distil.int8_format", o.Format.ToString().ToLowerInvariant());
+
+        long floatsLeft = keep.Where(t => t.DataType == (int)DataType.Float).Sum(t => t.Dims.Aggregate(1L, (a, d) => a * d));
+        return (model, new QuantizeReport(o.Format, matmuls, embeddings, int8Values, floatsLeft, quantized));
+    }
+
+    static TensorProto? FloatWeight(Dictionary<string, TensorProto> inits, string name, QuantizeOptions o) =>
+        inits.TryGetValue(name, out var t) && t.DataType == (int)DataType.Float && t.Dims.Count == 2 && t.Dims[0] > 1 && t.Dims[1] > 0
+        && !o.Exclude.Contains(name) ? t : null;
+
+    static long Axis(NodeProto n) => n.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 0;
+
+    static float[] Floats(TensorProto t)
+    {
+        if (t.DataLocation == TensorProto.Types.DataLocation.External)
+            throw DistilException.BadInput($"tensor '{t.Name}' is stored in an external data file, which is not supported; export the model as one .onnx file");
+        return t.RawData.IsEmpty ? t.FloatData.ToArray() : MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+    }
+
+    static AttributeProto Attr(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    static void SetMetadata(ModelProto m, string key, string value)
+    {
+        var existing = m.MetadataProps.FirstOrDefault(p => p.Key == key);
+        if (existing != null) existing.Value = value;
+        else m.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+    }
+}

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Distil.Checkpoints;
+using Distil.Data;
+using Distil.Models;
+using Distil.Text;
+using Google.Protobuf;
+using Onnx;
+
+namespace Distil.Deploy;
+
+public sealed record ExportOptions
+{
+    /// <summary>Labelled or unlabelled data to check on (the eval set); the random check set runs in any case.</summary>
+    public string? DataPath { get; init; }
+    public int MaxSeqLen { get; init; } = 128;
+    /// <summary>At most this many rows of <see cref="DataPath"/> are checked (0 = all).</summary>
+    public int MaxDataRows { get; init; }
+    public double Atol { get; init; } = ExportCheck.DefaultAtol;
+    public int Threads { get; init; } = 1;
+    public int RandomRows { get; init; } = 40;
+    public int Seed { get; init; } = 1234;
+    /// <summary>ONNX Runtime's fused Attention / SkipLayerNormalization kernels (com.microsoft) instead of standard operators.</summary>
+    public bool OrtFused { get; init; }
+}
+
+public sealed record ExportReport(string Folder, string OnnxPath, long FileBytes, long Parameters, int Opset, double Atol,
+    IReadOnlyList<ParityResult> Checks, double Seconds)
+{
+    public bool Passed => Checks.All(c => c.Passes(Atol));
+}
+
+/// <summary>
+/// `distil export`: a classifier folder becomes an ONNX folder (model.onnx + config.json + tokenizer files +
+/// export_report.json). The graph is checked against TorchSharp before the folder is swapped into place, so an
+/// export folder always holds a checked model; a failed check writes nothing and throws (exit code CheckFailed).
+/// </summary>
+public static class OnnxExport
+{
+    public const string OnnxFile = "model.onnx", ReportFile = "export_report.json";
+    static readonly string[] CopiedFiles = [ModelFolder.ConfigFile, "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"];
+
+    public static ExportReport Export(string modelDir, string outDir, ExportOptions o, Action<string>? log = null)
+    {
+        var clock = Stopwatch.StartNew();
+        if (Path.GetFullPath(modelDir).TrimEnd('/') == Path.GetFullPath(outDir).TrimEnd('/'))
+            throw DistilException.Usage($"--out {outDir} is the model folder itself; choose another folder (e.g. {outDir.TrimEnd('/')}-onnx)");
+        var (model, load) = ModelFolder.LoadForClassification(modelDir);
+        using var _ = model;
+        if (load.NewlyInitialised.Any(k => k.StartsWith("classifier.", StringComparison.Ordinal)))
+            throw DistilException.BadInput($"{modelDir}: the folder has no classifier head (classifier.weight); export a fine-tuned model such as runs/ft/best");
+        string source = AtomicFolder.ResolveForReading(modelDir);
+        var tokenizer = BertTextTokenizer.FromFolder(source);
+        int maxLen = Math.Min(o.MaxSeqLen, model.Config.MaxPositionEmbeddings);
+
+        log?.Invoke($"building the ONNX graph ({model.Config.NumHiddenLayers} layers, hidden {model.Config.HiddenSize}, {model.Config.ClassifierPooling ?? "pooler"} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");
+        var proto = BertOnnxExporter.Build(model, o.OrtFused);
+        long parameters = model.parameters().Sum(p => p.numel());
+
+        var sets = new List<(string Name, List<(long[] Ids, long[] Types)> Rows, int BatchSize)>
+        {
+            // Two batch sizes over rows of mixed lengths: every batch has its own (batch, sequence) shape.
+            ("random", ExportCheck.RandomRows(o.RandomRows, model.Config.VocabSize, Math.Min(maxLen, 48), model.Config.TypeVocabSize, o.Seed), 8),
+            ("random-b3", ExportCheck.RandomRows(o.RandomRows / 4, model.Config.VocabSize, Math.Min(maxLen, 48), model.Config.TypeVocabSize, o.Seed + 1), 3),
+        };
+        if (o.DataPath != null)
+        {
+            var file = DatasetReader.Read(o.DataPath);
+            var rows = file.Examples.Take(o.MaxDataRows > 0 ? o.MaxDataRows : int.MaxValue)
+                .Select(e => tokenizer.Encode(e.Text, e.TextPair, maxLen)).Select(t => (t.InputIds, t.TokenTypeIds)).ToList();
+            sets.Add((Path.GetFileName(o.DataPath), rows, 32));
+        }
+
+        ExportReport? report = null;
+        AtomicFolder.Replace(outDir, tmp =>
+        {
+            string onnx = Path.Combine(tmp, OnnxFile);
+            AtomicFile.Write(onnx, s => proto.WriteTo(s));
+            foreach (var f in CopiedFiles.Where(f => File.Exists(Path.Combine(source, f))))
+                File.Copy(Path.Combine(source, f), Path.Combine(tmp, f));
+            var checks = new List<ParityResult>();
+            // TorchSharp may share the process: ORT's idle workers sleep instead of spinning against its OpenMP pool.
+            using (var ort = new OrtClassifier(onnx, o.Threads, allowSpinning: false))
+                foreach (var (name, rows, batchSize) in sets)
+                {
+                    var r = ExportCheck.Compare(model, ort, name, rows, batchSize, tokenizer.Pad);
+                    log?.Invoke($"check {name}: {r.Examples} examples in {r.Batches} batches, max |logit diff| {r.MaxAbsDiff:E2}, argmax agreement {100 * r.ArgmaxAgreement:F1}%");
+                    checks.Add(r);
+                }
+            report = new ExportReport(Path.GetFullPath(outDir), Path.Combine(Path.GetFullPath(outDir), OnnxFile), new FileInfo(onnx).Length,
+                parameters, OnnxGraphBuilder.Opset, o.Atol, checks, clock.Elapsed.TotalSeconds);
+            var failed = checks.FirstOrDefault(c => !c.Passes(o.Atol));
+            if (failed != null)
+                throw new DistilException(ExitCodes.CheckFailed,
+                    $"{modelDir}: the ONNX graph does not reproduce the model on '{failed.Set}': max |logit diff| {failed.MaxAbsDiff:E2} (allowed {o.Atol:E0}), " +
+                    $"argmax agreement {100 * failed.ArgmaxAgreement:F2}% (required 100%); nothing was written to {outDir}. This is a bug in the exporter: please report it");
+            File.WriteAllText(Path.Combine(tmp, ReportFile), JsonSerializer.Serialize(report, ReportJson));
+        });
+        return report!;
+    }
+
+    public static readonly JsonSerializerOptions ReportJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+}
