@@ -47,6 +47,7 @@ public class AdaBertCliTests
         var genotype = cfg["genotype"]!.ToJsonString();
         Assert.Equal(JsonNode.Parse(File.ReadAllText(Path.Combine(run, "genotype.json")))!.ToJsonString(), genotype);
         Assert.DoesNotContain("\"zero\"", genotype);
+        Assert.DoesNotContain("Edges", genotype); // only depth and nodes are stored
         foreach (var f in new[] { "report.md", "cell.png", "alpha_ops.png", "alpha_depth.png", "alpha_edges.png", "training.png", "search/done.json", "retrain/done.json" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         Assert.Contains("Derived architecture", File.ReadAllText(Path.Combine(run, "report.md")));
