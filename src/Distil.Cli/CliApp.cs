@@ -15,6 +15,7 @@ public static class CliApp
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(ImportOnnxCommand.Create());
+        root.Subcommands.Add(MetaKdCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
