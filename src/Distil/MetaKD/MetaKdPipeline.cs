@@ -268,6 +268,7 @@ public static class MetaKdPipeline
             log($"student {name}: already distilled ({best})");
             return (best, JsonDocument.Parse(File.ReadAllText(done)).RootElement.GetProperty("seconds").GetDouble());
         }
+        Directory.CreateDirectory(dir);
         using var teacher = LoadTeacher(teacherDir, data, device);
         var studentConfig = StudentShapes.FromName(c.Student, teacher.Config);
         var student = CreateStudent(c, studentConfig, data, teacher);
