@@ -13,15 +13,17 @@ DISTIL=${DISTIL:-"dotnet run --project src/Distil.Cli -c Release --no-build --"}
 ENCODER=${ENCODER:-/work/demo-run/teacher-minilm}
 DATA=data/uci-sentiment
 COMMON=(--teacher "$ENCODER" --train $DATA/train.domain.tsv --dev $DATA/dev.domain.tsv --test $DATA/test.domain.tsv
-  --domains amazon,imdb,yelp --student L2-H384 --max-seq-len 64 --epochs 2 --lr 1e-4 --batch-size 32
+  --domains amazon,imdb,yelp --student L2-H384 --max-seq-len 64 --lr 1e-4 --batch-size 32
   --stage1-epochs 1 --stage2-epochs 2 --stage1-lr 1e-4 --stage2-lr 1e-4 --threads 1 --seed "$SEED")
 
 run() { # name, extra args...
-  local dir="$OUT/s$SEED/$1"; shift
+  local name=$1 dir="$OUT/s$SEED/$1"; shift
   local resume=(); [ -f "$dir/config.resolved.json" ] && resume=(--resume)
   [ -f "$dir/results.json" ] && { echo "== $dir: done"; return; }
   echo "== $dir ($(date -u +%H:%M:%S))"
-  $DISTIL metakd "${COMMON[@]}" "$@" --out "$dir" "${resume[@]}" > "$dir.log" 2>&1 || { mkdir -p "$dir"; echo "FAILED: see $dir.log"; tail -5 "$dir.log"; return 1; }
+  # Zero-shot teachers train 1 epoch (meta and mix alike) to fit the shared 2-core machine; all others 2.
+  local epochs=2; case $name in zs-*) epochs=${ZS_TEACHER_EPOCHS:-1} ;; esac
+  $DISTIL metakd "${COMMON[@]}" --epochs $epochs "$@" --out "$dir" "${resume[@]}" > "$dir.log" 2>&1 || { mkdir -p "$dir"; echo "FAILED: see $dir.log"; tail -5 "$dir.log"; return 1; }
   tail -8 "$dir.log"
 }
 mkdir -p "$OUT/s$SEED"
