@@ -71,6 +71,8 @@ for n, seeds in sorted(runs.items()):
     for s, r in sorted(seeds.items()):
         md.append(f"| {n} | {s} | {r['Labels']['teacher_mode']} ({r['Labels']['teacher_source']}) | {r['Labels']['distill']} | {int(r['Settings']['train_rows'])} | "
                   f"{r['Teacher']['Seconds']:.0f} | {r['Student']['Seconds']:.0f} | {r['TotalSeconds']:.0f} |")
+notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
+if os.path.exists(notes): md.append(open(notes, encoding="utf-8").read())
 js["runs"] = runs
 open(prefix + ".md", "w", encoding="utf-8").write("\n".join(md) + "\n")
 json.dump(js, open(prefix + ".json", "w", encoding="utf-8"), indent=1, ensure_ascii=False)

@@ -117,6 +117,9 @@ public class MetaKdTests
         // Zero weight removes an example entirely.
         using var only0 = MatchLoss.Compute(match, student, teacher, mask, exampleWeights: tensor(new[] { 1f, 0f }));
         Assert.Equal(5 / 2.0, only0.Total.item<float>(), 5);
+        // One weight per example, or a clear error.
+        var e = Assert.Throws<DistilException>(() => MatchLoss.Compute(match, student, teacher, mask, exampleWeights: tensor(new[] { 1f, 1f, 1f })));
+        Assert.Contains("one per example", e.Message);
     }
 
     [Fact]

@@ -23,6 +23,8 @@ public static class MatchLoss
     public static MatchLossResult Compute(IReadOnlyList<IntermediateMatch> matches, DistillSide student, DistillSide teacher,
         Tensor attentionMask, Tensor? labels = null, Projections? projections = null, Tensor? exampleWeights = null)
     {
+        if (exampleWeights is not null && (exampleWeights.dim() != 1 || exampleWeights.shape[0] != attentionMask.shape[0]))
+            throw DistilException.Usage($"example weights must be one per example, shape ({attentionMask.shape[0]}), got ({string.Join(", ", exampleWeights.shape)})");
         using var scope = NewDisposeScope();
         var terms = new Dictionary<string, double>(StringComparer.Ordinal);
         Tensor? total = null;

@@ -33,7 +33,7 @@ public sealed record MetaKdConfig
     [JsonPropertyName("gamma1")] public double Gamma1 { get; init; } = 0.5;
     /// <summary>γ₂: weight of the transferable-domain-knowledge MSE in meta-distillation stage 1.</summary>
     [JsonPropertyName("gamma2")] public double Gamma2 { get; init; } = 0.5;
-    /// <summary>Temperature of stage 2 (soft CE on the teacher's predictions); 1 as the original code.</summary>
+    /// <summary>Temperature of stage 2 (soft CE on the teacher's predictions; 1 as the original code) and of --distill kd.</summary>
     [JsonPropertyName("temperature")] public double Temperature { get; init; } = 1.0;
     /// <summary>Fraction of each domain's training rows kept (few-shot), after a seeded shuffle.</summary>
     [JsonPropertyName("data_portion")] public double DataPortion { get; init; } = 1.0;

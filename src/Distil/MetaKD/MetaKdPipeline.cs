@@ -336,7 +336,7 @@ public static class MetaKdPipeline
     static IReadOnlyList<(IReadOnlyList<IntermediateMatch> Matches, int Epochs, double Lr, bool Weighted)> Stages(MetaKdConfig c, BertConfig teacher, BertConfig student)
     {
         if (c.Distill == "kd")
-            return new[] { (DistillationPresets.Get("kd", teacher, student, c.Temperature == 1 ? 2.0 : c.Temperature).Stages[0], c.Stage2Epochs, c.Stage2LearningRate, false) };
+            return new[] { (DistillationPresets.Get("kd", teacher, student, c.Temperature).Stages[0], c.Stage2Epochs, c.Stage2LearningRate, false) };
         var plan = DistillationPresets.Get("tinybert", teacher, student);
         // Stage 2: soft CE on the teacher's predictions (no hard labels, no λ), at the configured temperature.
         var prediction = new[] { new IntermediateMatch(0, 0, MatchFeatures.Logits, MatchLosses.SoftCe, 1, c.Temperature) };
