@@ -14,7 +14,9 @@ for path in sorted(glob.glob(os.path.join(out_dir, "s*", "*", "results.json"))):
 
 SETTINGS = [
     ("Full training data", "", ["single-tinybert", "mix-tinybert", "meta-tinybert", "meta-metakd"]),
-    ("Few-shot: 10% of each domain's training rows (teachers and students)", "p10-", ["p10-single-tinybert", "p10-mix-tinybert", "p10-meta-metakd"]),
+    ("Few-shot: 10% of each domain's training rows, run.sh epochs (students get ~6 steps)", "p10-", ["p10-single-tinybert", "p10-mix-tinybert", "p10-meta-metakd"]),
+    ("Few-shot: 10% of each domain's training rows, students with the full-data step budget (run-fewshot.sh; teachers of the row above)", "p10s-",
+     ["p10s-mix-tinybert", "p10s-meta-tinybert", "p10s-meta-metakd"]),
     ("Zero-shot: teachers trained without imdb (1 epoch), students distilled on imdb", "zs-imdb-", ["zs-imdb-mix-tinybert", "zs-imdb-meta-metakd"]),
 ]
 

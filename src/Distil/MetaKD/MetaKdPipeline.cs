@@ -67,7 +67,8 @@ public static class MetaKdPipeline
             (holdout != null ? $"; teacher trained without {c.HoldoutDomain}" : ""));
 
         // 1. Prototype scores t(x) of the selected rows (aligned with `selected`).
-        bool needScores = c.TeacherMode == "meta" || c.Distill == "metakd";
+        // Scores weight the meta-teacher's training and enter λ; a reused teacher distilled without λ needs neither.
+        bool needScores = (c.TeacherMode == "meta" && c.FinetunedTeacher == null) || c.Distill == "metakd";
         double[] scores = needScores ? PrototypeStage(c, run, resume, data, selected, holdout, pad, device, log) : selected.Select(_ => 1.0).ToArray();
         var scoreOf = selected.Select((row, k) => (row, k)).ToDictionary(p => p.row, p => scores[p.k]);
 
