@@ -7,7 +7,10 @@ import glob, json, os, statistics, sys
 out_dir = sys.argv[1]
 prefix = sys.argv[2] if len(sys.argv) > 2 else "bench/results/metakd"
 runs = {}
-for path in sorted(glob.glob(os.path.join(out_dir, "s*", "*", "results.json"))):
+paths = sorted(glob.glob(os.path.join(out_dir, "s*", "*", "results.json")))
+# Runs that did not finish: what collect-partial.py measured of them (only the domains whose student finished).
+paths += [p for p in sorted(glob.glob(os.path.join(out_dir, "s*", "*", "results-partial.json"))) if not os.path.exists(p.replace("results-partial", "results"))]
+for path in paths:
     seed = os.path.basename(os.path.dirname(os.path.dirname(path)))[1:]
     name = os.path.basename(os.path.dirname(path))
     runs.setdefault(name, {})[seed] = json.load(open(path, encoding="utf-8"))
@@ -49,12 +52,13 @@ for title, _, names in SETTINGS:
                 if name in seen_teachers: continue
                 seen_teachers.add(name)
             accs = {d: [r[kind]["Accuracy"].get(d) for r in seeds.values()] for d in domains}
-            avgs = [statistics.mean(r[kind]["Accuracy"][d] for d in domains) for r in seeds.values()]
+            avgs = [statistics.mean(r[kind]["Accuracy"][d] for d in domains) for r in seeds.values() if all(d in r[kind]["Accuracy"] for d in domains)]
             secs = [r[kind]["Seconds"] for r in seeds.values()]
             cells, nums = {}, {}
             for d in domains: cells[d], nums[d] = cell(accs[d])
             cells["Avg"], nums["Avg"] = cell(avgs)
             label = f"{name} (teacher)" if kind == "Teacher" else name
+            if any(r.get("Partial") for r in seeds.values()): label += " ‡"
             rows.append((label, cells, nums, sorted(seeds), statistics.mean(secs), n))
     md.append(f"## {title}\n")
     md.append("| Teacher → Student | " + " | ".join(domains) + " | Avg | seeds | wall s (mean) |")
@@ -66,11 +70,15 @@ for title, _, names in SETTINGS:
     md.append("")
     js["tables"].append(table)
 
+md.append("‡ = the run did not finish on the shared machine before the deadline; its cells are the students that did finish, "
+          "measured by `python3 bench/metakd/collect-partial.py runs/metakd 42` (`distil eval` on each domain's test rows); "
+          "a missing cell is a student that was not trained in time, and Avg is left out when a domain is missing.\n")
 md.append("## Runs\n")
 md.append("| run | seed | teacher | distill | train rows | teacher s | students s | whole run s |")
 md.append("|---|---|---|---|---|---|---|---|")
 for n, seeds in sorted(runs.items()):
     for s, r in sorted(seeds.items()):
+        if r.get("Partial"): md.append(f"| {n} ‡ | {s} | {r['Labels']['teacher_source']} | | | | {r['Student']['Seconds']:.0f} | |"); continue
         md.append(f"| {n} | {s} | {r['Labels']['teacher_mode']} ({r['Labels']['teacher_source']}) | {r['Labels']['distill']} | {int(r['Settings']['train_rows'])} | "
                   f"{r['Teacher']['Seconds']:.0f} | {r['Student']['Seconds']:.0f} | {r['TotalSeconds']:.0f} |")
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
