@@ -20,6 +20,7 @@ public static class CliApp
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(QuantizeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(MetaKdCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         return root;
     }

@@ -116,6 +116,54 @@ public static class KdLosses
         return (s - t).pow(2).mean().MoveToOuterDisposeScope();
     }
 
+    // Per-example forms (B,) for instance-weighted distillation (Meta-KD's λ): the weight must multiply each example's
+    // loss BEFORE the batch mean. Averaging first (EasyNLP's mse_loss with reduction='mean') leaves λ a mere rescaling
+    // of a scalar. Each example is normalised by its own valid tokens, so the batch mean of these is a mean over
+    // examples (the batch-level forms above pool tokens across the batch; the two agree when all lengths are equal).
+
+    /// <summary>Per example: Σ_c -softmax(t/T)_c · log_softmax(s/T)_c, shape (B,).</summary>
+    public static Tensor SoftCrossEntropyPerExample(Tensor studentLogits, Tensor teacherLogits, double temperature)
+    {
+        using var scope = NewDisposeScope();
+        var p = F.softmax(teacherLogits.detach() / temperature, -1);
+        return (-(p * F.log_softmax(studentLogits / temperature, -1)).sum(-1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per example: KL(p_T ‖ p_S) at temperature T, shape (B,).</summary>
+    public static Tensor KlDivergencePerExample(Tensor studentLogits, Tensor teacherLogits, double temperature)
+    {
+        using var scope = NewDisposeScope();
+        var logP = F.log_softmax(teacherLogits.detach() / temperature, -1);
+        var logQ = F.log_softmax(studentLogits / temperature, -1);
+        return (logP.exp() * (logP - logQ)).sum(-1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per example b: Σ over its valid tokens and features of (s - t)², divided by (n_b · H_t); shape (B,).</summary>
+    public static Tensor HiddenMsePerExample(Tensor student, Tensor teacher, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
+        var m = TokenMask(attentionMask).unsqueeze(-1); // (B, T, 1)
+        var sse = (student - teacher.detach()).pow(2).mul(m).sum(new long[] { 1, 2 }); // (B,)
+        return sse.div(m.sum(new long[] { 1, 2 }).clamp_min(1).mul(teacher.shape[^1])).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per example b: Σ over heads and valid (query, key) pairs of (s - t)², divided by nh · n_b²; shape (B,).
+    /// Masked entries are zeroed before subtracting, as in <see cref="AttentionScoreMse"/>.</summary>
+    public static Tensor AttentionScoreMsePerExample(Tensor studentScores, Tensor teacherScores, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
+        var pairs = PairMask(attentionMask); // (B, 1, T, T) bool
+        var zero = zeros(1, dtype: studentScores.dtype, device: studentScores.device);
+        var s = where(pairs, studentScores, zero);
+        var t = where(pairs, teacherScores.detach(), zero);
+        var count = pairs.to(float32).sum(new long[] { 1, 2, 3 }).clamp_min(1).mul(studentScores.shape[1]); // (B,)
+        return (s - t).pow(2).sum(new long[] { 1, 2, 3 }).div(count).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Cross-entropy with gold labels per example, shape (B,).</summary>
+    public static Tensor HardCrossEntropyPerExample(Tensor logits, Tensor labels) =>
+        F.cross_entropy(logits, labels, reduction: nn.Reduction.None);
+
     /// <summary>Cross-entropy with gold labels (int64 (B,)), mean over the batch.</summary>
     public static Tensor HardCrossEntropy(Tensor logits, Tensor labels) => F.cross_entropy(logits, labels);
 

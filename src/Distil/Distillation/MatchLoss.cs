@@ -8,7 +8,11 @@ public sealed record MatchLossResult(Tensor Total, IReadOnlyDictionary<string, d
     public void Dispose() => Total.Dispose();
 }
 
-/// <summary>Evaluates a list of validated matches on one batch: total = Σ weight_i · loss_i.</summary>
+/// <summary>
+/// Evaluates a list of validated matches on one batch: total = Σ weight_i · loss_i. With per-example weights w (B,)
+/// (Meta-KD's domain-expertise λ), loss_i = mean_b w_b · loss_i(b): each example's loss is weighted before the batch
+/// mean (a weight applied after averaging would only rescale the batch loss).
+/// </summary>
 public static class MatchLoss
 {
     /// <summary>
@@ -17,8 +21,10 @@ public static class MatchLoss
     /// <paramref name="labels"/> (int64 (B,)) is needed only by a <c>labels hard_ce</c> match.
     /// </summary>
     public static MatchLossResult Compute(IReadOnlyList<IntermediateMatch> matches, DistillSide student, DistillSide teacher,
-        Tensor attentionMask, Tensor? labels = null, Projections? projections = null)
+        Tensor attentionMask, Tensor? labels = null, Projections? projections = null, Tensor? exampleWeights = null)
     {
+        if (exampleWeights is not null && (exampleWeights.dim() != 1 || exampleWeights.shape[0] != attentionMask.shape[0]))
+            throw DistilException.Usage($"example weights must be one per example, shape ({attentionMask.shape[0]}), got ({string.Join(", ", exampleWeights.shape)})");
         using var scope = NewDisposeScope();
         var terms = new Dictionary<string, double>(StringComparer.Ordinal);
         Tensor? total = null;
@@ -38,11 +44,19 @@ public static class MatchLoss
             else
                 using (no_grad())
                     t = kind.Extract(teacher, m.TeacherLayer).Select(x => x.detach()).ToArray();
-            var loss = kind.Compute(s, t, attentionMask, m);
+            Tensor loss, logged;
+            if (exampleWeights is null) logged = loss = kind.Compute(s, t, attentionMask, m);
+            else
+            {
+                var perExample = (kind.PerExample ?? throw DistilException.Usage($"{MatchRegistry.Describe(m, i)} has no per-example form; it cannot take example weights"))
+                    (s, t, attentionMask, m); // (B,)
+                loss = perExample.mul(exampleWeights).mean();
+                logged = perExample.mean(); // the unweighted term, comparable with runs without weights
+            }
             var name = m.TermName;
             if (terms.ContainsKey(name)) name = $"{name}_{m.Loss}";
             if (terms.ContainsKey(name)) name = $"{name}#{i + 1}";
-            terms[name] = loss.detach().cpu().item<float>();
+            terms[name] = logged.detach().cpu().item<float>();
             var weighted = loss.mul(m.Weight);
             total = total is null ? weighted : total.add(weighted);
         }

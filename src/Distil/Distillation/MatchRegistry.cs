@@ -9,11 +9,13 @@ public enum LayerRange { None, EmbeddingOnly, Hidden, Transformer }
 /// <summary>
 /// What a (feature, loss) pair needs from the configs and how it is computed. <see cref="Extract"/> pulls the
 /// tensors of one side at one layer (before any projection); <see cref="Compute"/> gets (student, teacher, mask, match).
+/// <see cref="PerExample"/>, when the loss has one, returns the loss of each example (B,) for instance weighting.
 /// </summary>
 public sealed record MatchKind(
     string Feature, string Loss, LayerRange Layers, bool Projectable, bool EqualHeads, bool NeedsRelationHeads, bool UsesTemperature,
     Func<DistillSide, int, Tensor[]> Extract,
-    Func<Tensor[], Tensor[], Tensor, IntermediateMatch, Tensor> Compute);
+    Func<Tensor[], Tensor[], Tensor, IntermediateMatch, Tensor> Compute,
+    Func<Tensor[], Tensor[], Tensor, IntermediateMatch, Tensor>? PerExample = null);
 
 /// <summary>
 /// (feature, loss) -> implementation, looked up by name (TextBrewer's MATCH_LOSS_MAP, but typed and validated).
@@ -38,21 +40,22 @@ public static class MatchRegistry
         double T(IntermediateMatch m) => m.Temperature ?? 1.0;
 
         Register(new(MatchFeatures.Logits, MatchLosses.SoftCe, LayerRange.None, false, false, false, true, Logits,
-            (s, t, _, m) => KdLosses.SoftCrossEntropy(s[0], t[0], T(m))));
+            (s, t, _, m) => KdLosses.SoftCrossEntropy(s[0], t[0], T(m)), (s, t, _, m) => KdLosses.SoftCrossEntropyPerExample(s[0], t[0], T(m))));
         Register(new(MatchFeatures.Logits, MatchLosses.Kl, LayerRange.None, false, false, false, true, Logits,
-            (s, t, _, m) => KdLosses.KlDivergence(s[0], t[0], T(m))));
+            (s, t, _, m) => KdLosses.KlDivergence(s[0], t[0], T(m)), (s, t, _, m) => KdLosses.KlDivergencePerExample(s[0], t[0], T(m))));
         // Gold labels: the "teacher side" of this match is the label tensor (see MatchLoss).
         Register(new(MatchFeatures.Labels, MatchLosses.HardCe, LayerRange.None, false, false, false, false, Logits,
-            (s, t, _, _) => KdLosses.HardCrossEntropy(s[0], t[0])));
+            (s, t, _, _) => KdLosses.HardCrossEntropy(s[0], t[0]), (s, t, _, _) => KdLosses.HardCrossEntropyPerExample(s[0], t[0])));
         foreach (var (feature, range) in new[] { (MatchFeatures.Hidden, LayerRange.Hidden), (MatchFeatures.Embedding, LayerRange.EmbeddingOnly) })
         {
-            Register(new(feature, MatchLosses.Mse, range, true, false, false, false, Hidden, (s, t, mask, _) => KdLosses.HiddenMse(s[0], t[0], mask)));
+            Register(new(feature, MatchLosses.Mse, range, true, false, false, false, Hidden, (s, t, mask, _) => KdLosses.HiddenMse(s[0], t[0], mask),
+                (s, t, mask, _) => KdLosses.HiddenMsePerExample(s[0], t[0], mask)));
             Register(new(feature, MatchLosses.Cosine, range, true, false, false, false, Hidden, (s, t, mask, _) => KdLosses.CosineHidden(s[0], t[0], mask)));
         }
         Register(new(MatchFeatures.ClsHidden, MatchLosses.Mse, LayerRange.Hidden, true, false, false, false, Cls,
             (s, t, _, _) => KdLosses.NormalizedClsMse(s[0], t[0])));
         Register(new(MatchFeatures.Attention, MatchLosses.Mse, LayerRange.Transformer, false, true, false, false, Scores,
-            (s, t, mask, _) => KdLosses.AttentionScoreMse(s[0], t[0], mask)));
+            (s, t, mask, _) => KdLosses.AttentionScoreMse(s[0], t[0], mask), (s, t, mask, _) => KdLosses.AttentionScoreMsePerExample(s[0], t[0], mask)));
         Register(new(MatchFeatures.Attention, MatchLosses.Kl, LayerRange.Transformer, false, true, false, false, Probs,
             (s, t, mask, _) => KdLosses.AttentionKl(s[0], t[0], mask)));
         Register(new(MatchFeatures.ValueRelation, MatchLosses.Kl, LayerRange.Transformer, false, false, true, false, Values,

@@ -1,0 +1,402 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Distil.Checkpoints;
+using Distil.Data;
+using Distil.Distillation;
+using Distil.Models;
+using Distil.Reports;
+using Distil.Text;
+using Distil.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distil.MetaKD;
+
+/// <summary>One row of the paper-style table: a teacher or a student, its test accuracy per domain, and its time.</summary>
+public sealed record MetaKdRow(string Name, string Kind, IReadOnlyDictionary<string, double> Accuracy, double Seconds)
+{
+    public double Average => Accuracy.Count == 0 ? double.NaN : Accuracy.Values.Average();
+}
+
+/// <summary>What one `distil metakd` run produced (results.json).</summary>
+public sealed record MetaKdResult(IReadOnlyList<string> Domains, MetaKdRow Teacher, MetaKdRow Student, IReadOnlyDictionary<string, double> Settings,
+    IReadOnlyDictionary<string, string> Labels, double TotalSeconds);
+
+/// <summary>
+/// `distil metakd` as a library call (papers.md §3). Stages, each in its own folder of the run and each resumable:
+/// prototype scores (prototype_scores.tsv) -> teacher(s) fine-tuned from the pre-trained encoder (teacher/ or
+/// teacher-DOMAIN/; the one Trainer) -> domain-expertise weights (lambda.tsv) -> per target domain a student in two
+/// stages (students/DOMAIN/stage-1, stage-2; the one Trainer) -> results.json and report.md with the per-domain table.
+/// Baselines run through the same code with other teacher_mode / distill settings, so only the method differs.
+/// </summary>
+public static class MetaKdPipeline
+{
+    const string AllDomains = "all";
+
+    public static MetaKdResult Run(MetaKdConfig c, RunFolder run, bool resume, Device device, TrainerCallback? progress = null, Action<string>? log = null)
+    {
+        c.Validate();
+        log ??= _ => { };
+        var clock = Stopwatch.StartNew();
+        var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
+        var data = TaskData.Load(c.Data, tokenizer);
+        if (data.Domains.Count == 0)
+            throw DistilException.BadInput($"{c.Data.Train}: no domain column; Meta-KD needs a domain per row (a 'domain' column, or --domain-column)");
+        if (data.TestSet == null) throw DistilException.Usage("the per-domain table is measured on test data: pass --test FILE (with the domain column)");
+        var domainNames = c.Domains is { } list ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : data.Domains.Names.ToArray();
+        foreach (var d in domainNames.Append(c.HoldoutDomain).OfType<string>())
+            if (!data.Domains.Contains(d)) throw DistilException.Usage($"domain '{d}' is not in {c.Data.Train}; its domains are {string.Join(", ", data.Domains.Names)}");
+        if (c.HoldoutDomain != null && !domainNames.Contains(c.HoldoutDomain))
+            throw DistilException.Usage($"--holdout-domain {c.HoldoutDomain} must be one of --domains ({string.Join(",", domainNames)})");
+        if (c.HoldoutDomain != null && c.TeacherMode == "single")
+            throw DistilException.Usage("--holdout-domain with teacher_mode single: a single-domain teacher of the held-out domain would see it; use meta or mix");
+        int Id(string d) => data.Domains.IdOf(d, "--domains");
+        var ids = domainNames.Select(Id).ToArray();
+        int? holdout = c.HoldoutDomain != null ? Id(c.HoldoutDomain) : null;
+        var teacherIds = ids.Where(d => d != holdout).ToArray();
+        if (teacherIds.Length == 0) throw DistilException.Usage("no domain is left to train the teacher on");
+        var targets = holdout is int h ? new[] { h } : ids;
+        long pad = tokenizer.Pad;
+        int seed = c.Training.Seed;
+
+        // Every part sees the same few-shot sample of each domain.
+        var selected = DomainSelection.Sample(data.TrainSet, ids, c.DataPortion, seed);
+        foreach (int d in ids)
+            if (!selected.Any(i => data.TrainSet[i].Domain == d)) throw DistilException.BadInput($"{c.Data.Train}: no training rows of domain '{data.Domains.NameOf(d)}'");
+        log($"training rows: {selected.Length} of {data.TrainSet.Length} (portion {c.DataPortion}) in {string.Join(", ", domainNames)}" +
+            (holdout != null ? $"; teacher trained without {c.HoldoutDomain}" : ""));
+
+        // 1. Prototype scores t(x) of the selected rows (aligned with `selected`).
+        // Scores weight the meta-teacher's training and enter λ; a reused teacher distilled without λ needs neither.
+        bool needScores = (c.TeacherMode == "meta" && c.FinetunedTeacher == null) || c.Distill == "metakd";
+        double[] scores = needScores ? PrototypeStage(c, run, resume, data, selected, holdout, pad, device, log) : selected.Select(_ => 1.0).ToArray();
+        var scoreOf = selected.Select((row, k) => (row, k)).ToDictionary(p => p.row, p => scores[p.k]);
+
+        // 2. Teacher(s).
+        var teacherName = c.TeacherMode switch { "meta" => "Meta-teacher", "mix" => "BERT-mix", _ => "BERT-s" };
+        var teacherAccuracy = new Dictionary<string, double>();
+        double teacherSeconds = 0;
+        var teacherDirs = new Dictionary<int, string>(); // target domain -> teacher folder
+        if (c.TeacherMode == "single")
+            foreach (int d in targets)
+            {
+                var rows = DomainSelection.OfDomains(data.TrainSet, selected, new[] { d });
+                var (dir, seconds) = TeacherStage(c, run, resume, data, $"teacher-{data.Domains.NameOf(d)}", rows, rows.Select(_ => 1.0).ToArray(), 0, new[] { d }, pad, device, progress, log);
+                teacherDirs[d] = dir;
+                teacherSeconds += seconds;
+            }
+        else
+        {
+            var rows = DomainSelection.OfDomains(data.TrainSet, selected, teacherIds);
+            string dir;
+            if (c.FinetunedTeacher != null) { dir = c.FinetunedTeacher; log($"teacher: using the fine-tuned {dir} (not trained here)"); }
+            else
+            {
+                bool meta = c.TeacherMode == "meta";
+                double seconds;
+                (dir, seconds) = TeacherStage(c, run, resume, data, "teacher", rows, rows.Select(r => meta ? scoreOf[r] : 1.0).ToArray(),
+                    meta ? c.Gamma1 : 0, teacherIds, pad, device, progress, log);
+                teacherSeconds += seconds;
+            }
+            foreach (int d in targets) teacherDirs[d] = dir;
+        }
+        foreach (int d in targets)
+        {
+            using var teacher = LoadTeacher(teacherDirs[d], data, device);
+            teacherAccuracy[data.Domains.NameOf(d)] = Accuracy(teacher, data.TestSet, d, c.EvalBatchSize, pad, device);
+        }
+        var teacherRow = new MetaKdRow(teacherName, "teacher", teacherAccuracy, teacherSeconds);
+
+        // 3. Domain-expertise weights λ of the student rows (only Meta-KD uses them).
+        var studentRows = DomainSelection.OfDomains(data.TrainSet, selected, targets);
+        Dictionary<int, double>? lambdaOf = c.Distill == "metakd"
+            ? LambdaStage(c, run, resume, data, studentRows, scoreOf, teacherDirs, pad, device, log) : null;
+
+        // 4. Students: one per target domain, or one for all.
+        var studentAccuracy = new Dictionary<string, double>();
+        double studentSeconds = 0;
+        var groups = c.StudentScope == "all" ? new[] { (Name: AllDomains, Ids: targets) } : targets.Select(d => (Name: data.Domains.NameOf(d), Ids: new[] { d })).ToArray();
+        foreach (var (name, groupIds) in groups)
+        {
+            var rows = DomainSelection.OfDomains(data.TrainSet, studentRows, groupIds);
+            // A per-domain student learns from its domain's teacher; one student for all needs one teacher (meta or mix).
+            string teacherDir = teacherDirs[groupIds[0]];
+            if (groupIds.Any(d => teacherDirs[d] != teacherDir)) throw DistilException.Usage("student_scope all needs one teacher for all domains: use teacher_mode meta or mix");
+            var (bestDir, seconds) = StudentStage(c, run, resume, data, name, rows, lambdaOf, teacherDir, groupIds, pad, device, progress, log);
+            studentSeconds += seconds;
+            var (best, _) = ModelFolder.LoadForClassification(bestDir);
+            using (best)
+            {
+                best.to(device);
+                foreach (int d in groupIds) studentAccuracy[data.Domains.NameOf(d)] = Accuracy(best, data.TestSet, d, c.EvalBatchSize, pad, device);
+            }
+        }
+        string method = c.Distill switch { "metakd" => "Meta-distillation (Meta-KD)", "tinybert" => "TinyBERT-KD", _ => "KD" };
+        var studentRow = new MetaKdRow($"{teacherName} → {method}", "student", studentAccuracy, studentSeconds);
+
+        var result = new MetaKdResult(targets.Select(data.Domains.NameOf).ToArray(), teacherRow, studentRow,
+            new Dictionary<string, double>
+            {
+                ["seed"] = seed, ["data_portion"] = c.DataPortion, ["gamma1"] = c.Gamma1, ["gamma2"] = c.Gamma2, ["train_rows"] = selected.Length,
+                ["teacher_epochs"] = c.Training.Epochs, ["stage1_epochs"] = c.Stage1Epochs, ["stage2_epochs"] = c.Stage2Epochs, ["max_seq_len"] = c.Data.MaxSeqLen,
+            },
+            new Dictionary<string, string>
+            {
+                ["teacher_mode"] = c.TeacherMode, ["distill"] = c.Distill, ["student"] = c.Student, ["student_scope"] = c.StudentScope, ["init"] = c.Init,
+                ["holdout_domain"] = c.HoldoutDomain ?? "", ["teacher_source"] = c.FinetunedTeacher ?? c.Teacher!,
+            },
+            clock.Elapsed.TotalSeconds);
+        RunFolder.WriteAtomic(Path.Combine(run.Dir, "results.json"), JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+        MetaKdReport.Write(c, run, result);
+        return result;
+    }
+
+    // ---- stage 1: prototype scores --------------------------------------------------------------------------------
+
+    static double[] PrototypeStage(MetaKdConfig c, RunFolder run, bool resume, TaskData data, int[] selected, int? holdout, long pad, Device device, Action<string> log)
+    {
+        string path = Path.Combine(run.Dir, "prototype_scores.tsv");
+        if (resume && File.Exists(path))
+        {
+            log($"prototype scores: read back from {path}");
+            return PrototypeScores.ReadColumn(path, "weight", selected.Length);
+        }
+        log($"prototype scores: embedding {selected.Length} rows with the pre-trained encoder {c.Teacher}");
+        using var encoder = ModelFolder.LoadEncoder(c.Teacher!);
+        encoder.to(device);
+        var rows = DomainSelection.Pick(data.TrainSet, selected);
+        var h = PrototypeScores.Embed(encoder, rows, c.EvalBatchSize, pad, device);
+        var domains = rows.Select(r => r.Domain).ToArray();
+        var all = PrototypeScores.Compute(h, domains, data.Domains.Count);
+        var scores = all;
+        if (holdout is int ho)
+        {
+            // The teacher's weights use the prototypes of its own domains only; held-out rows keep the all-domain score
+            // (their own prototype vs the teacher domains'), which only their λ uses.
+            var seen = Enumerable.Range(0, rows.Length).Where(i => domains[i] != ho).ToArray();
+            var teacherScores = PrototypeScores.Compute(seen.Select(i => h[i]).ToArray(), seen.Select(i => domains[i]).ToArray(), data.Domains.Count);
+            scores = (double[])all.Clone();
+            for (int k = 0; k < seen.Length; k++) scores[seen[k]] = teacherScores[k];
+        }
+        PrototypeScores.WriteTable(path, DomainSelection.Pick(data.Train.Examples, selected), new[] { ("weight", (IReadOnlyList<double>)scores) });
+        foreach (var g in Enumerable.Range(0, rows.Length).GroupBy(i => domains[i]))
+            log($"  {data.Domains.NameOf(g.Key)}: mean t = {g.Average(i => scores[i]):F4} (min {g.Min(i => scores[i]):F4}, max {g.Max(i => scores[i]):F4})");
+        return scores;
+    }
+
+    // ---- stage 2: teacher fine-tuning -----------------------------------------------------------------------------
+
+    static (string BestDir, double Seconds) TeacherStage(MetaKdConfig c, RunFolder run, bool resume, TaskData data, string name, int[] rows,
+        double[] weights, double gamma1, int[] devDomains, long pad, Device device, TrainerCallback? progress, Action<string> log)
+    {
+        string dir = Path.Combine(run.Dir, name), best = Path.Combine(dir, "best"), done = Path.Combine(dir, "done.json");
+        if (resume && File.Exists(done))
+        {
+            log($"{name}: already trained ({best})");
+            return (best, JsonDocument.Parse(File.ReadAllText(done)).RootElement.GetProperty("seconds").GetDouble());
+        }
+        Directory.CreateDirectory(dir);
+        log($"{name}: fine-tuning {c.Teacher} on {rows.Length} rows (gamma1 {gamma1}, weights {(weights.All(w => w == 1) ? "1" : "prototype scores")})");
+        manual_seed(c.Training.Seed); // the new classifier and domain heads
+        var (model, _) = ModelFolder.LoadForClassification(c.Teacher!, data.Labels.Names, c.Pooling);
+        model.to(device);
+        var head = gamma1 > 0 ? new MetaTeacherHead(data.Domains.Count, model.Config.HiddenSize, model.Config.HiddenDropoutProb) : null;
+        head?.to(device);
+        var modules = new Dictionary<string, nn.Module> { ["model"] = model };
+        if (head != null) modules["domain_head"] = head;
+        var dev = DevOf(data, devDomains);
+        var callbacks = new List<TrainerCallback> { new MetricsLog(Path.Combine(dir, "metrics.jsonl"), c.LogEverySteps) };
+        if (progress != null) callbacks.Add(progress);
+        var trainer = new Trainer<Batch>(dir, modules, new MetaTeacherObjective(model, head, weights, gamma1, device),
+            new EncodedBatchSource(DomainSelection.Pick(data.TrainSet, rows), c.Training.BatchSize, c.Training.Seed, pad), c.Training,
+            new ClassificationEvaluator(model, dev, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device),
+            saveBest: b =>
+            {
+                ModelFolder.Save(b, model, c.Teacher!);
+                if (head != null) StateDictLoader.SaveStateDict(head, Path.Combine(dir, "domain_head.safetensors"));
+            }, callbacks);
+        var clock = Stopwatch.StartNew();
+        trainer.Train(resume);
+        double seconds = clock.Elapsed.TotalSeconds;
+        TrainingPlot.Write(Path.Combine(dir, "metrics.jsonl"), Path.Combine(dir, "training.png"));
+        RunFolder.WriteAtomic(done, JsonSerializer.Serialize(new { name, rows = rows.Length, gamma1, seconds }));
+        model.Dispose();
+        head?.Dispose();
+        return (best, seconds);
+    }
+
+    // ---- stage 3: domain-expertise weights ------------------------------------------------------------------------
+
+    static Dictionary<int, double> LambdaStage(MetaKdConfig c, RunFolder run, bool resume, TaskData data, int[] rows, Dictionary<int, double> scoreOf,
+        Dictionary<int, string> teacherDirs, long pad, Device device, Action<string> log)
+    {
+        string path = Path.Combine(run.Dir, "lambda.tsv");
+        double[] lambdas;
+        if (resume && File.Exists(path))
+        {
+            log($"domain-expertise weights: read back from {path}");
+            lambdas = PrototypeScores.ReadColumn(path, "lambda", rows.Length);
+        }
+        else
+        {
+            var probs = new float[rows.Length][];
+            foreach (var g in Enumerable.Range(0, rows.Length).GroupBy(k => teacherDirs[data.TrainSet[rows[k]].Domain]))
+            {
+                using var teacher = LoadTeacher(g.Key, data, device);
+                var ks = g.ToArray();
+                var p = Classifier.PredictProbabilities(teacher, ks.Select(k => data.TrainSet[rows[k]]).ToArray(), c.EvalBatchSize, pad, device);
+                for (int j = 0; j < ks.Length; j++) probs[ks[j]] = p[j];
+            }
+            var t = rows.Select(r => scoreOf[r]).ToArray();
+            var gold = rows.Select(r => data.TrainSet[r].Label).ToArray();
+            lambdas = ExpertiseWeights.Compute(probs, gold, t);
+            var pGold = rows.Select((r, k) => (double)probs[k][gold[k]]).ToArray();
+            PrototypeScores.WriteTable(path, DomainSelection.Pick(data.Train.Examples, rows),
+                new (string, IReadOnlyList<double>)[] { ("weight", t), ("p_gold", pGold), ("lambda", lambdas) });
+            log($"domain-expertise weights: mean λ {lambdas.Average():F4} (min {lambdas.Min():F4}, max {lambdas.Max():F4}) -> {path}");
+        }
+        return rows.Select((r, k) => (r, k)).ToDictionary(p => p.r, p => lambdas[p.k]);
+    }
+
+    // ---- stage 4: students ----------------------------------------------------------------------------------------
+
+    static (string BestDir, double Seconds) StudentStage(MetaKdConfig c, RunFolder run, bool resume, TaskData data, string name, int[] rows,
+        Dictionary<int, double>? lambdaOf, string teacherDir, int[] domainIds, long pad, Device device, TrainerCallback? progress, Action<string> log)
+    {
+        string dir = Path.Combine(run.Dir, "students", name), best = Path.Combine(dir, "best"), done = Path.Combine(dir, "done.json");
+        if (resume && File.Exists(done))
+        {
+            log($"student {name}: already distilled ({best})");
+            return (best, JsonDocument.Parse(File.ReadAllText(done)).RootElement.GetProperty("seconds").GetDouble());
+        }
+        Directory.CreateDirectory(dir);
+        using var teacher = LoadTeacher(teacherDir, data, device);
+        var studentConfig = StudentShapes.FromName(c.Student, teacher.Config);
+        var student = CreateStudent(c, studentConfig, data, teacher);
+        student.to(device);
+        var stages = Stages(c, teacher.Config, studentConfig);
+        var trainRows = DomainSelection.Pick(data.TrainSet, rows);
+        var dev = DevOf(data, domainIds);
+        var clock = Stopwatch.StartNew();
+        for (int k = 1; k <= stages.Count; k++)
+        {
+            var (matches, epochs, lr, weighted) = stages[k - 1];
+            bool last = k == stages.Count;
+            string stageDir = Path.Combine(dir, $"stage-{k}"), stageDone = Path.Combine(stageDir, "done.json"), weights = Path.Combine(stageDir, "student.safetensors");
+            if (resume && File.Exists(stageDone) && File.Exists(weights))
+            {
+                StateDictLoader.LoadFile(student, weights, strict: true);
+                log($"student {name}: stage {k} already done");
+                continue;
+            }
+            log($"student {name}: stage {k}/{stages.Count} on {rows.Length} rows ({string.Join(", ", matches.Select(m => m.Feature).Distinct())}{(weighted ? ", λ-weighted + domain term" : "")})");
+            using var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Config.HiddenSize);
+            projections.to(device);
+            var modules = new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections };
+            IObjective<Batch> objective;
+            StudentDomainHead? studentHead = null;
+            MetaTeacherHead? teacherHead = null;
+            if (weighted)
+            {
+                teacherHead = LoadTeacherHead(teacherDir, data, teacher.Config, device);
+                manual_seed(c.Training.Seed);
+                studentHead = new StudentDomainHead(data.Domains.Count, studentConfig.HiddenSize, teacher.Config.HiddenSize);
+                studentHead.to(device);
+                modules["domain_head"] = studentHead;
+                objective = new MetaDistillationObjective(student, studentHead, teacher, teacherHead, matches, projections,
+                    rows.Select(r => lambdaOf![r]).ToArray(), c.Gamma2, device);
+            }
+            else objective = new DistillationObjective(student, teacher, matches, projections, device);
+            var options = c.Training with
+            {
+                Epochs = epochs, LearningRate = lr,
+                // Intermediate-layer distillation runs without warm-up, as TinyBERT and the official Meta-KD stage 1.
+                WarmupRatio = last ? c.Training.WarmupRatio : 0,
+            };
+            var callbacks = new List<TrainerCallback> { new MetricsLog(Path.Combine(dir, "metrics.jsonl"), c.LogEverySteps, k) };
+            if (progress != null) callbacks.Add(progress);
+            var trainer = new Trainer<Batch>(stageDir, modules, objective,
+                new EncodedBatchSource(trainRows, c.Training.BatchSize, c.Training.Seed, pad), options,
+                last ? new ClassificationEvaluator(student, dev, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null,
+                saveBest: last ? b => ModelFolder.Save(best, student, c.Teacher!) : null, callbacks);
+            trainer.Train(resume);
+            StateDictLoader.SaveStateDict(student, weights);
+            RunFolder.WriteAtomic(stageDone, JsonSerializer.Serialize(new { stage = k, matches, weighted }));
+            studentHead?.Dispose();
+            teacherHead?.Dispose();
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        TrainingPlot.Write(Path.Combine(dir, "metrics.jsonl"), Path.Combine(dir, "training.png"));
+        RunFolder.WriteAtomic(done, JsonSerializer.Serialize(new { name, rows = rows.Length, seconds }));
+        student.Dispose();
+        return (best, seconds);
+    }
+
+    /// <summary>(matches, epochs, lr, λ-weighted with the domain term) per stage: the tinybert preset's two stages for
+    /// metakd and tinybert (metakd weights stage 1), or one Hinton KD stage for kd.</summary>
+    static IReadOnlyList<(IReadOnlyList<IntermediateMatch> Matches, int Epochs, double Lr, bool Weighted)> Stages(MetaKdConfig c, BertConfig teacher, BertConfig student)
+    {
+        if (c.Distill == "kd")
+            return new[] { (DistillationPresets.Get("kd", teacher, student, c.Temperature).Stages[0], c.Stage2Epochs, c.Stage2LearningRate, false) };
+        var plan = DistillationPresets.Get("tinybert", teacher, student);
+        // Stage 2: soft CE on the teacher's predictions (no hard labels, no λ), at the configured temperature.
+        var prediction = new[] { new IntermediateMatch(0, 0, MatchFeatures.Logits, MatchLosses.SoftCe, 1, c.Temperature) };
+        var list = new List<(IReadOnlyList<IntermediateMatch>, int, double, bool)>();
+        if (c.Stage1Epochs > 0) list.Add((plan.Stages[0], c.Stage1Epochs, c.Stage1LearningRate, c.Distill == "metakd"));
+        list.Add((prediction, c.Stage2Epochs, c.Stage2LearningRate, false));
+        return list;
+    }
+
+    static BertForSequenceClassification CreateStudent(MetaKdConfig c, BertConfig studentConfig, TaskData data, BertForSequenceClassification teacher)
+    {
+        if (c.Init == "random") return StudentInit.Create(studentConfig, teacher, "random", c.Training.Seed);
+        // Like starting from a general-distilled TinyBERT: copy the embeddings and every k-th layer of the pre-trained
+        // encoder (not of the fine-tuned teacher), so every method starts from the same student.
+        manual_seed(c.Training.Seed);
+        var (pretrained, _) = ModelFolder.LoadForClassification(c.Teacher!, data.Labels.Names, c.Pooling);
+        using (pretrained)
+        {
+            try { return StudentInit.Create(studentConfig, pretrained, "teacher", c.Training.Seed); }
+            catch (DistilException e) when (e.ExitCode == ExitCodes.InvalidUsage)
+            {
+                throw DistilException.Usage($"--init pretrained copies layers of {c.Teacher}: {e.Message.Replace("Use --init random", "use --init random or a student of the encoder's width")}");
+            }
+        }
+    }
+
+    static BertForSequenceClassification LoadTeacher(string dir, TaskData data, Device device)
+    {
+        var (teacher, _) = ModelFolder.LoadForClassification(dir);
+        if (!teacher.Config.Labels.SequenceEqual(data.Labels.Names))
+            throw DistilException.BadInput($"{dir}: the teacher's labels ({string.Join(", ", teacher.Config.Labels)}) are not the data's ({string.Join(", ", data.Labels.Names)})");
+        teacher.to(device);
+        teacher.eval();
+        return teacher;
+    }
+
+    static MetaTeacherHead LoadTeacherHead(string teacherBest, TaskData data, BertConfig teacher, Device device)
+    {
+        string path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(teacherBest))!, "domain_head.safetensors");
+        if (!File.Exists(path)) throw DistilException.NotFound($"{path}: the meta-teacher's domain head is missing; rerun the teacher stage (delete {Path.GetDirectoryName(path)}/done.json)");
+        var head = new MetaTeacherHead(data.Domains.Count, teacher.HiddenSize, 0);
+        StateDictLoader.LoadFile(head, path, strict: true);
+        head.to(device);
+        head.eval();
+        return head;
+    }
+
+    static EncodedExample[] DevOf(TaskData data, int[] domainIds)
+    {
+        var dev = data.DevSet!.Where(e => domainIds.Contains(e.Domain)).ToArray();
+        if (dev.Length == 0) throw DistilException.BadInput($"{data.Dev!.Path}: no dev rows of {string.Join(", ", domainIds.Select(data.Domains.NameOf))}; each domain needs dev rows to pick its best student");
+        return dev;
+    }
+
+    static double Accuracy(BertForSequenceClassification model, EncodedExample[] set, int domain, int batchSize, long pad, Device device)
+    {
+        var rows = set.Where(e => e.Domain == domain).ToArray();
+        if (rows.Length == 0) return double.NaN;
+        var probs = Classifier.PredictProbabilities(model, rows, batchSize, pad, device);
+        return rows.Select((e, i) => Array.IndexOf(probs[i], probs[i].Max()) == e.Label ? 1.0 : 0.0).Average();
+    }
+}
