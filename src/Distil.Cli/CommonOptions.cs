@@ -78,13 +78,18 @@ public sealed class CommonOptions
     }
 
     /// <summary>--config, or with --resume and no --config the run folder's own config.resolved.json (flags still override).</summary>
-    public static string? ConfigOrRunConfig(ParseResult r, CommonOptions o)
+    public static string? ConfigOrRunConfig(ParseResult r, CommonOptions o, string? command = null)
     {
         if (r.GetValue(o.Config) is string given) return given;
         if (r.GetValue(o.Resume) && r.GetValue(o.Out) is string outDir)
         {
             string saved = Path.Combine(outDir, "config.resolved.json");
-            if (File.Exists(saved)) return saved;
+            if (File.Exists(saved))
+            {
+                // Refuse a damaged folder, or one of another command or version, before reading settings from it.
+                if (command != null) Reports.RunFolder.ReadResolved(saved, command);
+                return saved;
+            }
         }
         return null;
     }

@@ -166,6 +166,29 @@ public sealed class ModelFolderTests : IDisposable
         Assert.Contains(Path.Combine(dir, "model.safetensors"), e.Message);
     }
 
+    /// <summary>
+    /// HF folders need not have tokenizer_config.json: saving from one writes the defaults the text was split with
+    /// (HF's uncased BERT), and the saved folder tokenizes exactly like the source.
+    /// </summary>
+    [Fact]
+    public void SavingFromAFolderWithoutTokenizerConfigWritesTheDefaults()
+    {
+        string source = Path.Combine(root, "vocab-only");
+        Directory.CreateDirectory(source);
+        File.WriteAllLines(Path.Combine(source, "vocab.txt"), new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "good", "movie" });
+        torch.manual_seed(2);
+        using var model = new BertForSequenceClassification(TinyBert.Config());
+        string dir = Path.Combine(root, "saved-from-vocab-only");
+        ModelFolder.Save(dir, model, source);
+
+        var written = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer_config.json")))!;
+        Assert.True(written["do_lower_case"]!.GetValue<bool>());
+        var a = Distil.Text.BertTextTokenizer.FromFiles(Path.Combine(source, "vocab.txt"));
+        var b = Distil.Text.BertTextTokenizer.FromFolder(dir);
+        Assert.Equal(a.Settings, b.Settings);
+        Assert.Equal(a.Encode("The Good MOVIE", null, 16).InputIds, b.Encode("The Good MOVIE", null, 16).InputIds);
+    }
+
     [Fact]
     public void MissingFilesAreNotFoundNamingTheFile()
     {

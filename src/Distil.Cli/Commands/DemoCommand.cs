@@ -60,7 +60,7 @@ public static class DemoCommand
             };
             bool resuming = r.GetValue(resume) && Directory.Exists(config.Out);
             var run = RunFolder.Create(config.Out, "finetune", JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(config))!, resuming);
-            var result = TrainingProgress.Run("finetune", p => FineTunePipeline.Run(config, run, resuming, device, p));
+            var result = run.Run(() => TrainingProgress.Run("finetune", p => FineTunePipeline.Run(config, run, resuming, device, p)));
             FinetuneCommand.Print(result, run);
 
             AnsiConsole.MarkupLine("[bold]3/3[/] distil the teacher into a 2-layer student (knowledge distillation, layers copied from the teacher)");
@@ -72,7 +72,7 @@ public static class DemoCommand
             };
             bool kdResuming = r.GetValue(resume) && Directory.Exists(kdConfig.Out);
             var kdRun = RunFolder.Create(kdConfig.Out, "distill", JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(kdConfig))!, kdResuming);
-            var kd = TrainingProgress.Run("distill", p => DistillPipeline.Run(kdConfig, kdRun, kdResuming, device, p, Console.WriteLine));
+            var kd = kdRun.Run(() => TrainingProgress.Run("distill", p => DistillPipeline.Run(kdConfig, kdRun, kdResuming, device, p, Console.WriteLine)));
             DistillCommand.Print(kd, kdRun);
 
             double wall = clock.Elapsed.TotalSeconds;

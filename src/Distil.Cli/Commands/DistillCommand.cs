@@ -35,11 +35,11 @@ public static class DistillCommand
         common.AddTrainingOptions(cmd);
         cmd.SetAction(r =>
         {
-            var (config, resolved) = ConfigResolver.Resolve<DistillConfig>(CommonOptions.ConfigOrRunConfig(r, common), common.Overrides(r));
+            var (config, resolved) = ConfigResolver.Resolve<DistillConfig>(CommonOptions.ConfigOrRunConfig(r, common, "distill"), common.Overrides(r));
             config.Validate();
             var device = CommonOptions.Setup(config.Device, config.Threads);
             var run = RunFolder.Create(config.Out!, "distill", resolved, r.GetValue(common.Resume));
-            var result = TrainingProgress.Run("distill", p => DistillPipeline.Run(config, run, r.GetValue(common.Resume), device, p, Console.WriteLine));
+            var result = run.Run(() => TrainingProgress.Run("distill", p => DistillPipeline.Run(config, run, r.GetValue(common.Resume), device, p, Console.WriteLine)));
             Print(result, run);
             return ExitCodes.Ok;
         });

@@ -28,11 +28,11 @@ public static class FinetuneCommand
         common.AddTrainingOptions(cmd);
         cmd.SetAction(r =>
         {
-            var (config, resolved) = ConfigResolver.Resolve<FineTuneConfig>(CommonOptions.ConfigOrRunConfig(r, common), common.Overrides(r));
+            var (config, resolved) = ConfigResolver.Resolve<FineTuneConfig>(CommonOptions.ConfigOrRunConfig(r, common, "finetune"), common.Overrides(r));
             config.Validate();
             var device = CommonOptions.Setup(config.Device, config.Threads);
             var run = RunFolder.Create(config.Out!, "finetune", resolved, r.GetValue(common.Resume));
-            var result = TrainingProgress.Run("finetune", progress => FineTunePipeline.Run(config, run, r.GetValue(common.Resume), device, progress));
+            var result = run.Run(() => TrainingProgress.Run("finetune", progress => FineTunePipeline.Run(config, run, r.GetValue(common.Resume), device, progress)));
             Print(result, run);
             return ExitCodes.Ok;
         });

@@ -1,5 +1,6 @@
 using System.Text;
 using Distil.Models;
+using Distil.Text;
 using static TorchSharp.torch;
 
 namespace Distil.Checkpoints;
@@ -13,7 +14,7 @@ public static class ModelFolder
 {
     public const string ConfigFile = "config.json", WeightsFile = "model.safetensors";
     const string Classifier = "classifier.", Pooler = "bert.pooler.", MlmHead = "cls.predictions.";
-    static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer_config.json"];
+    const string VocabFile = "vocab.txt", TokenizerConfigFile = "tokenizer_config.json";
     const string OptionalTokenizerFile = "special_tokens_map.json";
 
     /// <summary>
@@ -110,11 +111,15 @@ public static class ModelFolder
     public static void Save(string dir, BertForSequenceClassification model, string tokenizerDir)
     {
         // Check the inputs before writing anything, so a bad call never touches an existing folder.
-        var tokenizerFiles = TokenizerFiles.Select(f => Path.Combine(tokenizerDir, f)).ToList();
-        foreach (var f in tokenizerFiles)
-            if (!File.Exists(f)) throw DistilException.NotFound($"{f}: tokenizer file not found; pass the folder the training data was tokenized with (it needs {string.Join(" and ", TokenizerFiles)})");
-        string special = Path.Combine(tokenizerDir, OptionalTokenizerFile);
-        if (File.Exists(special)) tokenizerFiles.Add(special);
+        string vocab = Path.Combine(tokenizerDir, VocabFile);
+        if (!File.Exists(vocab)) throw DistilException.NotFound($"{vocab}: tokenizer file not found; pass the folder the training data was tokenized with (it needs {VocabFile})");
+        var tokenizerFiles = new List<string> { vocab };
+        foreach (string optional in new[] { TokenizerConfigFile, OptionalTokenizerFile })
+            if (File.Exists(Path.Combine(tokenizerDir, optional))) tokenizerFiles.Add(Path.Combine(tokenizerDir, optional));
+        // Without tokenizer_config.json the text was split with HF's defaults; the saved folder states them, so that
+        // it reads the same even where a tool's defaults differ.
+        string? settingsJson = File.Exists(Path.Combine(tokenizerDir, TokenizerConfigFile)) ? null
+            : TokenizerSettings.Load(Path.Combine(tokenizerDir, TokenizerConfigFile)).ToJson();
         var config = model.Config with { Architectures = ["BertForSequenceClassification"] };
 
         AtomicFolder.Replace(dir, tmp =>
@@ -122,6 +127,7 @@ public static class ModelFolder
             WriteDurably(Path.Combine(tmp, ConfigFile), Encoding.UTF8.GetBytes(config.ToJson()));
             SafeTensors.Write(Path.Combine(tmp, WeightsFile), model.state_dict());
             foreach (var f in tokenizerFiles) WriteDurably(Path.Combine(tmp, Path.GetFileName(f)), File.ReadAllBytes(f));
+            if (settingsJson != null) WriteDurably(Path.Combine(tmp, TokenizerConfigFile), Encoding.UTF8.GetBytes(settingsJson));
         });
     }
 

@@ -91,6 +91,7 @@ public static class SafeTensors
         try { doc = JsonDocument.Parse(header); }
         catch (JsonException e) { throw DistilException.BadInput($"{path}: header is not valid JSON ({e.Message}); the file is corrupt or not safetensors"); }
         using (doc)
+        try
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw DistilException.BadInput($"{path}: header JSON is not an object; the file is corrupt or not safetensors");
@@ -114,6 +115,10 @@ public static class SafeTensors
             }
             CheckNoOverlap(path, entries);
             return (entries, meta, dataStart);
+        }
+        catch (InvalidOperationException e) // System.Text.Json transcoding a key or string that is not UTF-8
+        {
+            throw DistilException.BadInput($"{path}: header holds text that is not valid UTF-8 ({e.Message}); the file is corrupt or not safetensors");
         }
     }
 

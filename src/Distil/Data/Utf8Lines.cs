@@ -10,6 +10,12 @@ public static class Utf8Lines
 {
     static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>
+    /// Longest row accepted. Real rows (a review, a document) are kilobytes; a row of megabytes is a wrong file or a
+    /// missing newline, and would become one huge example, so it is refused with its line number.
+    /// </summary>
+    public const int MaxLineBytes = 1 << 20;
+
     public static IEnumerable<(int Line, string Text)> Read(string path)
     {
         if (!File.Exists(path)) throw DistilException.NotFound($"{path}: data file not found; check the path");
@@ -24,6 +30,8 @@ public static class Utf8Lines
             int next = end < 0 ? bytes.Length : end + 1;
             if (end < 0) end = bytes.Length;
             if (end > start && bytes[end - 1] == '\r') end--;
+            if (end - start > MaxLineBytes)
+                throw DistilException.BadInput($"{path}:{line}: the row is {(end - start) / 1048576.0:F1} MB long, over the {MaxLineBytes >> 20} MB limit for one row; is this the right file, with one example per line?");
             string text;
             try { text = Strict.GetString(bytes, start, end - start); }
             catch (DecoderFallbackException)

@@ -15,23 +15,26 @@ public sealed class RunFolder
     public string ReportPath => Path.Combine(Dir, "report.md");
     public string BestDir => Path.Combine(Dir, "best");
 
-    RunFolder(string dir) => Dir = dir;
+    /// <summary>True when this invocation made the folder (nothing of an earlier run is in it).</summary>
+    public bool IsNew { get; }
+
+    RunFolder(string dir, bool isNew) => (Dir, IsNew) = (dir, isNew);
 
     /// <summary>Opens (resume) or creates the folder and writes the resolved config with the command and version.</summary>
     public static RunFolder Create(string dir, string command, JsonNode resolvedConfig, bool resume)
     {
-        var run = new RunFolder(Path.GetFullPath(dir));
-        if (File.Exists(run.ConfigPath))
+        string full = Path.GetFullPath(dir);
+        string configPath = Path.Combine(full, "config.resolved.json");
+        bool exists = File.Exists(configPath);
+        if (exists)
         {
-            var old = JsonNode.Parse(File.ReadAllText(run.ConfigPath))!;
-            string? oldCommand = old["command"]?.GetValue<string>();
-            if (oldCommand != command)
-                throw DistilException.Usage($"{run.Dir} is a run folder of `distil {oldCommand}`, not `distil {command}`; choose another --out");
+            ReadResolved(configPath, command);
             if (!resume)
-                throw DistilException.Usage($"{run.Dir} already holds a run; pass --resume to continue it, or choose another --out");
+                throw DistilException.Usage($"{full} already holds a run; pass --resume to continue it, or choose another --out");
         }
-        else if (resume && Directory.Exists(run.Dir) && Directory.EnumerateFileSystemEntries(run.Dir).Any())
-            throw DistilException.Usage($"{run.Dir} is not a run folder of this tool (no config.resolved.json); choose another --out");
+        else if (resume && Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
+            throw DistilException.Usage($"{full} is not a run folder of this tool (no config.resolved.json); choose another --out");
+        var run = new RunFolder(full, isNew: !Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any());
         Directory.CreateDirectory(run.Dir);
         var doc = new JsonObject
         {
@@ -41,6 +44,39 @@ public sealed class RunFolder
         };
         WriteAtomic(run.ConfigPath, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return run;
+    }
+
+    /// <summary>
+    /// Reads a saved config.resolved.json and checks that it parses and was written by <paramref name="command"/> of this
+    /// version: checkpoints of another version may not mean the same thing, so they are refused, not guessed at.
+    /// </summary>
+    public static JsonNode ReadResolved(string path, string command)
+    {
+        JsonNode? doc;
+        try { doc = JsonNode.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw DistilException.BadInput($"{path}: not valid JSON ({e.Message}); the run folder is damaged: start a new run with another --out"); }
+        if (doc is not JsonObject o || o["command"] is not JsonValue c || !c.TryGetValue(out string? oldCommand))
+            throw DistilException.BadInput($"{path}: not a run configuration of distil (no \"command\"); choose another --out");
+        if (oldCommand != command)
+            throw DistilException.Usage($"{Path.GetDirectoryName(path)} is a run folder of `distil {oldCommand}`, not `distil {command}`; choose another --out");
+        string? version = o["distil_version"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+        if (version != Version.Value)
+            throw DistilException.Usage($"{Path.GetDirectoryName(path)} was written by distil {version ?? "(unknown version)"}, this is {Version.Value}: resume it with that version, or start a new run with another --out");
+        return o;
+    }
+
+    /// <summary>
+    /// Runs the job in this folder. If it fails before anything resumable was saved (no checkpoint, no best/) and the
+    /// folder is new, the folder is removed: a refused input leaves nothing behind, and the same command can be rerun.
+    /// </summary>
+    public T Run<T>(Func<T> job)
+    {
+        try { return job(); }
+        catch when (IsNew && !Directory.Exists(Path.Combine(Dir, "checkpoints")) && !Directory.Exists(BestDir))
+        {
+            try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
     }
 
     public static void WriteAtomic(string path, string text)

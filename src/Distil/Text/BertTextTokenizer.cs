@@ -32,7 +32,27 @@ public sealed class BertTextTokenizer
     public static BertTextTokenizer FromFolder(string folder)
     {
         if (!Directory.Exists(folder)) throw DistilException.NotFound($"{folder}: model folder not found; pass a folder holding vocab.txt");
-        return FromFiles(Path.Combine(folder, "vocab.txt"), Path.Combine(folder, "tokenizer_config.json"));
+        var tokenizer = FromFiles(Path.Combine(folder, "vocab.txt"), Path.Combine(folder, "tokenizer_config.json"));
+        CheckFitsModel(tokenizer, Path.Combine(folder, "config.json"));
+        return tokenizer;
+    }
+
+    /// <summary>
+    /// A vocab.txt longer than the model's embedding table would produce ids the model cannot look up (an index error
+    /// deep in training); a shorter one is normal (tables are often padded), so only "longer" is refused.
+    /// </summary>
+    static void CheckFitsModel(BertTextTokenizer tokenizer, string configPath)
+    {
+        if (!File.Exists(configPath)) return;
+        long? vocabSize = null;
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath)) is System.Text.Json.Nodes.JsonObject o
+                && o["vocab_size"] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out long n)) vocabSize = n;
+        }
+        catch (System.Text.Json.JsonException) { return; } // config.json's own loader reports a malformed file, with its context
+        if (vocabSize is long size && size > 0 && tokenizer.VocabSize > size)
+            throw DistilException.BadInput($"{tokenizer.VocabPath}: {tokenizer.VocabSize} tokens, but {configPath} has vocab_size {size}: ids past {size - 1} have no embedding; use the vocab.txt the model was trained with");
     }
 
     public static BertTextTokenizer FromFiles(string vocabPath, string? tokenizerConfigPath = null) =>

@@ -8,6 +8,13 @@ public sealed record TokenizerSettings(bool LowerCase = true, bool? StripAccents
     /// <summary>HF: strip_accents = null means "follow do_lower_case".</summary>
     public bool EffectiveStripAccents => StripAccents ?? LowerCase;
 
+    /// <summary>The settings as HF's tokenizer_config.json keys (written when a model folder came without that file).</summary>
+    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["do_lower_case"] = LowerCase, ["strip_accents"] = StripAccents, ["tokenize_chinese_chars"] = TokenizeChineseChars,
+        ["tokenizer_class"] = "BertTokenizer",
+    });
+
     /// <summary>Reads tokenizer_config.json; a missing file gives HF's BERT defaults (uncased).</summary>
     public static TokenizerSettings Load(string path)
     {
