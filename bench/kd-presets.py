@@ -52,10 +52,15 @@ def main():
                      "latency_ms_batch1_mean": lat_m, "wall_seconds_mean": wall_m, "wall_seconds_sd": wall_sd,
                      "wall_seconds_per_seed": [round(r["wall_seconds"], 1) for r in rs],
                      "train_seconds_mean": train_m, "train_examples": rs[0]["train_examples"]})
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = "?"
+    # The commit the CLI was built from (kd-presets.sh writes it when the run starts); else the checkout's HEAD.
+    stamp = os.path.join(work, "cli-commit")
+    if os.path.isfile(stamp):
+        commit = open(stamp).read().strip()
+    else:
+        try:
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        except OSError:
+            commit = "?"
     meta = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit,
             "command": f"bench/kd-presets.sh ({settings})", "work": work, "machine": f"{os.cpu_count()} cores, shared with other jobs"}
     json.dump({"meta": meta, "teacher": teacher, "presets": rows, "runs": runs}, open(out + ".json", "w"), indent=2)
@@ -75,7 +80,11 @@ def main():
     md += ["", "Per seed (test accuracy %, wall seconds):", ""]
     for r in rows:
         md.append(f"- {r['preset']}: " + ", ".join(f"seed {s}: {pct(a)} ({w:.0f} s)" for s, a, w in zip(r["seeds"], r["test_accuracy_per_seed"], r["wall_seconds_per_seed"])))
-    md += ["", "Wall time is the whole `distil distill` command (load, caches, every stage, dev evaluation, test and latency of teacher and student). "
+    md += ["", "Budget: the same EPOCHS per stage for every preset, so tinybert and minilm (two stages) take twice the steps of the "
+           "one-stage presets, and tinybert+augment trains on the original rows plus AUGMENT teacher-labelled copies of each "
+           "(TinyBERT word replacement, p 0.4, M 15; the teacher has no MLM head, so candidates are its word-embedding neighbours). "
+           "`% of teacher test acc` is the student's mean test accuracy over the teacher's.", "",
+           "Wall time is the whole `distil distill` command (load, caches, every stage, dev evaluation, test and latency of teacher and student). "
            "The first seed of each data/teacher pair also builds the teacher-logits, hidden-state and augmentation caches; later seeds reuse them.", ""]
     open(out + ".md", "w").write("\n".join(md) + "\n")
 
