@@ -14,6 +14,7 @@ public static class CliApp
         root.Subcommands.Add(DistillCommand.Create());
         root.Subcommands.Add(AugmentCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());
+        root.Subcommands.Add(L2aCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(ImportOnnxCommand.Create());

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using Distil.Augment.L2A;
+using Distil.Reports;
+using Spectre.Console;
+
+namespace Distil.Cli.Commands;
+
+/// <summary>`distil l2a`: learning to augment for KD into a data-scarce target domain (docs/l2a.md).</summary>
+public static class L2aCommand
+{
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var cmd = new Command("l2a", """
+            L2A (Feng et al. 2021, reconstructed; docs/l2a.md): distil a teacher into a student for a target domain with
+            little labelled data. Keeps --data-portion of the target's training rows, generates candidates (a
+            corrupt-and-reconstruct chain on the target, words borrowed into source-domain examples), labels them with
+            the teacher, rejects the least target-like by a discriminator, trains a reinforced selector whose reward is
+            the student's held-out target improvement, and compares KD students trained on: none (target only), eda
+            (random edits), tinybert (word replacement, no selection), pool (all candidates) and l2a (selected).
+            Writes selected.tsv, candidates.tsv, selector-reward.png, report.md, result.json and arms/NAME/.
+
+            Example:
+              distil l2a --teacher runs/ft/best --target imdb --sources amazon,yelp --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --test data/uci-sentiment/test.domain.tsv --data-portion 0.05 --out runs/l2a
+            """);
+        common.AddTo(cmd);
+        void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
+        Add(new Option<string?>("--teacher") { Description = "Fine-tuned teacher folder (config.json with labels, model.safetensors, vocab.txt)" }, "teacher");
+        Add(new Option<string?>("--target") { Description = "The data-scarce target domain (a value of the domain column)" }, "target");
+        Add(new Option<string?>("--sources") { Description = "Source domains, comma-separated (e.g. amazon,yelp)" }, "sources");
+        Add(new Option<double>("--data-portion") { Description = "Fraction of the target's training rows kept, per label (default 0.05)" }, "data_portion");
+        Add(new Option<string?>("--arms") { Description = "Arms to compare: none,eda,tinybert,pool,l2a (default all)" }, "arms");
+        Add(new Option<string?>("--student") { Description = "Student shape L<layers>-H<hidden>[-A<heads>][-I<ffn>] (default L2-H384)" }, "student");
+        Add(new Option<string?>("--init") { Description = "random, or teacher (default teacher)" }, "init");
+        Add(new Option<int>("--copies") { Description = "Copies per target row for eda, tinybert and the chain (default 4)" }, "copies");
+        Add(new Option<int>("--selector-steps") { Description = "REINFORCE steps of the selector (default 60)" }, "selector_steps");
+        common.AddDataOptions(cmd);
+        common.AddTrainingOptions(cmd);
+        cmd.SetAction(r =>
+        {
+            var (config, resolved) = ConfigResolver.Resolve<L2aConfig>(CommonOptions.ConfigOrRunConfig(r, common, "l2a"), common.Overrides(r));
+            config.Validate();
+            var device = CommonOptions.Setup(config.Device, config.Threads);
+            bool resume = r.GetValue(common.Resume);
+            var run = RunFolder.Create(config.Out!, "l2a", resolved, resume);
+            var result = run.Run(() => L2aPipeline.Run(config, run, resume, device, Console.WriteLine));
+            var table = new Table().AddColumns("arm", "train rows", "dev acc", "test acc", "teacher test acc");
+            foreach (var a in result.Arms)
+                table.AddRow(a.Name, $"{a.TargetRows} + {a.AugmentedRows}", $"{100 * a.DevAccuracy:F2}%", double.IsNaN(a.TestAccuracy) ? "-" : $"{100 * a.TestAccuracy:F2}%",
+                    double.IsNaN(a.TeacherTestAccuracy) ? "-" : $"{100 * a.TeacherTestAccuracy:F2}%");
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLineInterpolated($"selected {result.Selected} of {result.PoolSize} candidates: {Path.Combine(run.Dir, "selected.tsv")}   report: {run.ReportPath}");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}

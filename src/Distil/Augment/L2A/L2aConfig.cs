@@ -1,0 +1,81 @@
+using System.Text.Json.Serialization;
+using Distil.Data;
+using Distil.Training;
+
+namespace Distil.Augment.L2A;
+
+/// <summary>Settings of `distil l2a`. JSON names are the config keys (see docs/l2a.md for why each default).</summary>
+public sealed record L2aConfig
+{
+    [JsonPropertyName("teacher")] public string? Teacher { get; init; }
+    /// <summary>The data-scarce domain (a value of the data's domain column).</summary>
+    [JsonPropertyName("target")] public string? Target { get; init; }
+    /// <summary>Comma-separated source domains.</summary>
+    [JsonPropertyName("sources")] public string? Sources { get; init; }
+    /// <summary>Fraction of the target's training rows that are kept (per label, at least one each).</summary>
+    [JsonPropertyName("data_portion")] public double DataPortion { get; init; } = 0.05;
+    /// <summary>Arms to run, comma-separated: none, eda, tinybert, pool (all candidates, no selector), l2a.</summary>
+    [JsonPropertyName("arms")] public string Arms { get; init; } = "none,eda,tinybert,pool,l2a";
+    [JsonPropertyName("student")] public string Student { get; init; } = "L2-H384";
+    [JsonPropertyName("init")] public string Init { get; init; } = "teacher";
+    [JsonPropertyName("temperature")] public double Temperature { get; init; } = 2.0;
+    [JsonPropertyName("alpha")] public double Alpha { get; init; } = 0.5;
+    /// <summary>Copies per target example for eda, tinybert and the corrupt-and-reconstruct chain.</summary>
+    [JsonPropertyName("copies")] public int Copies { get; init; } = 4;
+    /// <summary>M: refill candidates per word (MLM top-M or embedding neighbours).</summary>
+    [JsonPropertyName("candidates")] public int Candidates { get; init; } = 10;
+    [JsonPropertyName("use_mlm")] public bool UseMlm { get; init; } = true;
+    [JsonPropertyName("chain_steps")] public int ChainSteps { get; init; } = 3;
+    [JsonPropertyName("mask_fraction")] public double MaskFraction { get; init; } = 0.15;
+    /// <summary>Source rows manipulated per target row (one copy each).</summary>
+    [JsonPropertyName("cross_per_target")] public int CrossPerTarget { get; init; } = 4;
+    [JsonPropertyName("borrow_fraction")] public double BorrowFraction { get; init; } = 0.3;
+    [JsonPropertyName("eda_alpha")] public double EdaAlpha { get; init; } = 0.1;
+    [JsonPropertyName("discriminator_steps")] public int DiscriminatorSteps { get; init; } = 200;
+    /// <summary>Fraction of each generator's samples, the least target-like by the discriminator, that is rejected.</summary>
+    [JsonPropertyName("adversarial_drop")] public double AdversarialDrop { get; init; } = 0.25;
+    [JsonPropertyName("selector_steps")] public int SelectorSteps { get; init; } = 60;
+    [JsonPropertyName("selector_batch")] public int SelectorBatch { get; init; } = 16;
+    [JsonPropertyName("selector_lr")] public double SelectorLearningRate { get; init; } = 0.02;
+    [JsonPropertyName("reward_scale")] public double RewardScale { get; init; } = 100;
+    [JsonPropertyName("keep_threshold")] public double KeepThreshold { get; init; } = 0.5;
+    [JsonPropertyName("data")] public DataSettings Data { get; init; } = new() { DomainColumn = "domain" };
+    [JsonPropertyName("eval_batch_size")] public int EvalBatchSize { get; init; } = 64;
+    [JsonPropertyName("out")] public string? Out { get; init; }
+    [JsonPropertyName("device")] public string Device { get; init; } = "cpu";
+    [JsonPropertyName("threads")] public int? Threads { get; init; }
+    /// <summary>Student training of every arm: the same number of steps for all, so arms differ only in their data.</summary>
+    [JsonPropertyName("training")] public TrainingOptions Training { get; init; } = new()
+    { LearningRate = 1e-4, Epochs = 1000, MaxSteps = 150, BatchSize = 16, EvalEverySteps = 25, SaveEverySteps = 1000 };
+
+    public static readonly string[] ArmNames = { "none", "eda", "tinybert", "pool", "l2a" };
+
+    public IReadOnlyList<string> ArmList => Arms.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    public IReadOnlyList<string> SourceList => (Sources ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public void Validate()
+    {
+        void Require(bool ok, string message) { if (!ok) throw DistilException.Usage(message); }
+        Require(!string.IsNullOrEmpty(Teacher), "no teacher: pass --teacher DIR (a fine-tuned model folder)");
+        Require(!string.IsNullOrEmpty(Out), "no run folder: pass --out DIR");
+        Require(!string.IsNullOrEmpty(Target), "no target domain: pass --target DOMAIN (a value of the domain column)");
+        Require(SourceList.Count > 0, "no source domains: pass --sources D1,D2");
+        Require(!SourceList.Contains(Target), $"the target domain '{Target}' is also listed as a source");
+        Require(DataPortion is > 0 and <= 1, $"data_portion {DataPortion} must be in (0, 1]");
+        foreach (var a in ArmList) Require(ArmNames.Contains(a), $"arm '{a}' is not one of {string.Join(", ", ArmNames)}");
+        Require(ArmList.Count > 0, "no arms: pass --arms none,eda,tinybert,pool,l2a (or a subset)");
+        Require(Init is "random" or "teacher", $"init '{Init}' must be 'random' or 'teacher'");
+        Require(Copies >= 1 && Candidates >= 1 && ChainSteps >= 1 && CrossPerTarget >= 0, "copies, candidates and chain_steps must be >= 1, cross_per_target >= 0");
+        Require(MaskFraction is > 0 and <= 1 && BorrowFraction is > 0 and <= 1, "mask_fraction and borrow_fraction must be in (0, 1]");
+        Require(EdaAlpha is > 0 and < 1, "eda_alpha must be in (0, 1)");
+        Require(AdversarialDrop is >= 0 and < 1, "adversarial_drop must be in [0, 1)");
+        Require(DiscriminatorSteps >= 1 && SelectorSteps >= 1 && SelectorBatch >= 1, "discriminator_steps, selector_steps and selector_batch must be >= 1");
+        Require(SelectorLearningRate > 0 && RewardScale > 0, "selector_lr and reward_scale must be positive");
+        Require(KeepThreshold is >= 0 and <= 1, "keep_threshold must be in [0, 1]");
+        Require(EvalBatchSize >= 1, "eval_batch_size must be positive");
+        Require(!string.IsNullOrEmpty(Data.Dev), "no dev data: pass --dev FILE (its target-domain rows give the selector's reward and pick best/)");
+        Require(!string.IsNullOrEmpty(Data.DomainColumn), "no domain column: pass --domain-column (L2A needs to know each row's domain)");
+        Data.Validate();
+        Training.Validate();
+    }
+}

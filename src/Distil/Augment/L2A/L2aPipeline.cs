@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Distil.Checkpoints;
+using Distil.Data;
+using Distil.Distillation;
+using Distil.Models;
+using Distil.Reports;
+using Distil.Text;
+using Distil.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distil.Augment.L2A;
+
+/// <summary>One arm of the comparison: its name, training rows (target + augmented), student and teacher accuracy on the target.</summary>
+public sealed record L2aArm(string Name, int TargetRows, int AugmentedRows, double DevAccuracy, double TestAccuracy, double TeacherTestAccuracy, double Seconds);
+
+public sealed record L2aResult(IReadOnlyList<L2aArm> Arms, int PoolSize, int Selected, IReadOnlyList<SelectorStep> Selector, double Seconds);
+
+/// <summary>
+/// `distil l2a` as a library call (docs/l2a.md): target portion -> generators (chain on target, borrowing from
+/// sources) -> teacher labels -> discriminator (rejects the least target-like) -> reinforced selector against a scout
+/// student -> selected.tsv -> one KD run per arm (DistillPipeline, kd preset, same steps) -> table, reward plot, report.
+/// </summary>
+public static class L2aPipeline
+{
+    public static L2aResult Run(L2aConfig c, RunFolder run, bool resume, Device device, Action<string>? log = null)
+    {
+        c.Validate();
+        var clock = Stopwatch.StartNew();
+        var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
+        teacher.to(device);
+        var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
+        long pad = tokenizer.Pad;
+        int maxLen = c.Data.MaxSeqLen;
+        var labels = LabelSet.FromConfig(teacher.Config);
+
+        var train = Read(c.Data, c.Data.Train!);
+        var target = Split.Portion(train.Examples.Where(e => e.Domain == c.Target).ToArray(), c.DataPortion, c.Training.Seed);
+        var known = train.Examples.Select(e => e.Domain).Distinct().ToArray();
+        if (target.Count == 0) throw DistilException.BadInput($"{c.Data.Train}: no training row has domain '{c.Target}'; domains there: {string.Join(", ", known)}");
+        var sources = train.Examples.Where(e => e.Domain != null && c.SourceList.Contains(e.Domain)).ToArray();
+        foreach (var s in c.SourceList.Where(s => !known.Contains(s)))
+            throw DistilException.BadInput($"{c.Data.Train}: no training row has source domain '{s}'; domains there: {string.Join(", ", known)}");
+        var dev = Read(c.Data, c.Data.Dev!).Examples.Where(e => e.Domain == c.Target).ToArray();
+        var test = c.Data.Test != null ? Read(c.Data, c.Data.Test).Examples.Where(e => e.Domain == c.Target).ToArray() : null;
+        if (dev.Length == 0) throw DistilException.BadInput($"{c.Data.Dev}: no dev row has domain '{c.Target}'; the selector's reward needs held-out target rows");
+        log?.Invoke($"target {c.Target}: {target.Count} training rows ({c.DataPortion:P1}), {dev.Length} dev, {test?.Length ?? 0} test; sources {string.Join(",", c.SourceList)}: {sources.Length} rows");
+
+        string dataDir = Path.Combine(run.Dir, "data");
+        Directory.CreateDirectory(dataDir);
+        string devPath = WriteTsv(Path.Combine(dataDir, "target-dev.tsv"), dev);
+        string? testPath = test != null ? WriteTsv(Path.Combine(dataDir, "target-test.tsv"), test) : null;
+
+        // Generators (a) and (b), both refilling from the teacher (MLM head when it has one, else word embeddings).
+        var refill = TeacherAugmentation.Augmenter(c.Teacher!, teacher.bert, tokenizer,
+            new AugmentOptions { Copies = c.Copies, Candidates = c.Candidates, Seed = c.Training.Seed, UseMlm = c.UseMlm }, maxLen, device, log);
+        var chain = new CorruptReconstructChain(refill, c.MaskFraction, c.ChainSteps, c.Copies, c.Training.Seed).Generate(target);
+        var sourceRows = Split.Sample(sources.Length, Math.Min(sources.Length, c.CrossPerTarget * target.Count), c.Training.Seed + 1);
+        var cross = new CrossDomainBorrowing(refill, target, sources, c.BorrowFraction, 1, c.Training.Seed).Generate(sources, sourceRows);
+        log?.Invoke($"generated {chain.Count} chain samples from the target and {cross.Count} borrowed from the sources ({clock.Elapsed.TotalSeconds:F0} s)");
+
+        // Adversarial part: target vs generated on the teacher's sentence vectors; the least target-like are rejected.
+        var targetView = TeacherView.Run(teacher, Encode(target, tokenizer, labels, maxLen), c.EvalBatchSize, pad, device);
+        var generated = chain.Concat(cross).ToList();
+        var genView = TeacherView.Run(teacher, TeacherView.Encode(generated.Select(g => (g.Text, g.TextPair)), tokenizer, maxLen), c.EvalBatchSize, pad, device);
+        using var discriminator = new DomainDiscriminator((int)targetView.Pooled.shape[1], 32, c.Training.Seed);
+        var dLoss = discriminator.Fit(targetView.Pooled, genView.Pooled, c.DiscriminatorSteps, 1e-2);
+        var dScore = discriminator.Score(genView.Pooled);
+        var keepRows = generated.Select((g, i) => (g, i)).GroupBy(x => x.g.Generator)
+            .SelectMany(grp => grp.OrderByDescending(x => dScore[x.i]).ThenBy(x => x.i).Take((int)Math.Ceiling(grp.Count() * (1 - c.AdversarialDrop))))
+            .Select(x => x.i).OrderBy(i => i).ToArray();
+        log?.Invoke($"discriminator: final loss {dLoss[^1]:F3}, mean P(target) chain {Mean(dScore, generated, "chain"):F3}, cross {Mean(dScore, generated, "cross"):F3}; {generated.Count - keepRows.Length} least target-like rejected");
+
+        var pool = keepRows.Select(i => generated[i]).ToList();
+        var poolLogits = keepRows.Select(i => genView.Logits[i]).ToArray();
+        using var poolPooled = genView.Pooled.index_select(0, tensor(keepRows.Select(i => (long)i).ToArray()));
+        var candidatePool = new CandidatePool(TeacherView.Encode(pool.Select(g => (g.Text, g.TextPair)), tokenizer, maxLen), poolLogits,
+            SelectorTraining.StaticFeatures(poolLogits, keepRows.Select(i => dScore[i]).ToArray(), poolPooled, targetView.Pooled, pool));
+
+        // Reinforced selector against a scout student of the same shape and init as the final students.
+        var studentConfig = StudentShapes.FromName(c.Student, teacher.Config);
+        var scout = StudentInit.Create(studentConfig, teacher, c.Init, c.Training.Seed);
+        scout.to(device);
+        using var selector = new ReinforcedSelector(CandidatePool.FeatureNames.Length, 16, c.SelectorLearningRate, c.Training.Seed);
+        var heldOut = Encode(dev, tokenizer, labels, maxLen);
+        var history = SelectorTraining.Run(selector, scout, candidatePool, heldOut,
+            new SelectorTraining.Settings(c.SelectorSteps, c.SelectorBatch, c.Training.LearningRate, c.Temperature, c.RewardScale, c.Training.Seed, c.EvalBatchSize),
+            pad, device, log);
+        var keep = SelectorTraining.KeepProbabilities(selector, scout, candidatePool, pad, device, c.EvalBatchSize);
+        scout.Dispose();
+        var selected = Enumerable.Range(0, pool.Count).Where(i => keep[i] >= c.KeepThreshold).ToArray();
+        WriteCandidates(Path.Combine(run.Dir, "candidates.tsv"), pool, candidatePool, keep, c.KeepThreshold);
+        AugmentedSet.Write(Path.Combine(run.Dir, "selected.tsv"), teacher.Config.Labels, selected.Select(i => Row(pool[i], poolLogits[i], teacher.Config.Labels)));
+        WriteSelectorLog(Path.Combine(run.Dir, "selector.jsonl"), history);
+        RewardPlot.Write(history, Path.Combine(run.Dir, "selector-reward.png"));
+        log?.Invoke($"selector kept {selected.Length} of {pool.Count} candidates (π(keep) >= {c.KeepThreshold}); selected.tsv, candidates.tsv written");
+
+        // The arms: the same KD run on target rows + each arm's augmented rows.
+        var arms = new List<L2aArm>();
+        foreach (string arm in c.ArmList)
+        {
+            var extra = arm switch
+            {
+                "none" => new List<(L2aCandidate, float[])>(),
+                "pool" => pool.Select((g, i) => (g, poolLogits[i])).ToList(),
+                "l2a" => selected.Select(i => (pool[i], poolLogits[i])).ToList(),
+                "eda" => Label(new EdaAugmenter(c.EdaAlpha, c.Copies, c.Training.Seed).Generate(target), teacher, tokenizer, maxLen, c.EvalBatchSize, pad, device),
+                "tinybert" => Label(target.SelectMany((e, i) => refill.Augment(e.Text, i).Select(t => new L2aCandidate("tinybert", i, e.Domain, e.Label, e.Text, t, e.TextPair))).ToList(),
+                    teacher, tokenizer, maxLen, c.EvalBatchSize, pad, device),
+                _ => throw DistilException.Usage($"unknown arm '{arm}'"),
+            };
+            arms.Add(RunArm(c, run, arm, target, extra, devPath, testPath, resume, device, teacher.Config.Labels, log));
+        }
+        var result = new L2aResult(arms, pool.Count, selected.Length, history, clock.Elapsed.TotalSeconds);
+        L2aReport.Write(c, run, result, target.Count, generated.Count);
+        return result;
+    }
+
+    static L2aArm RunArm(L2aConfig c, RunFolder run, string arm, IReadOnlyList<Example> target, List<(L2aCandidate G, float[] Logits)> extra,
+        string devPath, string? testPath, bool resume, Device device, IReadOnlyList<string> labels, Action<string>? log)
+    {
+        string dir = Path.Combine(run.Dir, "arms", arm), done = Path.Combine(dir, "arm.json");
+        if (resume && File.Exists(done)) { log?.Invoke($"arm {arm}: done earlier"); return JsonSerializer.Deserialize<L2aArm>(File.ReadAllText(done), L2aReport.Json)!; }
+        var rows = target.Select(e => (e.Text, e.TextPair, e.Label!))
+            .Concat(extra.Select(x => (x.G.Text, x.G.TextPair, labels[ArgMax(x.Logits)]))).ToArray();
+        string trainPath = WriteTsv(Path.Combine(run.Dir, "data", $"train-{arm}.tsv"), rows.Select(r => new Example(r.Item1, r.Item2, r.Item3, c.Target, "")).ToArray());
+        var config = new DistillConfig
+        {
+            Teacher = c.Teacher, Student = c.Student, Init = c.Init, Preset = "kd", Temperature = c.Temperature, Alpha = c.Alpha,
+            Data = new DataSettings { Train = trainPath, Dev = devPath, Test = testPath, DomainColumn = "domain", MaxSeqLen = c.Data.MaxSeqLen },
+            EvalBatchSize = c.EvalBatchSize, Out = dir, Device = c.Device, Threads = c.Threads, Training = c.Training,
+        };
+        log?.Invoke($"arm {arm}: KD on {target.Count} target rows + {extra.Count} augmented");
+        var clock = Stopwatch.StartNew();
+        bool again = resume && File.Exists(Path.Combine(dir, "config.resolved.json"));
+        var armRun = RunFolder.Create(dir, "distill", JsonSerializer.SerializeToNode(config)!, again);
+        var r = armRun.Run(() => DistillPipeline.Run(config, armRun, again, device, null, log));
+        double Acc(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? a : double.NaN;
+        var result = new L2aArm(arm, target.Count, extra.Count, Acc(r.Student.Dev), Acc(r.Student.Test), Acc(r.Teacher.Test), clock.Elapsed.TotalSeconds);
+        RunFolder.WriteAtomic(done, JsonSerializer.Serialize(result, L2aReport.Json));
+        log?.Invoke($"arm {arm}: dev {result.DevAccuracy:P2}, test {result.TestAccuracy:P2} (teacher {result.TeacherTestAccuracy:P2})");
+        return result;
+    }
+
+    static List<(L2aCandidate, float[])> Label(List<L2aCandidate> made, BertForSequenceClassification teacher, BertTextTokenizer tokenizer, int maxLen, int batch, long pad, Device device)
+    {
+        var view = TeacherView.Run(teacher, TeacherView.Encode(made.Select(g => (g.Text, g.TextPair)), tokenizer, maxLen), batch, pad, device);
+        view.Pooled.Dispose();
+        return made.Select((g, i) => (g, view.Logits[i])).ToList();
+    }
+
+    static DatasetFile Read(DataSettings d, string path)
+    {
+        var columns = new ColumnMapping(
+            d.TextColumn != null ? Column.Parse(d.TextColumn) : null, d.TextPairColumn != null ? Column.Parse(d.TextPairColumn) : null,
+            d.LabelColumn != null ? Column.Parse(d.LabelColumn) : null, d.DomainColumn != null ? Column.Parse(d.DomainColumn) : null);
+        return DatasetReader.Read(path, columns, d.Format != null ? DataFormats.Parse(d.Format) : null, skipBadRows: d.SkipBadRows);
+    }
+
+    static EncodedExample[] Encode(IReadOnlyList<Example> rows, BertTextTokenizer tokenizer, LabelSet labels, int maxLen) =>
+        ExampleEncoder.Encode(rows, tokenizer, labels, DomainSet.Empty, maxLen);
+
+    static int ArgMax(float[] z) => Array.IndexOf(z, z.Max());
+
+    static double Mean(float[] score, List<L2aCandidate> g, string generator)
+    {
+        var v = g.Select((x, i) => (x, i)).Where(p => p.x.Generator == generator).Select(p => (double)score[p.i]).ToArray();
+        return v.Length > 0 ? v.Average() : double.NaN;
+    }
+
+    static AugmentedRow Row(L2aCandidate g, float[] logits, IReadOnlyList<string> labels)
+    {
+        var p = TeacherOutputs.Softmax(logits);
+        return new AugmentedRow(g.SourceRow, g.Original, g.Text, g.TextPair, labels[ArgMax(p)], p.Select(v => Math.Round((double)v, 6)).ToArray(), g.SourceDomain);
+    }
+
+    /// <summary>A text, label, domain TSV (text_pair too when any row has one); tabs and newlines in texts become spaces.</summary>
+    static string WriteTsv(string path, IReadOnlyList<Example> rows)
+    {
+        bool pairs = rows.Any(r => r.TextPair != null);
+        static string Clean(string? s) => (s ?? "").Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ');
+        AtomicFile.Write(path, s =>
+        {
+            using var w = new StreamWriter(s, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+            w.WriteLine(pairs ? "text\ttext_pair\tlabel\tdomain" : "text\tlabel\tdomain");
+            foreach (var r in rows)
+                w.WriteLine(pairs ? $"{Clean(r.Text)}\t{Clean(r.TextPair)}\t{Clean(r.Label)}\t{Clean(r.Domain)}" : $"{Clean(r.Text)}\t{Clean(r.Label)}\t{Clean(r.Domain)}");
+        });
+        return path;
+    }
+
+    static void WriteCandidates(string path, List<L2aCandidate> pool, CandidatePool features, float[] keep, double threshold)
+    {
+        static string Clean(string? s) => (s ?? "").Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ');
+        var names = CandidatePool.FeatureNames.Take(CandidatePool.FeatureNames.Length - 1);
+        AtomicFile.Write(path, s =>
+        {
+            using var w = new StreamWriter(s, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+            w.WriteLine(string.Join('\t', new[] { "generator", "source_row", "source_domain", "source_label", "original", "text", "keep_prob", "kept" }.Concat(names)));
+            for (int i = 0; i < pool.Count; i++)
+            {
+                var g = pool[i];
+                w.WriteLine(string.Join('\t', new[] { g.Generator, g.SourceRow.ToString(CultureInfo.InvariantCulture), Clean(g.SourceDomain), Clean(g.SourceLabel), Clean(g.Original), Clean(g.Text),
+                    keep[i].ToString("F4", CultureInfo.InvariantCulture), keep[i] >= threshold ? "1" : "0" }
+                    .Concat(features.StaticFeatures[i].Select(v => v.ToString("F4", CultureInfo.InvariantCulture)))));
+            }
+        });
+    }
+
+    static void WriteSelectorLog(string path, IEnumerable<SelectorStep> history) =>
+        RunFolder.WriteAtomic(path, string.Concat(history.Select(h => JsonSerializer.Serialize(h) + "\n")));
+}
+
+/// <summary>Seeded subsets: the target portion (stratified by label) and uniform samples of row indices.</summary>
+public static class Split
+{
+    /// <summary>round(portion x rows) of each label's rows (at least one), chosen by a seeded shuffle, in file order.</summary>
+    public static IReadOnlyList<Example> Portion(IReadOnlyList<Example> rows, double portion, int seed)
+    {
+        var rng = new Random(seed);
+        var chosen = new HashSet<int>();
+        foreach (var group in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i].Label ?? "").OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var idx = group.ToArray();
+            for (int i = idx.Length - 1; i > 0; i--) { int j = rng.Next(i + 1); (idx[i], idx[j]) = (idx[j], idx[i]); }
+            foreach (int i in idx.Take(Math.Max(1, (int)Math.Round(portion * idx.Length)))) chosen.Add(i);
+        }
+        return chosen.OrderBy(i => i).Select(i => rows[i]).ToArray();
+    }
+
+    /// <summary><paramref name="count"/> distinct indices of 0..n-1, seeded, in increasing order.</summary>
+    public static int[] Sample(int n, int count, int seed)
+    {
+        var rng = new Random(seed);
+        var idx = Enumerable.Range(0, n).ToArray();
+        for (int i = 0; i < Math.Min(count, n); i++) { int j = i + rng.Next(n - i); (idx[i], idx[j]) = (idx[j], idx[i]); }
+        return idx.Take(Math.Min(count, n)).OrderBy(i => i).ToArray();
+    }
+}
