@@ -160,6 +160,17 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Equal(ExitCodes.InvalidUsage, Distil.Cli.CliApp.Run(["quantize", "--model", onnx, "--out", onnx]));
         Assert.Equal(ExitCodes.InvalidUsage, Distil.Cli.CliApp.Run(["quantize", "--model", onnx, "--out", int8 + "2", "--format", "int4"]));
         Assert.Equal(ExitCodes.InputNotFound, Distil.Cli.CliApp.Run(["export", "--model", Path.Combine(tmp.Path, "none"), "--out", int8 + "3"]));
+
+        // A failed check is an error: with --atol 0 any float difference between the engines fails (exit 6, no folder).
+        string strict = Path.Combine(tmp.Path, "strict");
+        int code = Distil.Cli.CliApp.Run(["export", "--model", dir, "--out", strict, "--atol", "0"]);
+        double maxDiff = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(onnx, "export_report.json")))!["checks"]!.AsArray()
+            .Where(c => c!["set"]!.GetValue<string>().StartsWith("random")).Max(c => c!["max_abs_diff"]!.GetValue<double>()); // the sets both exports check
+        if (maxDiff > 0)
+        {
+            Assert.Equal(ExitCodes.CheckFailed, code);
+            Assert.False(Directory.Exists(strict));
+        }
     }
 
     [Fact]
