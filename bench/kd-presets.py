@@ -77,6 +77,10 @@ def main():
         md.append(f"| {r['preset']} | {len(r['seeds'])} | {pct(r['test_accuracy_mean'])} ± {pct(r['test_accuracy_sd'])} | {pct(r['dev_accuracy_mean'])} ± {pct(r['dev_accuracy_sd'])} | "
                   f"{pct(r['retention_of_teacher_test'])} | {r['parameters'] / 1e6:.2f}M | {r['non_embedding_parameters'] / 1e6:.3f}M ({pct(r['non_embedding_share_of_teacher'])}%) | "
                   f"{r['latency_ms_batch1_mean']:.1f} | {r['wall_seconds_mean']:.0f} ± {r['wall_seconds_sd']:.0f} | {r['train_seconds_mean']:.0f} | {r['train_examples']} |")
+    short = [f"{r['preset']} ({len(r['seeds'])})" for r in rows if len(r["seeds"]) < 3]
+    if short:
+        md += ["", f"**Incomplete**: fewer than 3 seeds for {', '.join(short)} (the 2-core machine was shared with other jobs). "
+               "`bench/kd-presets.sh` with the same settings runs only the missing seeds (finished runs are skipped) and rewrites this file."]
     md += ["", "Per seed (test accuracy %, wall seconds):", ""]
     for r in rows:
         md.append(f"- {r['preset']}: " + ", ".join(f"seed {s}: {pct(a)} ({w:.0f} s)" for s, a, w in zip(r["seeds"], r["test_accuracy_per_seed"], r["wall_seconds_per_seed"])))

@@ -32,6 +32,8 @@ DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
 [ -x "$DISTIL" ] || { echo "no CLI at $DISTIL: run 'dotnet build -c Release' first (or set DISTIL)"; exit 2; }
 [ -f "$TEACHER/config.json" ] || { echo "no teacher at $TEACHER (set TEACHER to a fine-tuned model folder)"; exit 2; }
 mkdir -p "$WORK/data"
+# The commit the CLI comes from (kd-presets.py prints it); a copied CLI (DISTIL=...) is taken to be from this checkout.
+[ -f "$WORK/cli-commit" ] || git rev-parse --short HEAD > "$WORK/cli-commit"
 cp -n data/uci-sentiment/{train,dev,test}.domain.tsv "$WORK/data/"
 
 for seed in $SEEDS; do
