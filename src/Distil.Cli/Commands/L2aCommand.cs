@@ -43,16 +43,8 @@ public static class L2aCommand
             var device = CommonOptions.Setup(config.Device, config.Threads);
             bool resume = r.GetValue(common.Resume);
             var run = RunFolder.Create(config.Out!, "l2a", resolved, resume);
-            // Not RunFolder.Run: its clean-up looks for checkpoints/ and best/ at the top, which an L2A run keeps in
-            // arms/NAME/, so a late failure would delete every finished arm. Only a run that failed before the
-            // selection (bad input, nothing worth keeping) is removed.
-            L2aResult result;
-            try { result = L2aPipeline.Run(config, run, resume, device, Console.WriteLine); }
-            catch when (run.IsNew && !File.Exists(Path.Combine(run.Dir, "selected.tsv")))
-            {
-                try { Directory.Delete(run.Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-                throw;
-            }
+            // RunFolder.Run keeps the folder once anything resumable exists (arms/NAME/ of a finished arm).
+            var result = run.Run(() => L2aPipeline.Run(config, run, resume, device, Console.WriteLine));
             var table = new Table().AddColumns("arm", "train rows", "dev acc", "test acc", "teacher test acc");
             foreach (var a in result.Arms)
                 table.AddRow(a.Name, $"{a.TargetRows} + {a.AugmentedRows}", $"{100 * a.DevAccuracy:F2}%", double.IsNaN(a.TestAccuracy) ? "-" : $"{100 * a.TestAccuracy:F2}%",
