@@ -9,6 +9,21 @@ public class BertModelingTests
 {
     public BertModelingTests() => torch.set_num_threads(1);
 
+    /// <summary>config.json holds HF keys only: derived values (NumLabels, HeadDim, Labels) are neither written nor kept.</summary>
+    [Fact]
+    public void ConfigJsonHoldsNoDerivedValues()
+    {
+        var config = TinyBert.Config(labels: 3);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(config.ToJson())!.AsObject();
+        foreach (string key in new[] { "NumLabels", "HeadDim", "Labels" }) Assert.False(json.ContainsKey(key), key);
+        Assert.Equal(3, json["id2label"]!.AsObject().Count);
+
+        json["NumLabels"] = 2; json["HeadDim"] = 8; json["Labels"] = new System.Text.Json.Nodes.JsonArray("a", "b");
+        var reread = BertConfig.FromJson(json.ToJsonString());
+        Assert.Equal(3, reread.NumLabels);
+        Assert.DoesNotContain("NumLabels", reread.ToJson());
+    }
+
     [Fact]
     public void StateDictKeysAreHuggingFaceNames()
     {

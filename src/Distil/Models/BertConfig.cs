@@ -38,10 +38,11 @@ public sealed record BertConfig
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
 
-    public int NumLabels => Id2Label?.Count ?? 2;
-    public int HeadDim => HiddenSize / NumAttentionHeads;
+    // Derived values, not config.json keys: [JsonIgnore] keeps them out of the files we write.
+    [JsonIgnore] public int NumLabels => Id2Label?.Count ?? 2;
+    [JsonIgnore] public int HeadDim => HiddenSize / NumAttentionHeads;
 
-    public IReadOnlyList<string> Labels =>
+    [JsonIgnore] public IReadOnlyList<string> Labels =>
         Id2Label == null ? new[] { "LABEL_0", "LABEL_1" }
         : Enumerable.Range(0, Id2Label.Count).Select(i => Id2Label.TryGetValue(i.ToString(), out var l) ? l : $"LABEL_{i}").ToArray();
 
@@ -75,6 +76,8 @@ public sealed record BertConfig
 
     static readonly JsonSerializerOptions Options = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
+    static readonly string[] DerivedKeys = ["NumLabels", "HeadDim", "Labels"];
+
     public static BertConfig FromJson(string json, string source = "config.json")
     {
         BertConfig? c;
@@ -82,6 +85,9 @@ public sealed record BertConfig
         catch (JsonException e) { throw DistilException.BadInput($"{source}: not a valid BERT config ({e.Message})"); }
         if (c == null) throw DistilException.BadInput($"{source}: empty config");
         c.Validate(source);
+        // Files written by distil 0.1.0 before the [JsonIgnore] fix carry these derived values: drop them, not keep them.
+        if (c.Extra != null && DerivedKeys.Any(c.Extra.ContainsKey))
+            c = c with { Extra = c.Extra.Where(kv => !DerivedKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value) };
         return c;
     }
 
