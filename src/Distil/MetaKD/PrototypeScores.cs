@@ -3,6 +3,7 @@ using System.Text;
 using Distil.Data;
 using Distil.Models;
 using Distil.Reports;
+using Distil.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,27 +21,10 @@ namespace Distil.MetaKD;
 public static class PrototypeScores
 {
     /// <summary>h(x) of every example (N, H) from a pre-trained encoder, in the examples' order.</summary>
-    public static float[][] Embed(BertModel encoder, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device)
-    {
-        bool wasTraining = encoder.training;
-        encoder.eval();
-        var result = new float[examples.Count][];
-        var order = Enumerable.Range(0, examples.Count).OrderBy(i => examples[i].InputIds.Length).ToArray();
-        using (no_grad())
-            foreach (var chunk in order.Chunk(batchSize))
-            {
-                using var scope = NewDisposeScope();
-                using var batch = Collator.CollateAt(examples, chunk, padId);
-                var mask = batch.AttentionMask.to(device);
-                var hidden = encoder.forward(new BertInputs(batch.InputIds.to(device), mask, batch.TokenTypeIds.to(device))).LastHiddenState;
-                var pooled = DomainHead.MeanAfterCls(hidden, mask).cpu(); // (B, H)
-                int width = (int)pooled.shape[1];
-                var flat = pooled.data<float>().ToArray();
-                for (int k = 0; k < chunk.Length; k++) result[chunk[k]] = flat.AsSpan(k * width, width).ToArray();
-            }
-        if (wasTraining) encoder.train();
-        return result;
-    }
+    public static float[][] Embed(BertModel encoder, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device) =>
+        // The classifier's batched, length-sorted pass, with the pooled states (B, H) in place of logits.
+        Classifier.Predict(encoder, x => DomainHead.MeanAfterCls(encoder.forward(x).LastHiddenState, x.AttentionMask),
+            examples, batchSize, padId, device, softmax: false);
 
     /// <summary>Prototype of each domain id 0..K-1 (mean embedding); a domain with no example gets null.</summary>
     public static double[]?[] Prototypes(IReadOnlyList<float[]> h, IReadOnlyList<int> domains, int domainCount)
