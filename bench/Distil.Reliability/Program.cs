@@ -16,7 +16,7 @@ string repo = Path.GetFullPath(Arg("--repo", "."));
 string cli = Path.Combine(repo, "src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli.dll");
 if (!File.Exists(cli)) { Console.Error.WriteLine($"{cli} not found: build it first (dotnet build src/Distil.Cli -c Release), or use bench/kill-resume.sh"); return 3; }
 int seeds = int.Parse(Arg("--seeds", "3")), kills = int.Parse(Arg("--kills", "2"));
-string[] only = Arg("--commands", "finetune,distill").Split(',', StringSplitOptions.RemoveEmptyEntries);
+string[] only = Arg("--commands", "finetune,distill,search").Split(',', StringSplitOptions.RemoveEmptyEntries);
 string work = Path.GetFullPath(Arg("--work", Path.Combine(Path.GetTempPath(), $"distil-kill-resume-{Environment.ProcessId}")));
 string outBase = Arg("--out", Path.Combine(repo, "bench/results/kill-resume"));
 Directory.CreateDirectory(work);
@@ -31,6 +31,14 @@ string train = Path.Combine(data, "train.tsv"), dev = Path.Combine(data, "dev.ts
 string[] Common(string outDir) => new[] { "--train", train, "--dev", dev, "--out", outDir, "--max-seq-len", "32", "--batch-size", "16",
     "--save-every", "10", "--eval-every", "40", "--threads", "1", "--seed", "7" };
 
+// search checkpoints through its config (its search loop and the retrain each save every 10 steps).
+string searchConfig = Path.Combine(work, "search.json");
+File.WriteAllText(searchConfig, """
+    { "search": { "k_max": 3, "probe_epochs": 1 },
+      "search_training": { "epochs": 1, "save_every_steps": 10, "eval_every_steps": 40 },
+      "retrain": { "training": { "epochs": 1, "save_every_steps": 10, "eval_every_steps": 40 } } }
+    """);
+
 var harness = new KillResume(cli, work, Console.Out);
 var commands = new List<HarnessCommand>
 {
@@ -39,11 +47,14 @@ var commands = new List<HarnessCommand>
     // Two stages (intermediate layers, then logits) from one command: kills land in either stage or between them.
     new("distill (tinybert, 2 stages)", o => new[] { "distill", "--teacher", Path.Combine(work, "finetune-reference", "best"), "--student", "L1-H64-A2-I128",
         "--preset", "tinybert", "--epochs", "1", "--lr", "1e-3" }.Concat(Common(o)).ToArray(), "best/model.safetensors"),
+    // Probes, search, derive and retrain from one command: kills land in any of them.
+    new("search (probes, search, derive, retrain)", o => new[] { "search", "--config", searchConfig, "--teacher", Path.Combine(work, "finetune-reference", "best"),
+        "--train", train, "--dev", dev, "--out", o, "--max-seq-len", "32", "--batch-size", "16", "--threads", "1", "--seed", "7" }, "best/model.safetensors"),
 };
 var rows = new List<HarnessRow>();
 foreach (var c in commands.Where(c => only.Any(o => c.Name.StartsWith(o, StringComparison.Ordinal))))
 {
-    if (c.Name.StartsWith("distill") && !Directory.Exists(Path.Combine(work, "finetune-reference", "best")))
+    if (!c.Name.StartsWith("finetune") && !Directory.Exists(Path.Combine(work, "finetune-reference", "best")))
         harness.RunToEnd(commands[0].Args(Path.Combine(work, "finetune-reference")));
     rows.Add(harness.Test(c, seeds, kills));
 }
