@@ -98,7 +98,8 @@ public sealed class KillResume(string cliDll, string work, TextWriter log)
     public HarnessRow Test(HarnessCommand command, int seeds, int killsPerSeed)
     {
         var problems = new List<string>();
-        string refOut = Path.Combine(work, $"{command.Name}-reference");
+        string slug = command.Name.Split(' ')[0]; // "distill (tinybert, 2 stages)" -> "distill"
+        string refOut = Path.Combine(work, $"{slug}-reference");
         log.WriteLine($"{command.Name}: uninterrupted reference run ...");
         double seconds = RunToEnd(command.Args(refOut));
         string refWeights = Path.Combine(refOut, command.WeightsFile);
@@ -107,7 +108,7 @@ public sealed class KillResume(string cliDll, string work, TextWriter log)
         for (int seed = 1; seed <= seeds; seed++)
         {
             var rng = new Random(seed);
-            string outDir = Path.Combine(work, $"{command.Name}-killed-{seed}");
+            string outDir = Path.Combine(work, $"{slug}-killed-{seed}");
             string[] args = command.Args(outDir);
             for (int k = 0; k < killsPerSeed; k++)
             {
