@@ -29,7 +29,11 @@ public sealed record QuantizeOptions
     public IReadOnlyCollection<string> Exclude { get; init; } = [];
 }
 
-public sealed record QuantizeReport(Int8Format Format, int MatMuls, int Embeddings, long Int8Values, long FloatValuesLeft, IReadOnlyList<string> QuantizedWeights);
+public sealed record QuantizeReport(Int8Format Format, int MatMuls, int Embeddings, long Int8Values, long FloatValuesLeft, IReadOnlyList<string> QuantizedWeights)
+{
+    /// <summary>Convolutions made int8 (ConvInteger, or DequantizeLinear + Conv in the QDQ form).</summary>
+    public int Convs { get; init; }
+}
 
 /// <summary>
 /// Post-training dynamic int8 quantization of an ONNX graph: every MatMul whose B input is a constant 2-D float weight
@@ -73,7 +77,7 @@ public static class DynamicInt8Quantizer
         var dequantized = new Dictionary<string, string>(StringComparer.Ordinal);
         var nodes = new List<NodeProto>();
         var quantized = new List<string>();
-        int matmuls = 0, embeddings = 0;
+        int matmuls = 0, embeddings = 0, convs = 0;
         long int8Values = 0;
 
         // One DynamicQuantizeLinear per activation, shared by its consumers (query, key and value read the same hidden state).
@@ -145,6 +149,62 @@ public static class DynamicInt8Quantizer
                 int8Values += q.Length;
                 quantized.Add(qkv.Name);
             }
+            else if (n.OpType == "Conv" && n.Domain is "" or null && ConvWeight(inits, n.Input[1], o) is { } cw)
+            {
+                // A convolution (the CNN student's): int8 per output channel. ORT's ConvInteger takes uint8 weights with
+                // one zero point, so the symmetric int8 values are shifted by 128 (zero point 128 for every channel); the
+                // per-channel scales and the bias are applied after the integer conv: y = acc * (x_scale * w_scale[c]) + b[c].
+                int outC = (int)cw.Dims[0], perOut = (int)(cw.Dims.Aggregate(1L, (a, d) => a * d) / outC);
+                var (q, scales) = Int8Math.QuantizePerRow(Floats(cw), outC, perOut, maxQ);
+                string x = n.Input[0], y = n.Output[0];
+                var scaleDims = new long[cw.Dims.Count - 1];                    // (C, 1, ...): broadcasts over (B, C, T...)
+                Array.Fill(scaleDims, 1L);
+                scaleDims[0] = outC;
+                string ws = Init(cw.Name + "_scale", DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), scaleDims);
+                string? bias = n.Input.Count > 2 && n.Input[2].Length > 0 && inits.TryGetValue(n.Input[2], out var b)
+                    ? Init(b.Name + "_per_channel", DataType.Float, MemoryMarshal.AsBytes(Floats(b).AsSpan()), scaleDims) : null;
+                var attrs = n.Attribute.ToArray();
+                if (o.Format == Int8Format.Qdq)
+                {
+                    if (!dequantized.TryGetValue(x, out var xdq))
+                    {
+                        var (xq, xs, xzp) = QuantizeActivation(x);
+                        nodes.Add(Node("DequantizeLinear", [xq, xs, xzp], [xdq = dequantized[x] = Fresh(x + "_dequantized")]));
+                    }
+                    string wq = Init(cw.Name + "_quantized", DataType.Int8, MemoryMarshal.AsBytes(q.AsSpan()), cw.Dims.ToArray());
+                    string flatScale = Init(cw.Name + "_scale_vector", DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), outC);
+                    string wzp = Init(cw.Name + "_zero_point", DataType.Int8, new byte[outC], outC);
+                    string wdq = Fresh(cw.Name + "_dequantized");
+                    nodes.Add(Node("DequantizeLinear", [wq, flatScale, wzp], [wdq], null, Attr("axis", 0)));
+                    var conv = Node("Conv", n.Input.Count > 2 ? [xdq, wdq, n.Input[2]] : [xdq, wdq], [y]);
+                    conv.Attribute.AddRange(attrs);
+                    nodes.Add(conv);
+                }
+                else
+                {
+                    var u8 = new byte[q.Length];
+                    for (int i = 0; i < q.Length; i++) u8[i] = (byte)(q[i] + 128);
+                    string wq = Init(cw.Name + "_quantized", DataType.Uint8, u8, cw.Dims.ToArray());
+                    string wzp = Init(cw.Name + "_zero_point", DataType.Uint8, [128]);
+                    var (xq, xs, xzp) = QuantizeActivation(x);
+                    string acc = Fresh(y + "_int32"), accF = Fresh(y + "_int32_float"), scale = Fresh(y + "_scale");
+                    var conv = Node("ConvInteger", [xq, wq, xzp, wzp], [acc]);
+                    conv.Attribute.AddRange(attrs);
+                    nodes.Add(conv);
+                    nodes.Add(Node("Cast", [acc], [accF], null, Attr("to", (long)DataType.Float)));
+                    nodes.Add(Node("Mul", [xs, ws], [scale]));                 // (C, 1): activation scale x channel scale
+                    if (bias == null) nodes.Add(Node("Mul", [accF, scale], [y]));
+                    else
+                    {
+                        string scaled = Fresh(y + "_scaled");
+                        nodes.Add(Node("Mul", [accF, scale], [scaled]));
+                        nodes.Add(Node("Add", [scaled, bias], [y]));
+                    }
+                }
+                convs++;
+                int8Values += q.Length;
+                quantized.Add(cw.Name);
+            }
             else if (o.Embeddings && n.OpType == "Gather" && n.Domain is "" or null && Axis(n) == 0 && FloatWeight(inits, n.Input[0], o) is { } table)
             {
                 int rows = (int)table.Dims[0], cols = (int)table.Dims[1];
@@ -177,12 +237,15 @@ public static class DynamicInt8Quantizer
         SetMetadata(model, "distil.int8_format", o.Format.ToString().ToLowerInvariant());
 
         long floatsLeft = keep.Where(t => t.DataType == (int)DataType.Float).Sum(t => t.Dims.Aggregate(1L, (a, d) => a * d));
-        return (model, new QuantizeReport(o.Format, matmuls, embeddings, int8Values, floatsLeft, quantized));
+        return (model, new QuantizeReport(o.Format, matmuls, embeddings, int8Values, floatsLeft, quantized) { Convs = convs });
     }
 
     static TensorProto? FloatWeight(Dictionary<string, TensorProto> inits, string name, QuantizeOptions o) =>
         inits.TryGetValue(name, out var t) && t.DataType == (int)DataType.Float && t.Dims.Count == 2 && t.Dims[0] > 1 && t.Dims[1] > 0
         && !o.Exclude.Contains(name) ? t : null;
+
+    static TensorProto? ConvWeight(Dictionary<string, TensorProto> inits, string name, QuantizeOptions o) =>
+        inits.TryGetValue(name, out var t) && t.DataType == (int)DataType.Float && t.Dims.Count >= 3 && !o.Exclude.Contains(name) ? t : null;
 
     static long Axis(NodeProto n) => n.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 0;
 

@@ -50,8 +50,8 @@ public static class Int8Export
         if (fp32.MetadataProps.Any(p => p.Key == "distil.precision" && p.Value == "int8"))
             throw DistilException.Usage($"{fp32Path} is already int8; quantize the fp32 export");
         var (int8, qReport) = DynamicInt8Quantizer.Quantize(fp32, q);
-        if (qReport.MatMuls == 0) throw DistilException.BadInput($"{fp32Path}: no MatMul with a constant weight found; nothing to quantize");
-        log?.Invoke($"quantized {qReport.MatMuls} MatMul weights{(qReport.Embeddings > 0 ? $" and {qReport.Embeddings} embedding tables" : "")} ({q.Format.ToString().ToLowerInvariant()} operators)");
+        if (qReport.MatMuls + qReport.Convs == 0) throw DistilException.BadInput($"{fp32Path}: no MatMul with a constant weight found; nothing to quantize");
+        log?.Invoke($"quantized {qReport.MatMuls} MatMul weights{(qReport.Convs > 0 ? $", {qReport.Convs} convolutions" : "")}{(qReport.Embeddings > 0 ? $" and {qReport.Embeddings} embedding tables" : "")} ({q.Format.ToString().ToLowerInvariant()} operators)");
 
         Int8ExportReport? report = null;
         AtomicFolder.Replace(outDir, tmp =>

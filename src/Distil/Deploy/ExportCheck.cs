@@ -19,6 +19,11 @@ public static class ExportCheck
     public const double DefaultAtol = 1e-4;
 
     public static ParityResult Compare(BertForSequenceClassification model, OrtClassifier ort, string set,
+        IReadOnlyList<(long[] Ids, long[] Types)> rows, int batchSize, long padId) =>
+        Compare(model, i => model.forward(i).Logits, ort, set, rows, batchSize, padId);
+
+    /// <summary>Any classifier module (a BERT, an AdaBERT CNN student) given by its logits function.</summary>
+    public static ParityResult Compare(TorchSharp.torch.nn.Module model, Func<BertInputs, Tensor> logitsOf, OrtClassifier ort, string set,
         IReadOnlyList<(long[] Ids, long[] Types)> rows, int batchSize, long padId)
     {
         if (rows.Count == 0) return new ParityResult(set, 0, 0, 0, 0, []);
@@ -33,7 +38,7 @@ public static class ExportCheck
             {
                 using var scope = NewDisposeScope();
                 long[] shape = [chunk.Length, len];
-                var logits = model.forward(new BertInputs(tensor(ids).view(shape), tensor(mask).view(shape), tensor(types).view(shape))).Logits.cpu();
+                var logits = logitsOf(new BertInputs(tensor(ids).view(shape), tensor(mask).view(shape), tensor(types).view(shape))).cpu();
                 var flat = logits.data<float>().ToArray();
                 int classes = (int)logits.shape[1];
                 for (int k = 0; k < chunk.Length; k++) torchLogits[chunk[k]] = flat.AsSpan(k * classes, classes).ToArray();

@@ -61,8 +61,8 @@ public static class InferenceBench
         foreach (var p in paths) targets.AddRange(Resolve(p, o, scratch, log));
         int longest = o.LatencySeqLens.Append(o.ThroughputSeqLen).Max();
         foreach (var t in targets)
-            if (Models.BertConfig.Load(Path.Combine(t.Folder, ModelFolder.ConfigFile)) is { } c && c.MaxPositionEmbeddings < longest)
-                throw DistilException.Usage($"{t.Source}: the model takes at most {c.MaxPositionEmbeddings} tokens (max_position_embeddings) but the bench times {longest}");
+            if (SizesOf(t.Folder).MaxPositions is var maxPositions && maxPositions < longest)
+                throw DistilException.Usage($"{t.Source}: the model takes at most {maxPositions} tokens (max_position_embeddings) but the bench times {longest}");
         var examples = o.DataPath != null ? DatasetReader.Read(o.DataPath).Examples : null;
         if (examples != null && examples.Any(e => e.Label == null))
             throw DistilException.BadInput($"{o.DataPath}: rows without a label; the bench's accuracy needs labelled data");
@@ -167,25 +167,25 @@ public static class InferenceBench
 
     sealed class TorchEngine : IEngine
     {
-        readonly BertForSequenceClassification model;
+        readonly LoadedClassifier model; // a BERT or an AdaBERT CNN student
         readonly List<Tensor> inputs = new();
 
         public TorchEngine(Target t)
         {
-            model = ModelFolder.LoadForClassification(t.Folder).Model;
-            model.eval();
+            model = ClassifierFolder.Load(t.Folder);
+            model.Module.eval();
         }
 
         public Func<object> Prepare(int batch, int seqLen)
         {
-            var (ids, mask, types) = RandomBatch(batch, seqLen, model.Config.VocabSize);
+            var (ids, mask, types) = RandomBatch(batch, seqLen, model.VocabSize);
             Tensor idT = tensor(ids).view(batch, seqLen), maskT = tensor(mask).view(batch, seqLen), typeT = tensor(types).view(batch, seqLen);
             inputs.AddRange([idT, maskT, typeT]);
             return () =>
             {
                 using var scope = NewDisposeScope();
                 using var _ = no_grad();
-                return model.forward(new BertInputs(idT, maskT, typeT)).Logits.data<float>().ToArray();
+                return model.Logits(new BertInputs(idT, maskT, typeT)).data<float>().ToArray();
             };
         }
 
@@ -196,7 +196,24 @@ public static class InferenceBench
         }
     }
 
-    static int VocabSize(string folder) => Models.BertConfig.Load(Path.Combine(folder, ModelFolder.ConfigFile)).VocabSize;
+    static int VocabSize(string folder) => SizesOf(folder).Vocab;
+
+    /// <summary>vocab_size and max_position_embeddings of any model folder's config.json (BERT and AdaBERT CNN both have them).</summary>
+    static (int Vocab, int MaxPositions) SizesOf(string folder)
+    {
+        string path = Path.Combine(folder, ModelFolder.ConfigFile);
+        if (!File.Exists(path)) throw DistilException.NotFound($"{path}: not found; a model or export folder has config.json");
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+            var root = doc.RootElement;
+            int Get(string key, int fallback) => root.TryGetProperty(key, out var v) && v.TryGetInt32(out int i) ? i : fallback;
+            int vocab = Get("vocab_size", 0);
+            if (vocab < 1) throw DistilException.BadInput($"{path}: no positive vocab_size");
+            return (vocab, Get("max_position_embeddings", 512));
+        }
+        catch (System.Text.Json.JsonException e) { throw DistilException.BadInput($"{path}: not valid JSON ({e.Message})"); }
+    }
 
     static BenchRow OnnxRow(Target t, BenchOptions o, IReadOnlyList<Example>? examples, List<LatencyStats> latency, LatencyStats throughput)
     {
@@ -213,18 +230,18 @@ public static class InferenceBench
 
     static BenchRow TorchRow(Target t, BenchOptions o, IReadOnlyList<Example>? examples, List<LatencyStats> latency, LatencyStats throughput)
     {
-        var (model, _) = ModelFolder.LoadForClassification(t.Folder);
-        using var _m = model;
+        using var model = ClassifierFolder.Load(t.Folder);
         double? accuracy = null;
         if (examples != null)
         {
             var tokenizer = BertTextTokenizer.FromFolder(t.Folder);
-            var encoded = ExampleEncoder.Encode(examples, tokenizer, LabelSet.FromConfig(model.Config), null, o.MaxSeqLen);
-            var probs = Classifier.PredictProbabilities(model, encoded, 32, tokenizer.Pad, CPU);
+            var encoded = ExampleEncoder.Encode(examples, tokenizer, LabelSet.FromNames(model.Labels), null, o.MaxSeqLen);
+            var probs = Classifier.Predict(model.Module, model.Logits, encoded, 32, tokenizer.Pad, CPU);
             accuracy = encoded.Select((e, i) => OrtClassifier.ArgMax(probs[i]) == e.Label ? 1.0 : 0.0).Average();
         }
         // What a deployment holds: the pooler is unused (so not exported) under mean pooling.
-        long parameters = model.named_parameters().Where(p => model.Config.ClassifierPooling != "mean" || !p.name.StartsWith("bert.pooler.", StringComparison.Ordinal)).Sum(p => p.parameter.numel());
+        bool meanPooled = model.Module is BertForSequenceClassification bert && bert.Config.ClassifierPooling == "mean";
+        long parameters = model.Module.named_parameters().Where(p => !meanPooled || !p.name.StartsWith("bert.pooler.", StringComparison.Ordinal)).Sum(p => p.parameter.numel());
         long bytes = new FileInfo(Path.Combine(t.Folder, ModelFolder.WeightsFile)).Length;
         return new BenchRow(t.Model, TorchSharpEngine, t.Precision, parameters, bytes, latency, throughput, accuracy, examples?.Count ?? 0, t.Source);
     }

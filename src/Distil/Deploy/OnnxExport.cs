@@ -3,6 +3,7 @@ using System.Text.Json;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Models;
+using Distil.Search;
 using Distil.Text;
 using Google.Protobuf;
 using Onnx;
@@ -45,23 +46,18 @@ public static class OnnxExport
         var clock = Stopwatch.StartNew();
         if (Path.GetFullPath(modelDir).TrimEnd('/') == Path.GetFullPath(outDir).TrimEnd('/'))
             throw DistilException.Usage($"--out {outDir} is the model folder itself; choose another folder (e.g. {outDir.TrimEnd('/')}-onnx)");
-        var (model, load) = ModelFolder.LoadForClassification(modelDir);
-        using var _ = model;
-        if (load.NewlyInitialised.Any(k => k.StartsWith("classifier.", StringComparison.Ordinal)))
-            throw DistilException.BadInput($"{modelDir}: the folder has no classifier head (classifier.weight); export a fine-tuned model such as runs/ft/best");
+        using var loaded = Load(modelDir, o, log);
+        var (model, proto, vocabSize, typeVocab) = (loaded.Model, loaded.Proto, loaded.VocabSize, loaded.TypeVocab);
         string source = AtomicFolder.ResolveForReading(modelDir);
         var tokenizer = BertTextTokenizer.FromFolder(source);
-        int maxLen = Math.Min(o.MaxSeqLen, model.Config.MaxPositionEmbeddings);
-
-        log?.Invoke($"building the ONNX graph ({model.Config.NumHiddenLayers} layers, hidden {model.Config.HiddenSize}, {model.Config.ClassifierPooling ?? "pooler"} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");
-        var proto = BertOnnxExporter.Build(model, o.OrtFused);
-        long parameters = model.parameters().Sum(p => p.numel());
+        int maxLen = Math.Min(o.MaxSeqLen, loaded.MaxPositions);
+        long parameters = loaded.Parameters;
 
         var sets = new List<(string Name, List<(long[] Ids, long[] Types)> Rows, int BatchSize)>
         {
             // Two batch sizes over rows of mixed lengths: every batch has its own (batch, sequence) shape.
-            ("random", ExportCheck.RandomRows(o.RandomRows, model.Config.VocabSize, Math.Min(maxLen, 48), model.Config.TypeVocabSize, o.Seed), 8),
-            ("random-b3", ExportCheck.RandomRows(o.RandomRows / 4, model.Config.VocabSize, Math.Min(maxLen, 48), model.Config.TypeVocabSize, o.Seed + 1), 3),
+            ("random", ExportCheck.RandomRows(o.RandomRows, vocabSize, Math.Min(maxLen, 48), typeVocab, o.Seed), 8),
+            ("random-b3", ExportCheck.RandomRows(o.RandomRows / 4, vocabSize, Math.Min(maxLen, 48), typeVocab, o.Seed + 1), 3),
         };
         if (o.DataPath != null)
         {
@@ -83,7 +79,7 @@ public static class OnnxExport
             using (var ort = new OrtClassifier(onnx, o.Threads, allowSpinning: false))
                 foreach (var (name, rows, batchSize) in sets)
                 {
-                    var r = ExportCheck.Compare(model, ort, name, rows, batchSize, tokenizer.Pad);
+                    var r = ExportCheck.Compare(model, loaded.Logits, ort, name, rows, batchSize, tokenizer.Pad);
                     log?.Invoke($"check {name}: {r.Examples} examples in {r.Batches} batches, max |logit diff| {r.MaxAbsDiff:E2}, argmax agreement {100 * r.ArgmaxAgreement:F1}%");
                     checks.Add(r);
                 }
@@ -97,6 +93,41 @@ public static class OnnxExport
             File.WriteAllText(Path.Combine(tmp, ReportFile), JsonSerializer.Serialize(report, ReportJson));
         });
         return report!;
+    }
+
+    /// <summary>A classifier folder's module, its graph and what the check needs, by config.json's model_type.</summary>
+    sealed record Loaded(TorchSharp.torch.nn.Module Model, Func<BertInputs, TorchSharp.torch.Tensor> Logits, ModelProto Proto, int VocabSize, int TypeVocab,
+        int MaxPositions, long Parameters) : IDisposable
+    {
+        public void Dispose() => Model.Dispose();
+    }
+
+    static Loaded Load(string modelDir, ExportOptions o, Action<string>? log)
+    {
+        if (ClassifierFolder.ModelType(modelDir) == AdaBertCnnConfig.Type)
+        {
+            if (o.OrtFused) throw DistilException.Usage($"{modelDir} is an AdaBERT CNN student: --ort-fused applies to BERT models only");
+            var cnn = AdaBertCnnFolder.Load(modelDir);
+            try
+            {
+                var c = cnn.Config;
+                log?.Invoke($"building the ONNX graph (AdaBERT CNN, {c.Genotype}, hidden {c.HiddenSize})");
+                // token types 0/1 (a pair's second sentence): the CNN clamps larger ones to 1.
+                return new Loaded(cnn, cnn.forward, AdaBertCnnOnnxExporter.Build(cnn), c.VocabSize, 2, c.MaxPositionEmbeddings, cnn.parameters().Sum(p => p.numel()));
+            }
+            catch { cnn.Dispose(); throw; }
+        }
+        var (model, load) = ModelFolder.LoadForClassification(modelDir);
+        try
+        {
+            if (load.NewlyInitialised.Any(k => k.StartsWith("classifier.", StringComparison.Ordinal)))
+                throw DistilException.BadInput($"{modelDir}: the folder has no classifier head (classifier.weight); export a fine-tuned model such as runs/ft/best");
+            var c = model.Config;
+            log?.Invoke($"building the ONNX graph ({c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {c.ClassifierPooling ?? "pooler"} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");
+            return new Loaded(model, i => model.forward(i).Logits, BertOnnxExporter.Build(model, o.OrtFused), c.VocabSize, c.TypeVocabSize, c.MaxPositionEmbeddings,
+                model.parameters().Sum(p => p.numel()));
+        }
+        catch { model.Dispose(); throw; }
     }
 
     public static readonly JsonSerializerOptions ReportJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };

@@ -119,6 +119,12 @@ public sealed class OnnxGraphBuilder
     public string Mul(string a, string b) => Op("Mul", a, b);
     public string Div(string a, string b) => Op("Div", a, b);
     public string Max(string a, string b) => Op("Max", a, b);
+    public string Min(string a, string b) => Op("Min", a, b);
+    public string Equal(string a, string b) => Op("Equal", a, b);
+    public string Greater(string a, string b) => Op("Greater", a, b);
+    public string Where(string condition, string x, string y) => Op("Where", condition, x, y);
+    /// <summary>Inclusive running sum along <paramref name="axis"/>.</summary>
+    public string CumSum(string x, long axis) => Op("CumSum", x, Initializer("cumsum_axis", new[] { axis })); // a 0-D axis, as the spec asks
     public string MatMul(string a, string b) => Op("MatMul", a, b);
     public string Tanh(string x) => Op("Tanh", x);
     public string Relu(string x) => Op("Relu", x);
