@@ -102,8 +102,10 @@ public static class OrtProfile
                 {
                     IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
                     GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                    EnableProfiling = true, ProfileOutputPathPrefix = System.IO.Path.Combine(dir, name),
+                    // The prefix first: setting EnableProfiling starts the profiler with the prefix it has at that moment.
+                    ProfileOutputPathPrefix = System.IO.Path.Combine(dir, name),
                 };
+                o.EnableProfiling = true;
                 sessions.Add(new InferenceSession(path, o));
             }
             var rng = new Random(batch * 1000 + seq);

@@ -132,10 +132,12 @@ public static class DemoCommand
         string scratch = Directory.CreateTempSubdirectory("distil-demo-bench-").FullName;
         try
         {
-            var rows = Distil.Deploy.InferenceBench.Run(new[] { teacherRun, studentRun }, options, scratch, line => Console.Error.WriteLine(line));
+            // An AdaBERT CNN student made in the demo folder (`distil search --out DEMO/adabert ...`) joins the table.
+            var paths = new[] { teacherRun, studentRun }.Concat(AdaBertStudents(root)).ToArray();
+            var rows = Distil.Deploy.InferenceBench.Run(paths, options, scratch, line => Console.Error.WriteLine(line));
             var meta = new JsonObject
             {
-                ["command"] = "distil demo (step 4: distil bench " + teacherRun + " " + studentRun + " --int8 integer --runs 20 --batch-runs 3 --warmup 2)",
+                ["command"] = "distil demo (step 4: distil bench " + string.Join(' ', paths) + " --int8 integer --runs 20 --batch-runs 3 --warmup 2)",
                 ["date_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
                 ["machine"] = $"{Environment.ProcessorCount} logical cores, {Environment.OSVersion}, .NET {Environment.Version}",
                 ["threads"] = 1,
@@ -147,6 +149,11 @@ public static class DemoCommand
         }
         finally { try { Directory.Delete(scratch, true); } catch (IOException) { } }
     }
+
+    /// <summary>Run folders directly under the demo folder whose best/ is an AdaBERT CNN student.</summary>
+    static IEnumerable<string> AdaBertStudents(string root) => Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal)
+        .Where(d => File.Exists(Path.Combine(d, "best", "config.json")) && File.Exists(Path.Combine(d, "best", "model.safetensors"))
+            && ClassifierFolder.ModelType(Path.Combine(d, "best")) == Distil.Search.AdaBertCnnConfig.Type);
 
     static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds, string benchMarkdown)
     {

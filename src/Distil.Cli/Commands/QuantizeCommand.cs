@@ -14,6 +14,7 @@ public static class QuantizeCommand
         var format = new Option<string>("--format") { Description = "integer (DynamicQuantizeLinear + MatMulInteger, default), contrib (com.microsoft DynamicQuantizeMatMul) or qdq", DefaultValueFactory = _ => "integer" };
         var fp32Embeddings = new Option<bool>("--fp32-embeddings") { Description = "Keep embedding tables in float (default: int8 with a scale per row; 4x smaller file)" };
         var reduceRange = new Option<bool>("--reduce-range") { Description = "7-bit weights, for x86 CPUs without VNNI (avoids int16 saturation in ORT's u8s8 kernels)" };
+        var fuse = new Option<bool>("--fuse-shared-input") { Description = "One int8 MatMul for MatMuls that read the same input (query, key, value), then a Split" };
         var exclude = new Option<string[]>("--exclude") { Description = "Weight to keep in float (initializer name, e.g. classifier.weight); repeat for several" };
         var data = new Option<string?>("--data") { Description = "Data to compare int8 with fp32 on (accuracy drop when labelled)" };
         var maxLen = new Option<int>("--max-seq-len") { Description = "Tokens per example in the comparison (default 128)", DefaultValueFactory = _ => 128 };
@@ -28,7 +29,7 @@ public static class QuantizeCommand
               distil quantize --model runs/kd/onnx --out runs/kd/onnx-int8 --data data/uci-sentiment/test.domain.tsv --max-seq-len 64
               distil quantize --model runs/kd/best --out runs/kd/int8 --max-accuracy-drop 1
             """);
-        foreach (var o in new Option[] { model, outDir, format, fp32Embeddings, reduceRange, exclude, data, maxLen, maxDrop, threads }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, outDir, format, fp32Embeddings, reduceRange, fuse, exclude, data, maxLen, maxDrop, threads }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var fmt = r.GetValue(format) switch
@@ -41,7 +42,7 @@ public static class QuantizeCommand
             if (r.GetValue(threads) < 1) throw DistilException.Usage("--threads must be at least 1");
             var options = new QuantizeOptions
             {
-                Format = fmt, Embeddings = !r.GetValue(fp32Embeddings), ReduceRange = r.GetValue(reduceRange), Exclude = r.GetValue(exclude) ?? [],
+                Format = fmt, Embeddings = !r.GetValue(fp32Embeddings), ReduceRange = r.GetValue(reduceRange), FuseSharedInput = r.GetValue(fuse), Exclude = r.GetValue(exclude) ?? [],
             };
             var report = Int8Export.QuantizeFolder(r.GetValue(model)!, r.GetValue(outDir)!, options, r.GetValue(data), r.GetValue(maxLen),
                 r.GetValue(maxDrop), r.GetValue(threads), line => AnsiConsole.WriteLine(line));

@@ -27,12 +27,20 @@ public sealed record QuantizeOptions
     public bool ReduceRange { get; init; }
     /// <summary>Weights (initializer names) to leave in float.</summary>
     public IReadOnlyCollection<string> Exclude { get; init; } = [];
+    /// <summary>
+    /// MatMuls that read the same activation, each followed by a bias Add (BERT's query, key and value), become one int8
+    /// MatMul over the concatenated weights and biases, then a Split (integer and contrib forms): one activation
+    /// quantization, one packed A, one wider GEMM instead of three. The values are the same (per-column scales).
+    /// </summary>
+    public bool FuseSharedInput { get; init; }
 }
 
 public sealed record QuantizeReport(Int8Format Format, int MatMuls, int Embeddings, long Int8Values, long FloatValuesLeft, IReadOnlyList<string> QuantizedWeights)
 {
     /// <summary>Convolutions made int8 (ConvInteger, or DequantizeLinear + Conv in the QDQ form).</summary>
     public int Convs { get; init; }
+    /// <summary>MatMuls merged with others that read the same input (<see cref="QuantizeOptions.FuseSharedInput"/>).</summary>
+    public int FusedMatMuls { get; init; }
 }
 
 /// <summary>
@@ -89,9 +97,59 @@ public static class DynamicInt8Quantizer
             return dynamicQuant[x] = outs;
         }
 
+        var fusedGroups = o.FuseSharedInput && o.Format != Int8Format.Qdq ? SharedInputGroups(g, inits, o) : [];
+        var fusedAway = new HashSet<NodeProto>(fusedGroups.SelectMany(grp => grp.Skip(1).SelectMany(m => new[] { m.MatMul, m.Add })), ReferenceEqualityComparer.Instance);
+        var groupOf = new Dictionary<NodeProto, List<Member>>(ReferenceEqualityComparer.Instance);
+        foreach (var grp in fusedGroups) groupOf[grp[0].MatMul] = grp;
+        foreach (var grp in fusedGroups) fusedAway.Add(grp[0].Add);
+        int fusedMatMuls = 0;
+
         foreach (var n in g.Node)
         {
-            if (n.OpType == "MatMul" && n.Domain is "" or null && FloatWeight(inits, n.Input[1], o) is { } w)
+            if (groupOf.TryGetValue(n, out var group))
+            {
+                // One int8 MatMul over [W1 | W2 | ...] and [b1 | b2 | ...], split back into the bias Adds' outputs.
+                int k = (int)group[0].Weight.Dims[0];
+                int[] widths = group.Select(m => (int)m.Weight.Dims[1]).ToArray();
+                int cols = widths.Sum();
+                var wcat = new float[k * cols];
+                var bcat = new float[cols];
+                int offset = 0;
+                foreach (var (m, width) in group.Zip(widths))
+                {
+                    var wm = Floats(m.Weight);
+                    for (int r = 0; r < k; r++) Array.Copy(wm, r * width, wcat, r * cols + offset, width);
+                    Array.Copy(Floats(m.Bias), 0, bcat, offset, width);
+                    offset += width;
+                }
+                string hint = string.Join("+", group.Select(m => m.Weight.Name));
+                var (q, scales) = Int8Math.QuantizePerColumn(wcat, k, cols, maxQ);
+                string wq = Init(hint + "_quantized", DataType.Int8, MemoryMarshal.AsBytes(q.AsSpan()), k, cols);
+                string ws = Init(hint + "_scale", DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), cols);
+                string wzp = Init(hint + "_zero_point", DataType.Int8, new byte[cols], cols);
+                string bias = Init(hint + "_bias", DataType.Float, MemoryMarshal.AsBytes(bcat.AsSpan()), cols);
+                string x = n.Input[0], y = Fresh(hint + "_output");
+                if (o.Format == Int8Format.Contrib)
+                    nodes.Add(Node("DynamicQuantizeMatMul", [x, wq, ws, wzp, bias], [y], "com.microsoft"));
+                else
+                {
+                    var (xq, xs, xzp) = QuantizeActivation(x);
+                    string acc = Fresh(y + "_int32"), accF = Fresh(y + "_int32_float"), scale = Fresh(y + "_scale"), scaled = Fresh(y + "_scaled");
+                    nodes.Add(Node("MatMulInteger", [xq, wq, xzp, wzp], [acc]));
+                    nodes.Add(Node("Cast", [acc], [accF], null, Attr("to", (long)DataType.Float)));
+                    nodes.Add(Node("Mul", [xs, ws], [scale]));
+                    nodes.Add(Node("Mul", [accF, scale], [scaled]));
+                    nodes.Add(Node("Add", [scaled, bias], [y]));
+                }
+                string sizes = Init(hint + "_split", DataType.Int64, MemoryMarshal.AsBytes(widths.Select(w => (long)w).ToArray().AsSpan()), widths.Length);
+                nodes.Add(Node("Split", [y, sizes], group.Select(m => m.Add.Output[0]).ToArray(), null, Attr("axis", -1)));
+                matmuls += group.Count;
+                fusedMatMuls += group.Count;
+                int8Values += q.Length;
+                quantized.AddRange(group.Select(m => m.Weight.Name));
+            }
+            else if (fusedAway.Contains(n)) continue;
+            else if (n.OpType == "MatMul" && n.Domain is "" or null && FloatWeight(inits, n.Input[1], o) is { } w)
             {
                 int k = (int)w.Dims[0], cols = (int)w.Dims[1];
                 var (q, scales) = Int8Math.QuantizePerColumn(Floats(w), k, cols, maxQ);
@@ -237,12 +295,38 @@ public static class DynamicInt8Quantizer
         SetMetadata(model, "distil.int8_format", o.Format.ToString().ToLowerInvariant());
 
         long floatsLeft = keep.Where(t => t.DataType == (int)DataType.Float).Sum(t => t.Dims.Aggregate(1L, (a, d) => a * d));
-        return (model, new QuantizeReport(o.Format, matmuls, embeddings, int8Values, floatsLeft, quantized) { Convs = convs });
+        return (model, new QuantizeReport(o.Format, matmuls, embeddings, int8Values, floatsLeft, quantized) { Convs = convs, FusedMatMuls = fusedMatMuls });
     }
 
     static TensorProto? FloatWeight(Dictionary<string, TensorProto> inits, string name, QuantizeOptions o) =>
         inits.TryGetValue(name, out var t) && t.DataType == (int)DataType.Float && t.Dims.Count == 2 && t.Dims[0] > 1 && t.Dims[1] > 0
         && !o.Exclude.Contains(name) ? t : null;
+
+    sealed record Member(NodeProto MatMul, TensorProto Weight, NodeProto Add, TensorProto Bias);
+
+    /// <summary>
+    /// Groups of 2+ MatMuls with the same input and constant (K, N_i) weights of one K, each read only by an Add of a
+    /// constant (N_i) bias, in graph order: what <see cref="QuantizeOptions.FuseSharedInput"/> merges.
+    /// </summary>
+    static List<List<Member>> SharedInputGroups(GraphProto g, Dictionary<string, TensorProto> inits, QuantizeOptions o)
+    {
+        var consumers = new Dictionary<string, List<NodeProto>>(StringComparer.Ordinal);
+        foreach (var n in g.Node)
+            foreach (var i in n.Input) (consumers.TryGetValue(i, out var l) ? l : consumers[i] = new()).Add(n);
+        var graphOutputs = g.Output.Select(v => v.Name).ToHashSet(StringComparer.Ordinal);
+        var members = new List<Member>();
+        foreach (var n in g.Node)
+        {
+            if (n.OpType != "MatMul" || n.Domain is not ("" or null) || FloatWeight(inits, n.Input[1], o) is not { } w) continue;
+            if (graphOutputs.Contains(n.Output[0]) || !consumers.TryGetValue(n.Output[0], out var readers) || readers.Count != 1) continue;
+            var add = readers[0];
+            if (add.OpType != "Add" || add.Domain is not ("" or null) || add.Input.Count != 2) continue;
+            string other = add.Input[0] == n.Output[0] ? add.Input[1] : add.Input[0];
+            if (inits.TryGetValue(other, out var b) && b.DataType == (int)DataType.Float && b.Dims.Count == 1 && b.Dims[0] == w.Dims[1])
+                members.Add(new Member(n, w, add, b));
+        }
+        return members.GroupBy(m => (m.MatMul.Input[0], m.Weight.Dims[0])).Where(grp => grp.Count() > 1).Select(grp => grp.ToList()).ToList();
+    }
 
     static TensorProto? ConvWeight(Dictionary<string, TensorProto> inits, string name, QuantizeOptions o) =>
         inits.TryGetValue(name, out var t) && t.DataType == (int)DataType.Float && t.Dims.Count >= 3 && !o.Exclude.Contains(name) ? t : null;
