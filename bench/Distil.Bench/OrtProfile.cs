@@ -21,7 +21,7 @@ public static class OrtProfile
 {
     public static int Run(string[] args)
     {
-        var models = new List<(string Name, string Path)>();
+        var models = new List<(string Name, string Path, GraphOptimizationLevel Level)>();
         var shapes = new List<(int Batch, int Seq)>();
         int runs = 50, warmup = 5, threads = 1;
         string? outPrefix = null;
@@ -41,11 +41,22 @@ public static class OrtProfile
                         Console.WriteLine($"{n.OpType} {n.Domain} [{string.Join(", ", n.Input)}] -> [{string.Join(", ", n.Output)}]");
                     return 0;
                 default:
+                    // NAME=FOLDER, optionally @basic / @extended / @all (ORT's graph optimisation level; default all, as the predictor)
+                    var level = GraphOptimizationLevel.ORT_ENABLE_ALL;
+                    if (a.LastIndexOf('@') is int at and > 0)
+                    {
+                        level = a[(at + 1)..] switch
+                        {
+                            "basic" => GraphOptimizationLevel.ORT_ENABLE_BASIC, "extended" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                            "all" => GraphOptimizationLevel.ORT_ENABLE_ALL, var l => throw new ArgumentException($"level '{l}': use basic, extended or all"),
+                        };
+                        a = a[..at];
+                    }
                     var kv = a.Split('=', 2);
                     string path = kv.Length == 2 ? kv[1] : a;
                     if (Directory.Exists(path)) path = System.IO.Path.Combine(path, "model.onnx");
                     if (!File.Exists(path)) { Console.Error.WriteLine($"{path}: not found"); return 2; }
-                    models.Add((kv.Length == 2 ? kv[0] : System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(path)!), path));
+                    models.Add((kv.Length == 2 ? kv[0] : System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(path)!), path, level));
                     break;
             }
         }
@@ -90,18 +101,18 @@ public static class OrtProfile
 
     public sealed record ModelProfile(string Name, double RunMsMedian, double KernelMs, Dictionary<string, double> ByOp, Dictionary<string, int> Counts);
 
-    public static List<ModelProfile> Profile(IReadOnlyList<(string Name, string Path)> models, int batch, int seq, int runs, int warmup, int threads)
+    public static List<ModelProfile> Profile(IReadOnlyList<(string Name, string Path, GraphOptimizationLevel Level)> models, int batch, int seq, int runs, int warmup, int threads)
     {
         string dir = Directory.CreateTempSubdirectory("ort-profile-").FullName;
         var sessions = new List<InferenceSession>();
         try
         {
-            foreach (var (name, path) in models)
+            foreach (var (name, path, level) in models)
             {
                 using var o = new SessionOptions
                 {
                     IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                    GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                    GraphOptimizationLevel = level,
                     // The prefix first: setting EnableProfiling starts the profiler with the prefix it has at that moment.
                     ProfileOutputPathPrefix = System.IO.Path.Combine(dir, name),
                 };

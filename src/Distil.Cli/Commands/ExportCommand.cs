@@ -18,8 +18,9 @@ public static class ExportCommand
         var fused = new Option<bool>("--ort-fused") { Description = "Use ONNX Runtime's fused Attention and SkipLayerNormalization kernels (faster in ORT; ORT only)" };
         var threads = new Option<int>("--threads") { Description = "CPU threads of both engines during the check (default 1)", DefaultValueFactory = _ => 1 };
         var cmd = new Command("export", """
-            Export a BERT classifier (HF pooler or mean pooling) to ONNX (opset 17, dynamic batch and sequence axes;
-            inputs input_ids, attention_mask, token_type_ids; output logits), with its tokenizer files. Every export is
+            Export a BERT classifier (HF pooler or mean pooling) or an AdaBERT CNN student (`distil search`'s best/) to
+            ONNX (opset 17, dynamic batch and sequence axes; inputs input_ids, attention_mask, token_type_ids; output
+            logits), with its tokenizer files. Every export is
             run in ONNX Runtime and compared with TorchSharp on random padded batches and on --data: max |logit diff|
             <= --atol and 100% argmax agreement, or nothing is written and the exit code is 6.
 
