@@ -171,4 +171,19 @@ public sealed class AdaBertCnnExportTests : IDisposable
         Assert.Equal(ExitCodes.Ok, Distil.Cli.CliApp.Run(["quantize", "--model", onnx, "--out", Path.Combine(tmp.Path, "int8")]));
         Assert.Equal(ExitCodes.InvalidUsage, Distil.Cli.CliApp.Run(["export", "--model", model, "--out", Path.Combine(tmp.Path, "fused"), "--ort-fused"]));
     }
+
+    [Fact]
+    public void BenchMeasuresTheStudentOnBothEnginesWithItsInt8Variant()
+    {
+        string model = CnnFolder(tmp.Path, seed: 5);
+        string data = tmp.File("bench.tsv", "sentence\tlabel\n" + string.Join("\n", DeployFixtures.Sentences.Select((s, i) => $"{s}\t{(i % 3 == 0 ? "pos" : i % 3 == 1 ? "neg" : "neu")}")) + "\n");
+        var rows = InferenceBench.Run([model], new BenchOptions
+        {
+            DataPath = data, MaxSeqLen = 32, Warmup = 1, LatencyRuns = 2, ThroughputRuns = 1, ThroughputBatch = 4, LatencySeqLens = [16],
+            ThroughputSeqLen = 32, Int8Formats = [Int8Format.Integer],
+        }, Path.Combine(tmp.Path, "scratch"));
+        Assert.Equal(["torchsharp fp32", "onnxruntime fp32", "onnxruntime int8-integer"], rows.Select(r => $"{r.Engine} {r.Precision}"));
+        Assert.Equal(rows[0].Accuracy, rows[1].Accuracy); // same weights, checked export: same predictions
+        Assert.All(rows, r => Assert.True(r.Throughput.P50Ms > 0 && r.AccuracyExamples == DeployFixtures.Sentences.Length));
+    }
 }
