@@ -118,4 +118,12 @@ public class CliTests
         Assert.Equal(ExitCodes.InputNotFound, Run("finetune", "--model", "/nonexistent/model", "--train", "/nonexistent/train.tsv", "--out", run));
         Assert.Equal(ExitCodes.InvalidUsage, Run("finetune", "--train", "x.tsv", "--out", run)); // no --model
     }
+
+    [Fact]
+    public void DemoRefusesAnUnknownStepToSkipBeforeDoingAnything()
+    {
+        string dir = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-demo-").FullName, "demo");
+        Assert.Equal(ExitCodes.InvalidUsage, Run("demo", "--out", dir, "--skip", "metakd,adabert"));
+        Assert.False(Directory.Exists(dir));
+    }
 }

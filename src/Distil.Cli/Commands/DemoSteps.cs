@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Distil.Augment.L2A;
+using Distil.Data;
+using Distil.MetaKD;
+using Distil.Reports;
+using Distil.Training;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace Distil.Cli.Commands;
+
+/// <summary>
+/// The demo's Meta-KD and L2A steps: the same library pipelines as `distil metakd` and `distil l2a`, with settings
+/// short enough for a first look on a laptop (each a few minutes on 2 cores). Each step is its own run folder under
+/// the demo folder and resumes with `distil demo --resume`.
+/// </summary>
+static class DemoSteps
+{
+    /// <summary>
+    /// Meta-teacher fine-tuned from the pre-trained encoder on all three domains (prototype weights + domain-corruption
+    /// loss), then one L2-H384 student for all domains by meta-distillation. One teacher epoch and one epoch per student
+    /// stage: `bench/metakd/run.sh` has the full comparison with the baselines.
+    /// </summary>
+    public static MetaKdResult MetaKd(string root, string encoder, DataSettings data, int? threads, int maxSteps, bool resume, Device device)
+    {
+        var c = new MetaKdConfig
+        {
+            Teacher = encoder, Domains = "amazon,imdb,yelp", TeacherMode = "meta", Distill = "metakd", StudentScope = "all",
+            Student = "L2-H384", Init = "pretrained", Stage1Epochs = 1, Stage2Epochs = 1, Stage1LearningRate = 1e-4, Stage2LearningRate = 1e-4,
+            Data = data with { DomainColumn = "domain" }, Out = Path.Combine(root, "metakd"), Threads = threads, LogEverySteps = 2,
+            Training = new TrainingOptions { Epochs = 1, BatchSize = 32, LearningRate = 1e-4, WarmupRatio = 0.1, MaxSteps = maxSteps, EvalEverySteps = 22 },
+        };
+        c.Validate();
+        bool resuming = resume && Directory.Exists(c.Out);
+        var run = RunFolder.Create(c.Out!, "metakd", Resolved(c), resuming);
+        var result = run.Run(() => TrainingProgress.Run("metakd", p => MetaKdPipeline.Run(c, run, resuming, device, p, Console.WriteLine)));
+        AnsiConsole.MarkupLineInterpolated($"    {result.Teacher.Name}: {MetaKdReport.Pct(result.Teacher.Average)}% average test accuracy; {result.Student.Name}: {MetaKdReport.Pct(result.Student.Average)}%  ({run.ReportPath})");
+        return result;
+    }
+
+    /// <summary>
+    /// L2A with the demo's fine-tuned teacher: imdb keeps 5% of its training rows, amazon and yelp are the sources.
+    /// Three arms (no augmentation, TinyBERT word replacement, L2A), 100 student steps each, a 30-step selector:
+    /// `bench/l2a.sh` runs every arm at 1, 5 and 20%.
+    /// </summary>
+    public static L2aResult L2a(string root, string teacher, DataSettings data, int? threads, int maxSteps, bool resume, Device device)
+    {
+        var c = new L2aConfig
+        {
+            Teacher = teacher, Target = "imdb", Sources = "amazon,yelp", DataPortion = 0.05, Arms = "none,tinybert,l2a",
+            Student = "L2-H384", Init = "teacher", SelectorSteps = 30,
+            Data = data with { DomainColumn = "domain" }, Out = Path.Combine(root, "l2a"), Threads = threads,
+            Training = new L2aConfig().Training with { MaxSteps = maxSteps > 0 ? Math.Min(maxSteps, 100) : 100 },
+        };
+        c.Validate();
+        bool resuming = resume && Directory.Exists(c.Out);
+        var run = RunFolder.Create(c.Out!, "l2a", Resolved(c), resuming);
+        var result = run.Run(() => L2aPipeline.Run(c, run, resuming, device, Console.WriteLine));
+        foreach (var a in result.Arms)
+            AnsiConsole.MarkupLineInterpolated($"    {a.Name}: imdb test {Pct(a.TestAccuracy)} ({a.TargetRows} rows + {a.AugmentedRows} augmented)");
+        return result;
+    }
+
+    public static void ReportMetaKd(ReportWriter w, MetaKdResult r) =>
+        w.Paragraph("## Meta-KD across domains (short settings)\n\n" +
+                    "A meta-teacher fine-tuned on all three domains with prototype weights and the domain-corruption loss, " +
+                    "meta-distilled into one L2-H384 student (1 epoch each; `bench/metakd/run.sh` compares it with " +
+                    "BERT-s and BERT-mix teachers). Test accuracy per domain (%):\n\n" +
+                    MetaKdReport.Table(r.Domains, new[] { (r.Teacher.Name + " (teacher)", MetaKdReport.Cells(r.Teacher)), (r.Student.Name, MetaKdReport.Cells(r.Student)) }));
+
+    public static void ReportL2a(ReportWriter w, L2aResult r)
+    {
+        string table = "| arm | training rows | imdb test accuracy | teacher |\n|---|---|---|---|\n" + string.Concat(r.Arms.Select(a =>
+            $"| {a.Name} | {a.TargetRows} + {a.AugmentedRows} | {Pct(a.TestAccuracy)} | {Pct(a.TeacherTestAccuracy)} |\n"));
+        w.Paragraph("## L2A: a data-scarce target domain (short settings)\n\n" +
+                    $"imdb keeps 5% of its training rows; amazon and yelp are the sources. The selector kept {r.Selected} of " +
+                    $"{r.PoolSize} generated candidates ([l2a/selected.tsv](l2a/selected.tsv)). One seed, 100 steps per arm: " +
+                    "differences of a point or two are within seed noise here (`bench/l2a.sh` runs 3 seeds).\n\n" + table);
+    }
+
+    static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";
+
+    static JsonNode Resolved<T>(T config) => JsonNode.Parse(JsonSerializer.Serialize(config))!;
+}
