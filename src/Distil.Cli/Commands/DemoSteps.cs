@@ -76,7 +76,7 @@ static class DemoSteps
             $"| {a.Name} | {a.TargetRows} + {a.AugmentedRows} | {Pct(a.TestAccuracy)} | {Pct(a.TeacherTestAccuracy)} |\n"));
         w.Paragraph("## L2A: a data-scarce target domain (short settings)\n\n" +
                     $"imdb keeps 5% of its training rows; amazon and yelp are the sources. The selector kept {r.Selected} of " +
-                    $"{r.PoolSize} generated candidates ([l2a/selected.tsv](l2a/selected.tsv)). One seed, 100 steps per arm: " +
+                    $"{r.PoolSize} generated candidates ([l2a/selected.tsv](l2a/selected.tsv)). One seed, the same number of steps for every arm: " +
                     "differences of a point or two are within seed noise here (`bench/l2a.sh` runs 3 seeds).\n\n" + table);
     }
 
