@@ -78,7 +78,7 @@ Console.WriteLine(md);
 var json = new JsonObject
 {
     ["date_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
-    ["command"] = "bash bench/kill-resume.sh " + string.Join(' ', args.Where(a => a != "--repo" && a != repo)),
+    ["command"] = "bash bench/kill-resume.sh " + string.Join(' ', args.Where((a, i) => a != "--repo" && (i == 0 || args[i - 1] != "--repo"))),
     ["machine"] = $"{Environment.ProcessorCount} logical cores ({Environment.OSVersion})",
     ["rows"] = new JsonArray(rows.Select(r => (JsonNode)new JsonObject
     {

@@ -43,18 +43,29 @@ public class MemoryEstimateTests
         Assert.Equal(1764, MemoryEstimate.LayerActivationBytes(Tiny, 2, 3));
         Assert.Equal(3912, e.ActivationBytes);
         Assert.Equal(0, e.TeacherBytes);
-        Assert.Equal(1128 + 1128 + 2256 + 3912 + MemoryEstimate.ProcessBytes, e.TotalBytes);
+        Assert.Equal(5 * 1128, e.IoBytes); // file read, checkpoint buffers, best/ written and read back
+        Assert.Equal(1128 + 1128 + 2256 + 3912 + 5640 + MemoryEstimate.ProcessBytes, e.TotalBytes);
     }
 
     [Fact]
     public void TeacherInTheStepAddsWeightsStatesAndMaps()
     {
         var e = MemoryEstimate.ForTraining(Tiny, batch: 2, seq: 3, teacher: Tiny, teacherAttentions: true, cacheBytes: 1000);
-        // 4 bytes x (282 weights + 2 x 6 x 4 hidden states + 2 x 1 x 36 maps + 6 x (8 + 16) working set + 36 one map) = 4 x 582.
-        Assert.Equal(2328, e.TeacherBytes);
+        // 4 bytes x (2 x 282 weights and their file + 2 x 6 x 4 hidden states + 2 x 1 x 36 maps + 6 x (8 + 16) working set
+        // + 36 one map) = 4 x 864.
+        Assert.Equal(3456, e.TeacherBytes);
         Assert.Equal(1000, e.CacheBytes);
         var without = MemoryEstimate.ForTraining(Tiny, batch: 2, seq: 3, teacher: Tiny, teacherAttentions: false);
-        Assert.Equal(2328 - 4 * 72, without.TeacherBytes);
+        Assert.Equal(3456 - 4 * 72, without.TeacherBytes);
+    }
+
+    [Fact]
+    public void BatchesAreNoLongerThanTheLongestRow()
+    {
+        var rows = new[] { 5, 9, 7 }.Select(n => new Data.EncodedExample(new long[n], new long[n], 0, 0)).ToArray();
+        Assert.Equal(9, MemoryEstimate.LongestBatch(128, rows));
+        Assert.Equal(8, MemoryEstimate.LongestBatch(8, rows));
+        Assert.Equal(128, MemoryEstimate.LongestBatch(128, Array.Empty<Data.EncodedExample>()));
     }
 
     [Fact]
@@ -68,7 +79,7 @@ public class MemoryEstimateTests
         Assert.Equal(2 * (MemoryEstimate.LayerActivationBytes(c, 1, 16) - attention16) + attention32, MemoryEstimate.LayerActivationBytes(c, 1, 32));
     }
 
-    static MemoryEstimate Synthetic(int batch) => new(0, 0, 0, batch * (100L << 20), 0, 0, 0, $"batch {batch}");
+    static MemoryEstimate Synthetic(int batch) => new(0, 0, 0, batch * (100L << 20), 0, 0, 0, 0, $"batch {batch}");
 
     [Fact]
     public void ARunOverTheLimitIsRefusedWithTheEstimateAndTheLargestBatchThatFits()
@@ -85,7 +96,8 @@ public class MemoryEstimateTests
 
         var (ok, summary) = MemoryLimit.Check("x", 4, Synthetic, configuredMb: 450);
         Assert.Equal(400L << 20, ok.TotalBytes);
-        Assert.Contains("400 MB of 450 MB", summary);
+        Assert.Contains("memory estimate about 400 MB", summary);
+        Assert.Contains("limit 450 MB (training.memory_limit_mb 450)", summary);
         Assert.Contains("no limit checked", MemoryLimit.Check("x", 8, Synthetic, configuredMb: 0).Summary);
     }
 
@@ -121,7 +133,7 @@ public class MemoryEstimateTests
             "--batch-size", "8", "--max-seq-len", "16", "--memory-limit-mb", "1");
         Assert.True(code == ExitCodes.InvalidUsage, $"exit {code}; output:\n{text}");
         Assert.Contains("distil finetune would not fit in memory: it needs about", text);
-        Assert.Contains("batch 8 x 16 tokens x 1 layers", text);
+        Assert.Matches(@"batch 8 x \d+ tokens x 1 layers", text); // the longest row, at most --max-seq-len 16
         Assert.Contains("only 1.0 MB is available (training.memory_limit_mb 1)", text);
         Assert.False(Directory.Exists(Path.Combine(ft, "checkpoints")), "a refused run must not have trained");
 

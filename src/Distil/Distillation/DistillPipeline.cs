@@ -112,7 +112,9 @@ public static class DistillPipeline
                 if (!DistillationObjective.LogitsOnly(stage) && TeacherNeeds.For(stage) is { } needs)
                     cache = Math.Max(cache, Math.Min(c.TeacherCacheMaxMb * 1048576L, needs.Bytes(rows, tokens, teacher.HiddenSize, teacher.NumLabels)));
         }
-        return MemoryEstimate.ForTraining(student, batch, c.Data.MaxSeqLen, teacher, maps, cache);
+        // Augmented rows can be longer than the originals: then only max_seq_len bounds them.
+        int seq = c.Augment.Copies > 0 ? c.Data.MaxSeqLen : MemoryEstimate.LongestBatch(c.Data.MaxSeqLen, data.TrainSet);
+        return MemoryEstimate.ForTraining(student, batch, seq, teacher, maps, cache);
     }
 
     static ModelSummary Summarize(string name, BertForSequenceClassification m, TaskData data, DistillConfig c, long pad, Device device, int seq)

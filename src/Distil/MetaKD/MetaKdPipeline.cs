@@ -69,10 +69,11 @@ public static class MetaKdPipeline
         // Before any training: the larger of teacher fine-tuning and student distillation must fit.
         var encoder = BertConfig.Load(Path.Combine(c.FinetunedTeacher ?? c.Teacher!, "config.json")).WithLabels(data.Labels.Names);
         var studentShape = StudentShapes.FromName(c.Student, encoder);
+        int longest = MemoryEstimate.LongestBatch(c.Data.MaxSeqLen, data.TrainSet);
         var (_, memory) = MemoryLimit.Check("distil metakd", c.Training.BatchSize, b =>
         {
-            var teacherRun = MemoryEstimate.ForTraining(encoder, b, c.Data.MaxSeqLen);
-            var studentRun = MemoryEstimate.ForTraining(studentShape, b, c.Data.MaxSeqLen, encoder, teacherAttentions: c.Distill != "kd");
+            var teacherRun = MemoryEstimate.ForTraining(encoder, b, longest);
+            var studentRun = MemoryEstimate.ForTraining(studentShape, b, longest, encoder, teacherAttentions: c.Distill != "kd");
             return teacherRun.TotalBytes >= studentRun.TotalBytes ? teacherRun : studentRun;
         }, c.Training.MemoryLimitMb);
         log(memory);

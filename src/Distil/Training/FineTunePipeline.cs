@@ -28,7 +28,7 @@ public static class FineTunePipeline
         model.to(device);
         // Before any training: a run that cannot fit is refused with the estimate, not killed by the OOM killer midway.
         var (_, memory) = MemoryLimit.Check("distil finetune", c.Training.BatchSize,
-            b => MemoryEstimate.ForTraining(model.Config, b, c.Data.MaxSeqLen), c.Training.MemoryLimitMb);
+            b => MemoryEstimate.ForTraining(model.Config, b, MemoryEstimate.LongestBatch(c.Data.MaxSeqLen, trainSet)), c.Training.MemoryLimitMb);
         long pad = tokenizer.Pad;
 
         var source = new EncodedBatchSource(trainSet, c.Training.BatchSize, c.Training.Seed, pad);

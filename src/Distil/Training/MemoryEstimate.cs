@@ -17,18 +17,26 @@ namespace Distil.Training;
 /// ((L + 1) N H floats), the attention maps when a match reads them (2 x L maps: scores and probabilities), and one
 /// layer's transient working set (N (I + 4 H) floats and one map);</item>
 /// <item>caches held in memory (the teacher hidden-state cache) as given;</item>
+/// <item>model input/output, 5 x the weights (and 1 x a teacher's): the safetensors file read on load, checkpoint
+/// serialization (weights and AdamW state go through managed buffers), best/ written and read back for the final
+/// metrics. These buffers are garbage soon after, but the peak RSS includes them (bench/results/memory-estimate.md);</item>
 /// <item>the process itself: .NET runtime, libtorch and the loaded tokenizer, <see cref="RuntimeBytes"/> (measured,
 /// bench/results/memory-estimate.md).</item>
 /// </list>
 /// The estimate is checked against the measured peak RSS of real runs in bench/results/memory-estimate.md.
 /// </summary>
 public sealed record MemoryEstimate(long WeightsBytes, long GradientBytes, long OptimizerBytes, long ActivationBytes,
-    long TeacherBytes, long CacheBytes, long RuntimeBytes, string Shape)
+    long TeacherBytes, long CacheBytes, long IoBytes, long RuntimeBytes, string Shape)
 {
     /// <summary>Resident memory of `distil` with libtorch loaded and nothing trained (measured: bench/results/memory-estimate.md).</summary>
     public const long ProcessBytes = 300L << 20;
 
-    public long TotalBytes => WeightsBytes + GradientBytes + OptimizerBytes + ActivationBytes + TeacherBytes + CacheBytes + RuntimeBytes;
+    public long TotalBytes => WeightsBytes + GradientBytes + OptimizerBytes + ActivationBytes + TeacherBytes + CacheBytes + IoBytes + RuntimeBytes;
+
+    /// <summary>The sequence length batches reach: the collator pads to the longest row of a batch, so no batch is longer
+    /// than the longest training row (or max_seq_len, which truncates it).</summary>
+    public static int LongestBatch(int maxSeqLen, IEnumerable<Data.EncodedExample> rows) =>
+        Math.Min(maxSeqLen, rows.Select(r => r.InputIds.Length).DefaultIfEmpty(maxSeqLen).Max());
 
     /// <summary>Parameters of a BertForSequenceClassification of this shape (embeddings, layers, pooler, classifier).</summary>
     public static long Parameters(BertConfig c)
@@ -59,13 +67,13 @@ public sealed record MemoryEstimate(long WeightsBytes, long GradientBytes, long 
         if (teacher != null)
         {
             long maps = (long)batch * teacher.NumAttentionHeads * seq * seq;
-            teacherBytes = 4 * (Parameters(teacher)
+            teacherBytes = 4 * (2 * Parameters(teacher) // its weights and the file they were read from
                 + (teacher.NumHiddenLayers + 1) * tokens * teacher.HiddenSize
                 + (teacherAttentions ? 2L * teacher.NumHiddenLayers * maps : 0)
                 + tokens * (teacher.IntermediateSize + 4L * teacher.HiddenSize) + maps);
         }
         string shape = $"batch {batch} x {seq} tokens x {model.NumHiddenLayers} layers (hidden {model.HiddenSize}, {model.NumAttentionHeads} heads, FFN {model.IntermediateSize})";
-        return new MemoryEstimate(4 * p, 4 * p, 8 * p, activations, teacherBytes, cacheBytes, ProcessBytes, shape);
+        return new MemoryEstimate(4 * p, 4 * p, 8 * p, activations, teacherBytes, cacheBytes, 5 * 4 * p, ProcessBytes, shape);
     }
 
     public static string Mb(long bytes) => (bytes / 1048576.0).ToString(bytes < 10L << 20 ? "F1" : "F0", CultureInfo.InvariantCulture) + " MB";
@@ -74,7 +82,7 @@ public sealed record MemoryEstimate(long WeightsBytes, long GradientBytes, long 
         $"about {Mb(TotalBytes)}: weights {Mb(WeightsBytes)}, gradients {Mb(GradientBytes)}, AdamW state {Mb(OptimizerBytes)}, " +
         $"activations {Mb(ActivationBytes)} ({Shape})" +
         (TeacherBytes > 0 ? $", teacher {Mb(TeacherBytes)}" : "") + (CacheBytes > 0 ? $", caches {Mb(CacheBytes)}" : "") +
-        $", runtime {Mb(RuntimeBytes)}";
+        $", model I/O {Mb(IoBytes)}, runtime {Mb(RuntimeBytes)}";
 }
 
 /// <summary>The memory a run may use, and the up-front refusal of a run whose <see cref="MemoryEstimate"/> exceeds it.</summary>
@@ -139,7 +147,7 @@ public static class MemoryLimit
         var limit = Resolve(configuredMb);
         if (limit is not var (bytes, source)) return (estimate, $"memory estimate {estimate.Describe()}; no limit checked");
         if (estimate.TotalBytes <= bytes)
-            return (estimate, $"memory estimate {MemoryEstimate.Mb(estimate.TotalBytes)} of {MemoryEstimate.Mb(bytes)} available ({source})");
+            return (estimate, $"memory estimate {estimate.Describe()}; limit {MemoryEstimate.Mb(bytes)} ({source})");
         int fits = 0;
         for (int b = batch - 1; b >= 1 && fits == 0; b = b > 64 ? b * 3 / 4 : b - 1)
             if (at(b).TotalBytes <= bytes) fits = b;
