@@ -9,8 +9,10 @@ namespace Distil.Training;
 /// <list type="bullet">
 /// <item>weights, gradients and AdamW's two moments: 4 x 4 bytes per trained parameter;</item>
 /// <item>activations autograd keeps for the backward pass, per encoder layer, with N = batch x seq tokens:
-/// N (11 H + 2 I) floats (the layer input, Q, K, V, context, merged heads, two dense outputs, two residual sums, two
-/// LayerNorm outputs, two dropout masks at a quarter each; FFN: the dense output and the GELU output) plus
+/// 2 x N (11 H + 2 I) floats (the layer input, Q, K, V, context, merged heads, two dense outputs, two residual sums,
+/// two LayerNorm outputs, two dropout masks at a quarter each; FFN: the dense output and the GELU output; doubled for
+/// the contiguous copies that batched matmul and attention keep of the head views and for the blocks the CPU allocator
+/// keeps cached: with the plain count the measured peak of full-length batches was up to 1.4x the estimate) plus
 /// 9 bytes per attention entry, batch x heads x seq^2 (the softmax output and its dropout output, fp32, and the
 /// dropout mask, 1 byte); the embeddings keep 4 N H floats; the backward pass needs about one more layer as workspace;</item>
 /// <item>a teacher that runs inside the step (distillation): its weights, the hidden states a forward returns
@@ -52,7 +54,7 @@ public sealed record MemoryEstimate(long WeightsBytes, long GradientBytes, long 
     public static long LayerActivationBytes(BertConfig c, int batch, int seq)
     {
         long tokens = (long)batch * seq;
-        return 4 * tokens * (11L * c.HiddenSize + 2L * c.IntermediateSize) + 9L * batch * c.NumAttentionHeads * seq * seq;
+        return 2 * 4 * tokens * (11L * c.HiddenSize + 2L * c.IntermediateSize) + 9L * batch * c.NumAttentionHeads * seq * seq;
     }
 
     /// <summary>Training <paramref name="model"/> with AdamW on batches of batch x seq tokens; optionally with a teacher running in
