@@ -5,8 +5,29 @@ using TorchSharp;
 
 namespace Distil.Reliability;
 
-/// <summary>One command under test: how to run it from scratch (the same arguments plus --resume continue it).</summary>
-public sealed record HarnessCommand(string Name, Func<string, string[]> Args, string WeightsFile);
+/// <summary>One command under test: how to run it from scratch (the same arguments plus --resume continue it), and the
+/// weight files of its result relative to the run folder ('*' matches a folder, ';' separates several).</summary>
+public sealed record HarnessCommand(string Name, Func<string, string[]> Args, string WeightsFile)
+{
+    /// <summary>The weight files that exist in <paramref name="runDir"/>, as paths relative to it, in order.</summary>
+    public IReadOnlyList<string> WeightFiles(string runDir)
+    {
+        var found = new List<string>();
+        foreach (string pattern in WeightsFile.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            IEnumerable<string> dirs = new[] { "" };
+            var parts = pattern.Split('/');
+            foreach (string part in parts.SkipLast(1))
+                dirs = part == "*"
+                    ? dirs.SelectMany(d => Directory.Exists(Path.Combine(runDir, d))
+                        ? Directory.GetDirectories(Path.Combine(runDir, d)).Select(x => Path.Combine(d, Path.GetFileName(x))).Order(StringComparer.Ordinal)
+                        : Enumerable.Empty<string>())
+                    : dirs.Select(d => Path.Combine(d, part));
+            found.AddRange(dirs.Select(d => Path.Combine(d, parts[^1])).Where(f => File.Exists(Path.Combine(runDir, f))));
+        }
+        return found;
+    }
+}
 
 /// <summary>The outcome of one command: kills tried, resumes that finished and matched, the largest weight difference.</summary>
 public sealed record HarnessRow(string Command, int KillPoints, int KillsDuringWrite, int ResumedOk, int Runs, double MaxWeightDiff, double ReferenceSeconds, List<string> Problems);
@@ -102,7 +123,8 @@ public sealed class KillResume(string cliDll, string work, TextWriter log)
         string refOut = Path.Combine(work, $"{slug}-reference");
         log.WriteLine($"{command.Name}: uninterrupted reference run ...");
         double seconds = RunToEnd(command.Args(refOut));
-        string refWeights = Path.Combine(refOut, command.WeightsFile);
+        var weightFiles = command.WeightFiles(refOut);
+        if (weightFiles.Count == 0) problems.Add($"the reference run wrote no weights matching {command.WeightsFile}");
         int kills = 0, duringWrite = 0, ok = 0;
         double maxDiff = 0;
         for (int seed = 1; seed <= seeds; seed++)
@@ -126,7 +148,8 @@ public sealed class KillResume(string cliDll, string work, TextWriter log)
             catch (InvalidOperationException e) { problems.Add($"seed {seed}: resume failed: {e.Message}"); continue; }
             var leftovers = TempEntries(outDir).ToList();
             if (leftovers.Count > 0) problems.Add($"seed {seed}: temp entries left after the resumed run finished: {string.Join(", ", leftovers)}");
-            double diff = MaxAbsDiff(refWeights, Path.Combine(outDir, command.WeightsFile));
+            double diff = weightFiles.Count == 0 ? double.PositiveInfinity
+                : weightFiles.Max(f => File.Exists(Path.Combine(outDir, f)) ? MaxAbsDiff(Path.Combine(refOut, f), Path.Combine(outDir, f)) : double.PositiveInfinity);
             maxDiff = Math.Max(maxDiff, diff);
             if (diff <= 1e-5 && leftovers.Count == 0) ok++;
             else if (diff > 1e-5) problems.Add($"seed {seed}: final weights differ from the uninterrupted run by {diff:E2}");

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Distil.Reliability;
 using TorchSharp;
 
-// bash bench/kill-resume.sh [--seeds N] [--kills N] [--commands finetune,distill] [--work DIR] [--out bench/results/kill-resume]
+// bash bench/kill-resume.sh [--seeds N] [--kills N] [--commands finetune,distill,search,metakd] [--work DIR] [--out bench/results/kill-resume]
 // Builds the CLI, then kills real runs and resumes them; prints a table and writes .json/.md. See bench/README.md.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -16,7 +16,7 @@ string repo = Path.GetFullPath(Arg("--repo", "."));
 string cli = Path.Combine(repo, "src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli.dll");
 if (!File.Exists(cli)) { Console.Error.WriteLine($"{cli} not found: build it first (dotnet build src/Distil.Cli -c Release), or use bench/kill-resume.sh"); return 3; }
 int seeds = int.Parse(Arg("--seeds", "3")), kills = int.Parse(Arg("--kills", "2"));
-string[] only = Arg("--commands", "finetune,distill,search").Split(',', StringSplitOptions.RemoveEmptyEntries);
+string[] only = Arg("--commands", "finetune,distill,search,metakd").Split(',', StringSplitOptions.RemoveEmptyEntries);
 string work = Path.GetFullPath(Arg("--work", Path.Combine(Path.GetTempPath(), $"distil-kill-resume-{Environment.ProcessId}")));
 string outBase = Arg("--out", Path.Combine(repo, "bench/results/kill-resume"));
 Directory.CreateDirectory(work);
@@ -24,10 +24,10 @@ Directory.CreateDirectory(work);
 // Real data, copied so that caches written next to it stay in the work folder.
 string data = Path.Combine(work, "data");
 Directory.CreateDirectory(data);
-foreach (var split in new[] { "train", "dev" })
+foreach (var split in new[] { "train", "dev", "test" })
     File.Copy(Path.Combine(repo, $"data/uci-sentiment/{split}.domain.tsv"), Path.Combine(data, $"{split}.tsv"), overwrite: true);
 string teacher = KillResume.TinyTeacher(work);
-string train = Path.Combine(data, "train.tsv"), dev = Path.Combine(data, "dev.tsv");
+string train = Path.Combine(data, "train.tsv"), dev = Path.Combine(data, "dev.tsv"), test = Path.Combine(data, "test.tsv");
 string[] Common(string outDir) => new[] { "--train", train, "--dev", dev, "--out", outDir, "--max-seq-len", "32", "--batch-size", "16",
     "--save-every", "10", "--eval-every", "40", "--threads", "1", "--seed", "7" };
 
@@ -50,11 +50,16 @@ var commands = new List<HarnessCommand>
     // Probes, search, derive and retrain from one command: kills land in any of them.
     new("search (probes, search, derive, retrain)", o => new[] { "search", "--config", searchConfig, "--teacher", Path.Combine(work, "finetune-reference", "best"),
         "--train", train, "--dev", dev, "--out", o, "--max-seq-len", "32", "--batch-size", "16", "--threads", "1", "--seed", "7" }, "best/model.safetensors"),
+    // Prototype scores, meta-teacher, domain-expertise weights, then per domain a student in two stages (λ-weighted
+    // intermediate layers, then predictions): kills land in any of them. The tiny teacher is the pre-trained encoder.
+    new("metakd (prototypes, meta-teacher, lambda, 3 students x 2 stages)", o => new[] { "metakd", "--teacher", teacher, "--test", test, "--student", "L1-H64-A2-I128", "--data-portion", "0.5", "--epochs", "1", "--stage1-epochs", "1", "--stage2-epochs", "1",
+        "--lr", "1e-3", "--stage1-lr", "1e-3", "--stage2-lr", "1e-3" }.Concat(Common(o)).ToArray(),
+        "teacher/best/model.safetensors;students/*/best/model.safetensors"),
 };
 var rows = new List<HarnessRow>();
 foreach (var c in commands.Where(c => only.Any(o => c.Name.StartsWith(o, StringComparison.Ordinal))))
 {
-    if (!c.Name.StartsWith("finetune") && !Directory.Exists(Path.Combine(work, "finetune-reference", "best")))
+    if ((c.Name.StartsWith("distill") || c.Name.StartsWith("search")) && !Directory.Exists(Path.Combine(work, "finetune-reference", "best")))
         harness.RunToEnd(commands[0].Args(Path.Combine(work, "finetune-reference")));
     rows.Add(harness.Test(c, seeds, kills));
 }
@@ -73,7 +78,7 @@ Console.WriteLine(md);
 var json = new JsonObject
 {
     ["date_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
-    ["command"] = "bash bench/kill-resume.sh " + string.Join(' ', args.Where(a => a != "--repo" && a != repo)),
+    ["command"] = "bash bench/kill-resume.sh " + string.Join(' ', args.Where((a, i) => a != "--repo" && (i == 0 || args[i - 1] != "--repo"))),
     ["machine"] = $"{Environment.ProcessorCount} logical cores ({Environment.OSVersion})",
     ["rows"] = new JsonArray(rows.Select(r => (JsonNode)new JsonObject
     {

@@ -52,6 +52,13 @@ public sealed class TrainingProgress : TrainerCallback
             Console.WriteLine($"step {r.Step}/{r.TotalSteps} {text} lr {r.LearningRate:E2}");
     }
 
+    public override void OnStepSkipped(TrainerState state, SkippedStep s)
+    {
+        string line = $"step {s.Step} skipped: {s.What} is {s.Value} ({s.SkippedSoFar} skipped so far; no update)";
+        if (task != null) AnsiConsole.MarkupLine(Markup.Escape(line));
+        else Console.WriteLine(line);
+    }
+
     public override void OnEvaluate(TrainerState state, IReadOnlyDictionary<string, double> metrics, bool isBest)
     {
         string line = $"eval @ step {state.GlobalStep}: " + string.Join("  ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}")) + (isBest ? "  (best)" : "");

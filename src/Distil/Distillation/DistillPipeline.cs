@@ -40,6 +40,9 @@ public static class DistillPipeline
             ? new DistillationPlan("custom", new[] { (IReadOnlyList<IntermediateMatch>)explicitMatches })
             : DistillationPresets.Get(c.Preset, teacher.Config, studentConfig, c.Temperature, c.Alpha);
         foreach (var stage in plan.Stages) MatchRegistry.Validate(stage, teacher.Config, studentConfig); // before any training
+        var (_, memory) = MemoryLimit.Check("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Config, studentConfig, data, b),
+            c.Training.MemoryLimitMb);
+        log?.Invoke(memory);
 
         var student = StudentInit.Create(studentConfig, teacher, c.Init, c.Training.Seed);
         student.to(device);
@@ -94,6 +97,24 @@ public static class DistillPipeline
             train_seconds = seconds, teacher = result.Teacher, student = result.Student,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return result;
+    }
+
+    /// <summary>The student trained with the teacher in every step (an upper bound: a cached teacher does not run), plus the
+    /// teacher hidden-state cache (at most teacher_cache_max_mb) and the augmented rows it would hold.</summary>
+    public static MemoryEstimate EstimateMemory(DistillConfig c, DistillationPlan plan, BertConfig teacher, BertConfig student, TaskData data, int batch)
+    {
+        bool maps = plan.Stages.Any(s => s.Any(m => m.Feature is MatchFeatures.Attention or MatchFeatures.AttentionRelation or MatchFeatures.ValueRelation));
+        long cache = 0;
+        if (c.CacheTeacherHidden)
+        {
+            long rows = data.TrainSet.Length * (1L + c.Augment.Copies), tokens = data.TrainSet.Sum(e => (long)e.InputIds.Length) * (1L + c.Augment.Copies);
+            foreach (var stage in plan.Stages)
+                if (!DistillationObjective.LogitsOnly(stage) && TeacherNeeds.For(stage) is { } needs)
+                    cache = Math.Max(cache, Math.Min(c.TeacherCacheMaxMb * 1048576L, needs.Bytes(rows, tokens, teacher.HiddenSize, teacher.NumLabels)));
+        }
+        // Augmented rows can be longer than the originals: then only max_seq_len bounds them.
+        int seq = c.Augment.Copies > 0 ? c.Data.MaxSeqLen : MemoryEstimate.LongestBatch(c.Data.MaxSeqLen, data.TrainSet);
+        return MemoryEstimate.ForTraining(student, batch, seq, teacher, maps, cache);
     }
 
     static ModelSummary Summarize(string name, BertForSequenceClassification m, TaskData data, DistillConfig c, long pad, Device device, int seq)

@@ -66,6 +66,18 @@ public static class MetaKdPipeline
         log($"training rows: {selected.Length} of {data.TrainSet.Length} (portion {c.DataPortion}) in {string.Join(", ", domainNames)}" +
             (holdout != null ? $"; teacher trained without {c.HoldoutDomain}" : ""));
 
+        // Before any training: the larger of teacher fine-tuning and student distillation must fit.
+        var encoder = BertConfig.Load(Path.Combine(c.FinetunedTeacher ?? c.Teacher!, "config.json")).WithLabels(data.Labels.Names);
+        var studentShape = StudentShapes.FromName(c.Student, encoder);
+        int longest = MemoryEstimate.LongestBatch(c.Data.MaxSeqLen, data.TrainSet);
+        var (_, memory) = MemoryLimit.Check("distil metakd", c.Training.BatchSize, b =>
+        {
+            var teacherRun = MemoryEstimate.ForTraining(encoder, b, longest);
+            var studentRun = MemoryEstimate.ForTraining(studentShape, b, longest, encoder, teacherAttentions: c.Distill != "kd");
+            return teacherRun.TotalBytes >= studentRun.TotalBytes ? teacherRun : studentRun;
+        }, c.Training.MemoryLimitMb);
+        log(memory);
+
         // 1. Prototype scores t(x) of the selected rows (aligned with `selected`).
         // Scores weight the meta-teacher's training and enter λ; a reused teacher distilled without λ needs neither.
         bool needScores = (c.TeacherMode == "meta" && c.FinetunedTeacher == null) || c.Distill == "metakd";

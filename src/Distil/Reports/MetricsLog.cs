@@ -51,6 +51,13 @@ public sealed class MetricsLog : TrainerCallback
         Append(o);
     }
 
+    /// <summary>Every skipped step is logged (not only every log_every_steps-th): they are rare and a user must see them.</summary>
+    public override void OnStepSkipped(TrainerState state, SkippedStep s) => Append(new JsonObject
+    {
+        ["type"] = "skipped", ["step"] = s.Step, ["epoch"] = s.Epoch, ["batch_in_epoch"] = s.BatchInEpoch,
+        ["reason"] = $"{s.What} is {s.Value.ToString(CultureInfo.InvariantCulture)}", ["skipped_steps"] = s.SkippedSoFar,
+    });
+
     public override void OnEvaluate(TrainerState state, IReadOnlyDictionary<string, double> metrics, bool isBest)
     {
         var o = new JsonObject { ["type"] = "eval", ["step"] = state.GlobalStep, ["is_best"] = isBest };
@@ -74,7 +81,7 @@ public sealed class MetricsLog : TrainerCallback
         if (!File.Exists(path)) return (train, eval);
         foreach (string line in File.ReadLines(path))
         {
-            if (JsonNode.Parse(line) is not JsonObject o) continue;
+            if (JsonNode.Parse(line) is not JsonObject o || o["type"]?.GetValue<string>() == "skipped") continue;
             var row = new Dictionary<string, double>();
             foreach (var (k, v) in o)
                 if (v is JsonValue jv && jv.TryGetValue(out double d)) row[k] = d;

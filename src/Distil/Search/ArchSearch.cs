@@ -151,9 +151,12 @@ public sealed class ArchSearch
             {
                 using var archSample = net.Sample(tau);
                 var (archLoss, _) = Loss(inputs, labels, probes, archSample, beta);
+                double archValue = archLoss.item<float>();
+                if (!double.IsFinite(archValue)) throw Diverged("architecture loss", archValue, state);
                 aOpt.zero_grad();
                 archLoss.backward();
-                nn.utils.clip_grad_norm_(arch, 5.0);
+                double archNorm = nn.utils.clip_grad_norm_(arch, 5.0);
+                if (!double.IsFinite(archNorm)) throw Diverged("architecture gradient norm", archNorm, state);
                 aOpt.step();
             }
             finally { foreach (var p in weights) p.requires_grad = true; }

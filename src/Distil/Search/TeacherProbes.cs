@@ -117,6 +117,8 @@ public static class TeacherProbes
                 var logits = Apply(features.index_select(0, idx), w, b);                          // (b, L+1, C)
                 var y = labels.index_select(0, idx).repeat_interleave(layers);                   // (b * (L+1))
                 var loss = F.cross_entropy(logits.reshape(-1, classes), y) * layers;             // Σ_j CE_j
+                Training.NonFinite.Check(loss.item<float>(), "loss", $"teacher probe training (epoch {epoch + 1})",
+                    "the teacher's hidden states hold NaN/Inf (check the teacher folder) or the probe learning rate is too high");
                 adam.zero_grad();
                 loss.backward();
                 adam.step();

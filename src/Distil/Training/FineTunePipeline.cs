@@ -26,6 +26,9 @@ public static class FineTunePipeline
         manual_seed(c.Training.Seed); // the new classifier head
         var (model, load) = ModelFolder.LoadForClassification(c.Model!, labels.Names, c.Pooling);
         model.to(device);
+        // Before any training: a run that cannot fit is refused with the estimate, not killed by the OOM killer midway.
+        var (_, memory) = MemoryLimit.Check("distil finetune", c.Training.BatchSize,
+            b => MemoryEstimate.ForTraining(model.Config, b, MemoryEstimate.LongestBatch(c.Data.MaxSeqLen, trainSet)), c.Training.MemoryLimitMb);
         long pad = tokenizer.Pad;
 
         var source = new EncodedBatchSource(trainSet, c.Training.BatchSize, c.Training.Seed, pad);
@@ -52,11 +55,11 @@ public static class FineTunePipeline
 
         double epochs = Math.Max(1e-9, (double)(state.GlobalStep - session.Step) / Math.Max(1, source.BatchCount(0))); // this session's share
         var result = new FineTuneResult(splits, state.GlobalStep, seconds, seconds / epochs, run.BestDir);
-        WriteReport(c, run, result, load, data, resume);
+        WriteReport(c, run, result, load, data, resume, memory);
         return result;
     }
 
-    static void WriteReport(FineTuneConfig c, RunFolder run, FineTuneResult r, LoadReport load, TaskData data, bool resumed)
+    static void WriteReport(FineTuneConfig c, RunFolder run, FineTuneResult r, LoadReport load, TaskData data, bool resumed, string memory)
     {
         var (train, dev, test, labels, domains) = (data.Train, data.Dev, data.Test, data.Labels, data.Domains);
         string plot = "training.png";
@@ -72,6 +75,7 @@ public static class FineTunePipeline
                 ("steps", r.Steps.ToString(CultureInfo.InvariantCulture)), ("train time", $"{F(r.TrainSeconds)} s{(resumed ? " (this session, after resume)" : "")}"),
                 ("time per epoch", $"{F(r.SecondsPerEpoch)} s"),
                 ("settings", $"epochs {c.Training.Epochs}, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, max_seq_len {c.Data.MaxSeqLen}, pooling {c.Pooling ?? "model default"}, seed {c.Training.Seed}, threads {torch.get_num_threads()}"),
+                ("memory", memory),
             })
             .MetricsTable("Metrics of best/", r.Splits)
             .Image("loss and dev accuracy", plot);

@@ -76,12 +76,14 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
             while (!epochEnd && !Done(state))
             {
                 cancel.ThrowIfCancellationRequested();
-                var report = Step(state, optimizer, all, clock);
+                var (report, skipped) = Step(state, optimizer, all, clock);
                 if (state.GlobalStep % TrimEverySteps == 0) Native.GlibcHeap.Trim(); // keeps RSS flat over long runs
                 state.BatchInEpoch++;
                 epochEnd = state.BatchInEpoch >= batches;
                 if (epochEnd) { state.Epoch++; state.BatchInEpoch = 0; }
-                foreach (var c in callbacks) c.OnStepEnd(state, report);
+                foreach (var c in callbacks)
+                    if (report != null) c.OnStepEnd(state, report);
+                    else c.OnStepSkipped(state, skipped!);
 
                 bool last = Done(state) || (epochEnd && state.Epoch == options.Epochs);
                 if (Due(options.EvalEverySteps, state, epochEnd) || last) Evaluate(state);
@@ -107,7 +109,10 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         return options.MaxSteps > 0 ? Math.Min(total, options.MaxSteps) : total;
     }
 
-    StepReport Step(TrainerState state, OptimizerHelper optimizer, Parameter[] parameters, Stopwatch clock)
+    /// <summary>One optimizer step; or, for a NaN/Inf loss or gradient norm, a numerical fault, or (while fewer than
+    /// max_bad_steps were skipped) a skipped step: no update, gradients zeroed, the batch and schedule position consumed
+    /// so that the data order and learning rates of the rest of the run stay those of an uninterrupted run.</summary>
+    (StepReport? Report, SkippedStep? Skipped) Step(TrainerState state, OptimizerHelper optimizer, Parameter[] parameters, Stopwatch clock)
     {
         using var scope = NewDisposeScope();
         double start = clock.Elapsed.TotalSeconds;
@@ -118,27 +123,42 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         using var batch = data.GetBatch(state.Epoch, state.BatchInEpoch);
         var result = objective.Compute(batch);
         double loss = result.Loss.item<float>();
-        if (!double.IsFinite(loss)) throw NumericalFault("loss", loss, state);
-        optimizer.zero_grad();
-        result.Loss.backward();
-        double gradNorm = nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm);
-        if (!double.IsFinite(gradNorm)) throw NumericalFault("gradient norm", gradNorm, state);
+        double gradNorm = double.NaN;
+        string? fault = null;
+        if (!double.IsFinite(loss)) fault = "loss";
+        else
+        {
+            optimizer.zero_grad();
+            result.Loss.backward();
+            gradNorm = nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm);
+            if (!double.IsFinite(gradNorm)) fault = "gradient norm";
+        }
+        if (fault != null)
+        {
+            double value = fault == "loss" ? loss : gradNorm;
+            if (state.SkippedSteps >= options.MaxBadSteps) throw NumericalFault(fault, value, state);
+            optimizer.zero_grad(); // the non-finite gradients must not leak into the next step
+            var skipped = new SkippedStep(state.GlobalStep + 1, state.Epoch, state.BatchInEpoch, fault, value, ++state.SkippedSteps);
+            state.GlobalStep++;
+            return (null, skipped);
+        }
         optimizer.step();
         state.GlobalStep++;
 
         int n = objective.BatchSize(batch);
         double seconds = Math.Max(1e-9, clock.Elapsed.TotalSeconds - start);
         var terms = result.Terms ?? new Dictionary<string, double>();
-        return new StepReport(state.GlobalStep, state.TotalSteps, state.Epoch, loss, terms, lr, gradNorm, n, n / seconds);
+        return (new StepReport(state.GlobalStep, state.TotalSteps, state.Epoch, loss, terms, lr, gradNorm, n, n / seconds), null);
     }
 
     DistilException NumericalFault(string what, double value, TrainerState s)
     {
         string? kept = checkpoints.Latest();
+        string skipped = options.MaxBadSteps > 0 ? $" after {s.SkippedSteps} skipped steps (max_bad_steps {options.MaxBadSteps})" : "";
         return new DistilException(ExitCodes.NumericalFault,
-            $"training diverged: {what} is {value} at step {s.GlobalStep + 1} (epoch {s.Epoch + 1}, batch {s.BatchInEpoch + 1}); " +
+            $"training diverged: {what} is {value} at step {s.GlobalStep + 1} (epoch {s.Epoch + 1}, batch {s.BatchInEpoch + 1}){skipped}; " +
             (kept != null ? $"the last good checkpoint is {kept} (resume from it with a lower learning rate)" : "no checkpoint was written yet") +
-            "; try a lower --lr or a smaller --max-grad-norm");
+            "; try a lower --lr or a smaller training.max_grad_norm" + (options.MaxBadSteps == 0 ? ", or --skip-nonfinite N to skip up to N such steps" : ""));
     }
 
     void Evaluate(TrainerState state)

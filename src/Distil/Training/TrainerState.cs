@@ -13,6 +13,8 @@ public sealed class TrainerState
     [JsonPropertyName("batch_in_epoch")] public int BatchInEpoch { get; set; }
     [JsonPropertyName("best_metric")] public double? BestMetric { get; set; }
     [JsonPropertyName("best_step")] public long? BestStep { get; set; }
+    /// <summary>Steps skipped so far for a NaN/Inf loss or gradient (training.max_bad_steps).</summary>
+    [JsonPropertyName("skipped_steps")] public long SkippedSteps { get; set; }
     /// <summary>Evaluations so far. Per-step losses live in metrics.jsonl only: a row per step here would grow every
     /// checkpoint (and memory) with the length of the run.</summary>
     [JsonPropertyName("log_history")] public List<Dictionary<string, double>> LogHistory { get; set; } = new();
@@ -30,11 +32,16 @@ public sealed class TrainerState
 public sealed record StepReport(long Step, long TotalSteps, int Epoch, double Loss, IReadOnlyDictionary<string, double> Terms,
     double LearningRate, double GradNorm, int Examples, double ExamplesPerSecond);
 
+/// <summary>A step that was skipped for a non-finite loss or gradient norm: no optimizer update, gradients zeroed.</summary>
+public sealed record SkippedStep(long Step, int Epoch, int BatchInEpoch, string What, double Value, long SkippedSoFar);
+
 /// <summary>Observers of the loop (HF's TrainerCallback): progress, logs, best model. They steer only through state.ShouldStop.</summary>
 public abstract class TrainerCallback
 {
     public virtual void OnTrainBegin(TrainerState state) { }
     public virtual void OnStepEnd(TrainerState state, StepReport step) { }
+    /// <summary>Instead of OnStepEnd for a step skipped under training.max_bad_steps.</summary>
+    public virtual void OnStepSkipped(TrainerState state, SkippedStep skipped) { }
     public virtual void OnEvaluate(TrainerState state, IReadOnlyDictionary<string, double> metrics, bool isBest) { }
     public virtual void OnSave(TrainerState state, string checkpointDir) { }
     public virtual void OnTrainEnd(TrainerState state) { }

@@ -21,6 +21,12 @@ public sealed record TrainingOptions
     [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; init; } = 2;
     /// <summary>Metric that picks best/: accuracy, macro_f1, mcc (higher is better) or loss (lower is better).</summary>
     [JsonPropertyName("select_best_by")] public string SelectBestBy { get; init; } = "accuracy";
+    /// <summary>Steps with a NaN/Inf loss or gradient norm that may be skipped (no update, logged, counted) before the run
+    /// stops with a numerical fault; 0 (default) = stop at the first.</summary>
+    [JsonPropertyName("max_bad_steps")] public int MaxBadSteps { get; init; }
+    /// <summary>Memory (MB) the run may use: a run whose estimate (MemoryEstimate) is larger is refused before it starts;
+    /// null = the available memory as detected (or DISTIL_MEMORY_LIMIT_MB), 0 = no check.</summary>
+    [JsonPropertyName("memory_limit_mb")] public int? MemoryLimitMb { get; init; }
 
     public void Validate()
     {
@@ -32,6 +38,8 @@ public sealed record TrainingOptions
         Require(WarmupRatio is >= 0 and < 1, $"warmup_ratio must be in [0, 1) (got {WarmupRatio})");
         Require(MaxGradNorm > 0, $"max_grad_norm must be positive (got {MaxGradNorm})");
         Require(EvalEverySteps >= 0 && SaveEverySteps >= 0 && MaxSteps >= 0, "eval_every_steps, save_every_steps and max_steps must be >= 0");
+        Require(MemoryLimitMb is null or >= 0, $"memory_limit_mb must be >= 0 (0 switches the memory check off; got {MemoryLimitMb})");
+        Require(MaxBadSteps >= 0, $"max_bad_steps must be >= 0 (got {MaxBadSteps})");
         Require(KeepCheckpoints >= 1, "keep_checkpoints must be at least 1");
         Require(SelectBestBy is "accuracy" or "macro_f1" or "mcc" or "loss", $"select_best_by '{SelectBestBy}' is not one of accuracy, macro_f1, mcc, loss");
     }

@@ -55,9 +55,10 @@ public sealed class DomainDiscriminator : nn.Module<Tensor, Tensor>
             using var scope = NewDisposeScope();
             opt.zero_grad();
             var loss = (F.binary_cross_entropy_with_logits(forward(x), y, reduction: nn.Reduction.None) * w).sum();
+            losses[s] = Training.NonFinite.Check(loss.item<float>(), "loss", $"domain discriminator training (step {s + 1})",
+                "the pooled features hold NaN/Inf (check the teacher folder and the data)");
             loss.backward();
             opt.step();
-            losses[s] = loss.item<float>();
         }
         eval();
         return losses;

@@ -70,7 +70,10 @@ public sealed class ReinforcedSelector : IDisposable
         var a = tensor(actions.Select(k => k ? 1f : 0f).ToArray());
         // log π(a|s) = -BCE(logit, a); loss = -(R - b) Σ log π(a_i|s_i)
         var logProb = -F.binary_cross_entropy_with_logits(Policy.forward(features), a, reduction: nn.Reduction.Sum);
-        (-advantage * logProb).backward();
+        var loss = -advantage * logProb;
+        Training.NonFinite.Check(loss.item<float>(), "policy loss", "L2A selector (REINFORCE step)",
+            "lower selector_lr or reward_scale; the selector features may hold NaN/Inf");
+        loss.backward();
         optimizer.step();
         return advantage;
     }

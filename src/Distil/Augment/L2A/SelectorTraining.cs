@@ -121,6 +121,8 @@ public static class SelectorTraining
         var teacher = tensor(rows.SelectMany(i => pool.TeacherLogits[i]).ToArray()).view(rows.Length, -1).to(device); // (B, C)
         optimizer.zero_grad();
         var loss = KdLosses.SoftCrossEntropy(student.forward(Classifier.Inputs(batch, device)).Logits, teacher, temperature) * (temperature * temperature);
+        NonFinite.Check(loss.item<float>(), "KD loss", "L2A selector training (inner student step)",
+            "lower training.learning_rate or raise temperature; the teacher logits may hold NaN/Inf");
         loss.backward();
         optimizer.step();
         student.eval();
