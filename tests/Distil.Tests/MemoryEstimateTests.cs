@@ -57,6 +57,8 @@ public class MemoryEstimateTests
         Assert.Equal(1000, e.CacheBytes);
         var without = MemoryEstimate.ForTraining(Tiny, batch: 2, seq: 3, teacher: Tiny, teacherAttentions: false);
         Assert.Equal(3456 - 4 * 72, without.TeacherBytes);
+        // The student's maps when a match reads attention: 14 maps x 1 layer x (batch 2 x 2 heads x 3 x 3) floats.
+        Assert.Equal(4L * 14 * 1 * 36, e.ActivationBytes - without.ActivationBytes);
     }
 
     [Fact]

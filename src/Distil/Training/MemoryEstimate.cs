@@ -18,6 +18,10 @@ namespace Distil.Training;
 /// <item>a teacher that runs inside the step (distillation): its weights, the hidden states a forward returns
 /// ((L + 1) N H floats), the attention maps when a match reads them (2 x L maps: scores and probabilities), and one
 /// layer's transient working set (N (I + 4 H) floats and one map);</item>
+/// <item>when a match reads attention maps, the student's side of them: its attention goes through the explicit path
+/// (scores, masked scores, probabilities, dropout output kept for backward instead of the fused kernel's few buffers),
+/// the match losses keep the student map, the difference and its square, and backward needs gradients of the same
+/// size: <see cref="AttentionMatchMapsPerLayer"/> maps of batch x heads x seq^2 floats per student layer;</item>
 /// <item>caches held in memory (the teacher hidden-state cache) as given;</item>
 /// <item>model input/output, 5 x the weights (and 1 x a teacher's): the safetensors file read on load, checkpoint
 /// serialization (weights and AdamW state go through managed buffers), best/ written and read back for the final
@@ -32,6 +36,11 @@ public sealed record MemoryEstimate(long WeightsBytes, long GradientBytes, long 
 {
     /// <summary>Resident memory of `distil` with libtorch loaded and nothing trained (measured: bench/results/memory-estimate.md).</summary>
     public const long ProcessBytes = 300L << 20;
+
+    /// <summary>Student attention maps alive per layer when a match reads attention (see the class comment): the count
+    /// above is about 11; the tinybert run of bench/results/memory-estimate.md measured 11.4 per layer beyond the rest of
+    /// the estimate, rounded up to 14 for the same ~1.1x margin the other rows have.</summary>
+    public const int AttentionMatchMapsPerLayer = 14;
 
     public long TotalBytes => WeightsBytes + GradientBytes + OptimizerBytes + ActivationBytes + TeacherBytes + CacheBytes + IoBytes + RuntimeBytes;
 
@@ -65,6 +74,8 @@ public sealed record MemoryEstimate(long WeightsBytes, long GradientBytes, long 
         long p = Parameters(model), tokens = (long)batch * seq;
         long layer = LayerActivationBytes(model, batch, seq);
         long activations = (model.NumHiddenLayers + 1) * layer + 4 * 4 * tokens * model.HiddenSize;
+        if (teacher != null && teacherAttentions)
+            activations += 4L * AttentionMatchMapsPerLayer * model.NumHiddenLayers * batch * model.NumAttentionHeads * seq * seq;
         long teacherBytes = 0;
         if (teacher != null)
         {
