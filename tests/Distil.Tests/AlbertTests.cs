@@ -282,6 +282,37 @@ public sealed class AlbertTests : IDisposable
         Assert.Throws<DistilException>(() => AlbertStudents.FromName("albert-6x384", teacher));
     }
 
+    [Fact]
+    public void TeacherInitCopiesLayersIntoGroupsAndFactorisesTheEmbedding()
+    {
+        manual_seed(15);
+        var teacherConfig = TinyBert.Config(layers: 4, hidden: 16, heads: 4, vocab: 50) with { IntermediateSize = 24 };
+        using var teacher = new BertForSequenceClassification(teacherConfig);
+        var config = AlbertStudents.FromName("albert-L4-H16-E6-A4-I24-G2", teacherConfig);
+        using var student = AlbertStudents.Create(config, teacher, "teacher", seed: 1);
+        var t = teacher.state_dict();
+        var s = student.state_dict();
+        // Group g copies teacher layer TeacherLayersFor(2, 4)[g] = 0, 2.
+        foreach (var (g, layer) in new[] { (0, 0), (1, 2) })
+            foreach (var (albertKey, bertKey) in AlbertStudents.LayerKeys)
+                Assert.True(Same(t[$"bert.encoder.layer.{layer}.{bertKey}"], s[$"albert.encoder.albert_layer_groups.{g}.albert_layers.0.{albertKey}"]), albertKey);
+        Assert.True(Same(t["classifier.weight"], s["classifier.weight"]));
+        Assert.True(Same(t["bert.pooler.dense.weight"], s["albert.pooler.weight"]));
+
+        // The word table times the map's direction part is the best rank-E approximation of the teacher's table
+        // (Eckart-Young: the sum of its discarded squared singular values is the squared error).
+        var map = s["albert.encoder.embedding_hidden_mapping_in.weight"]; // (H, E) = diag(gamma) B^T sqrt(H/E)
+        var gamma = t["bert.embeddings.LayerNorm.weight"].unsqueeze(1);
+        var directions = map / gamma / Math.Sqrt(16.0 / 6);                  // B^T (H, E), orthonormal columns
+        Close(eye(6), directions.t().matmul(directions), 1e-5);
+        var words = t["bert.embeddings.word_embeddings.weight"];
+        var rebuilt = s["albert.embeddings.word_embeddings.weight"].matmul(directions.t()); // (V, E) @ (E, H)
+        var singular = linalg.svdvals(words);
+        double expected = singular.narrow(0, 6, 10).square().sum().item<float>();
+        Assert.Equal(expected, (words - rebuilt).square().sum().item<float>(), expected * 1e-3);
+        Assert.Throws<DistilException>(() => AlbertStudents.Create(AlbertStudents.FromName("albert-L4-H32-E6-A4", teacherConfig), teacher, "teacher", 1));
+    }
+
     static string Data(string name, int rows, int seed)
     {
         var rng = new Random(seed);

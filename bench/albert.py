@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Aggregates bench/albert.sh runs (WORK/*/result.json) into bench/results/albert.{md,json}."""
+import json, os, sys, datetime
+
+work = sys.argv[1] if len(sys.argv) > 1 else "runs/albert"
+out_dir = os.path.join(os.path.dirname(__file__), "results")
+runs = []
+for name in sorted(os.listdir(work)):
+    d = os.path.join(work, name)
+    if not os.path.isfile(os.path.join(d, "result.json")):
+        continue
+    r = json.load(open(os.path.join(d, "result.json")))
+    read = lambda f: open(os.path.join(d, f)).read().strip() if os.path.isfile(os.path.join(d, f)) else None
+    runs.append({"run": name, "command": read("command"), "wall_seconds": float(read("wall_seconds") or "nan"), **r})
+
+def acc(m, split):
+    v = (m.get(split) or {}).get("accuracy")
+    return f"{100 * v:.2f}" if v is not None else "-"
+
+commit = open(os.path.join(work, "cli-commit")).read().strip() if os.path.isfile(os.path.join(work, "cli-commit")) else "?"
+lines = [
+    "# ALBERT students on data/uci-sentiment (issue 7)", "",
+    f"Command: `bench/albert.sh` (one torch thread per run, runs one after another on a 2-core machine shared with other jobs; "
+    f"timings are noisy); CLI from commit {commit}; {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}.", "",
+]
+if runs:
+    t = runs[0]["teacher"]
+    lines += [f"Teacher `/work/teacher-ft` (fine-tuned MiniLM, L6-H384, mean pooling): {t['Parameters'] / 1e6:.2f}M parameters, "
+              f"{t['NonEmbeddingParameters'] / 1e6:.3f}M non-embedding, test {acc(t, 'Test')}%, dev {acc(t, 'Dev')}%, batch-1 {t['LatencyMs']:.1f} ms.", ""]
+lines += ["| student | type | preset | params | non-emb params (share of teacher) | dev acc % | test acc % | % of teacher test | batch-1 ms | train s | wall s |",
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
+for r in runs:
+    s, t = r["student"], r["teacher"]
+    share = s["NonEmbeddingParameters"] / t["NonEmbeddingParameters"]
+    rel = f"{100 * s['Test']['accuracy'] / t['Test']['accuracy']:.1f}" if s.get("Test") and t.get("Test") else "-"
+    lines.append(f"| {r['student_shape']} | {r.get('student_model_type', 'bert')} | {r['preset']} | {s['Parameters'] / 1e6:.2f}M | "
+                 f"{s['NonEmbeddingParameters'] / 1e6:.3f}M ({100 * share:.1f}%) | {acc(s, 'Dev')} | {acc(s, 'Test')} | {rel} | "
+                 f"{s['LatencyMs']:.1f} | {r['train_seconds']:.0f} | {r['wall_seconds']:.0f} |")
+lines += ["", "Non-embedding parameters: everything but the embedding tables and, for ALBERT, the E -> H map "
+          "(embedding_hidden_mapping_in); a shared layer counts once; the pooler is not counted (mean pooling never runs it).", "",
+          "Command lines:", ""] + [f"- `{r['command']}`" for r in runs if r["command"]]
+os.makedirs(out_dir, exist_ok=True)
+open(os.path.join(out_dir, "albert.md"), "w").write("\n".join(lines) + "\n")
+json.dump(runs, open(os.path.join(out_dir, "albert.json"), "w"), indent=2)
+print("\n".join(lines))
