@@ -11,7 +11,9 @@ for name in sorted(os.listdir(work)):
         continue
     r = json.load(open(os.path.join(d, "result.json")))
     read = lambda f: open(os.path.join(d, f)).read().strip() if os.path.isfile(os.path.join(d, f)) else None
-    runs.append({"run": name, "command": read("command"), "wall_seconds": float(read("wall_seconds") or "nan"), **r})
+    cfg = json.load(open(os.path.join(d, "config.resolved.json")))["config"]
+    runs.append({"run": name, "command": read("command"), "wall_seconds": float(read("wall_seconds") or "nan"),
+                 "init": cfg["init"], "epochs": cfg["training"]["epochs"], "learning_rate": cfg["training"]["learning_rate"], **r})
 
 def acc(m, split):
     v = (m.get(split) or {}).get("accuracy")
@@ -21,21 +23,33 @@ commit = open(os.path.join(work, "cli-commit")).read().strip() if os.path.isfile
 lines = [
     "# ALBERT students on data/uci-sentiment (issue 7)", "",
     f"Command: `bench/albert.sh` (one torch thread per run, runs one after another on a 2-core machine shared with other jobs; "
-    f"timings are noisy); CLI from commit {commit}; {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}.", "",
+    f"timings are noisy); `distil` = `DISTIL`, a copy of src/Distil.Cli/bin/Release/net10.0/linux-x64 built from commit {commit}; {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}.", "",
 ]
 if runs:
     t = runs[0]["teacher"]
     lines += [f"Teacher `/work/teacher-ft` (fine-tuned MiniLM, L6-H384, mean pooling): {t['Parameters'] / 1e6:.2f}M parameters, "
               f"{t['NonEmbeddingParameters'] / 1e6:.3f}M non-embedding, test {acc(t, 'Test')}%, dev {acc(t, 'Dev')}%, batch-1 {t['LatencyMs']:.1f} ms.", ""]
-lines += ["| student | type | preset | params | non-emb params (share of teacher) | dev acc % | test acc % | % of teacher test | batch-1 ms | train s | wall s |",
-          "|---|---|---|---|---|---|---|---|---|---|---|"]
+lines += ["| student | type | preset | init, epochs/stage, lr | params | non-emb params (share of teacher) | dev acc % | test acc % | % of teacher test | batch-1 ms | train s | wall s |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for r in runs:
     s, t = r["student"], r["teacher"]
     share = s["NonEmbeddingParameters"] / t["NonEmbeddingParameters"]
     rel = f"{100 * s['Test']['accuracy'] / t['Test']['accuracy']:.1f}" if s.get("Test") and t.get("Test") else "-"
-    lines.append(f"| {r['student_shape']} | {r.get('student_model_type', 'bert')} | {r['preset']} | {s['Parameters'] / 1e6:.2f}M | "
+    lines.append(f"| {r['student_shape']} | {r.get('student_model_type', 'bert')} | {r['preset']} | {r['init']}, {r['epochs']}, {r['learning_rate']:g} | {s['Parameters'] / 1e6:.2f}M | "
                  f"{s['NonEmbeddingParameters'] / 1e6:.3f}M ({100 * share:.1f}%) | {acc(s, 'Dev')} | {acc(s, 'Test')} | {rel} | "
                  f"{s['LatencyMs']:.1f} | {r['train_seconds']:.0f} | {r['wall_seconds']:.0f} |")
+by = {(r["student_shape"], r["preset"]): r for r in runs}
+a, b = by.get(("albert-L6-H384-E128", "kd")), by.get(("L1-H384", "kd"))
+if a and b:
+    sa, sb = a["student"], b["student"]
+    lines += ["", "Reading (one seed each, same preset, init, budget and seed): the ALBERT student and the one-layer BERT student have "
+              f"the same non-embedding parameters ({sa['NonEmbeddingParameters']:,} vs {sb['NonEmbeddingParameters']:,}: one layer's weights), "
+              f"the ALBERT student has {sb['Parameters'] / sa['Parameters']:.1f}x fewer parameters in all ({sa['Parameters'] / 1e6:.2f}M vs "
+              f"{sb['Parameters'] / 1e6:.2f}M: E = 128 factorised embedding) and runs that layer 6 times, so its batch-1 latency is "
+              f"{sa['LatencyMs'] / sb['LatencyMs']:.1f}x the one-layer student's ({sa['LatencyMs']:.1f} vs {sb['LatencyMs']:.1f} ms; the 6-layer "
+              f"teacher of the same width: {a['teacher']['LatencyMs']:.1f} ms in the same run): ALBERT saves parameters, not inference time "
+              f"(papers.md; latencies measured on the shared machine are noisy). Test accuracy: ALBERT {acc(sa, 'Test')}%, "
+              f"BERT L1 {acc(sb, 'Test')}%, teacher {acc(a['teacher'], 'Test')}%."]
 lines += ["", "Non-embedding parameters: everything but the embedding tables and, for ALBERT, the E -> H map "
           "(embedding_hidden_mapping_in); a shared layer counts once; the pooler is not counted (mean pooling never runs it).", "",
           "Command lines:", ""] + [f"- `{r['command']}`" for r in runs if r["command"]]

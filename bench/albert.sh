@@ -29,7 +29,7 @@ cp -n data/uci-sentiment/{train,dev,test}.domain.tsv "$WORK/data/"
 
 for spec in $RUNS; do
   student=${spec%%:*}; preset=${spec##*:}
-  out="$WORK/$student-$preset-$INIT-seed$SEED"
+  out="$WORK/$student-$preset-$INIT-e$EPOCHS-seed$SEED"
   [ -f "$out/result.json" ] && { echo "skip $out (done)"; continue; }
   cmd=("$DISTIL" distill --teacher "$TEACHER" --student "$student" --preset "$preset" --init "$INIT"
        --train "$WORK/data/train.domain.tsv" --dev "$WORK/data/dev.domain.tsv" --test "$WORK/data/test.domain.tsv"
