@@ -313,6 +313,37 @@ public sealed class AlbertTests : IDisposable
         Assert.Throws<DistilException>(() => AlbertStudents.Create(AlbertStudents.FromName("albert-L4-H32-E6-A4", teacherConfig), teacher, "teacher", 1));
     }
 
+    [Fact]
+    public void EveryPresetsMatchesReachTheSharedLayerOfAnAlbertStudent()
+    {
+        // Teacher 2 layers H16, 2 heads; student albert-L2-H8-E4 (narrower: projections, MiniLM relations).
+        manual_seed(16);
+        var teacherConfig = TinyBert.Config(layers: 2, hidden: 16, heads: 2, vocab: 50);
+        using var teacher = new BertForSequenceClassification(teacherConfig);
+        var config = AlbertStudents.FromName("albert-L2-H8-E4-A2-I16", teacherConfig);
+        using var batch = Distil.Data.Collator.Collate(new[]
+        {
+            new Distil.Data.EncodedExample([2, 17, 5, 33, 9, 3], [0, 0, 0, 0, 0, 0], 1, 0),
+            new Distil.Data.EncodedExample([2, 40, 11, 3], [0, 0, 0, 0], 0, 0),
+        }, 0, [0, 1]);
+        foreach (var preset in DistillationPresets.Names)
+        {
+            using var student = AlbertStudents.Create(config, teacher, "random", seed: 1);
+            var plan = DistillationPresets.Get(preset, teacherConfig, student.Shape);
+            foreach (var matches in plan.Stages)
+            {
+                using var projections = new Projections(matches, student.Shape.HiddenSize, teacherConfig.HiddenSize);
+                var objective = new DistillationObjective(student, teacher, matches, projections, CPU);
+                student.zero_grad();
+                var loss = objective.Compute(batch).Loss;
+                Assert.True(double.IsFinite(loss.item<float>()), $"{preset}: loss {loss.item<float>()}");
+                loss.backward();
+                if (matches.Any(m => m.IsLayered)) // every intermediate stage trains the one shared layer
+                    Assert.True(student.albert.Layer(1).attention.query.weight!.grad!.abs().sum().item<float>() > 0, $"{preset}: no gradient on the shared layer");
+            }
+        }
+    }
+
     static string Data(string name, int rows, int seed)
     {
         var rng = new Random(seed);
