@@ -28,7 +28,9 @@ lines = [
 if runs:
     t = runs[0]["teacher"]
     lines += [f"Teacher `/work/teacher-ft` (fine-tuned MiniLM, L6-H384, mean pooling): {t['Parameters'] / 1e6:.2f}M parameters, "
-              f"{t['NonEmbeddingParameters'] / 1e6:.3f}M non-embedding, test {acc(t, 'Test')}%, dev {acc(t, 'Dev')}%, batch-1 {t['LatencyMs']:.1f} ms.", ""]
+              f"{t['NonEmbeddingParameters'] / 1e6:.3f}M non-embedding, test {acc(t, 'Test')}%, dev {acc(t, 'Dev')}%, batch-1 "
+              f"{min(r['teacher']['LatencyMs'] for r in runs):.1f} to {max(r['teacher']['LatencyMs'] for r in runs):.1f} ms as measured in each run "
+              "(the spread is the shared machine's load).", ""]
 lines += ["| student | type | preset | init, epochs/stage, lr | params | non-emb params (share of teacher) | dev acc % | test acc % | % of teacher test | batch-1 ms | train s | wall s |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for r in runs:
@@ -50,6 +52,10 @@ if a and b:
               f"teacher of the same width: {a['teacher']['LatencyMs']:.1f} ms in the same run): ALBERT saves parameters, not inference time "
               f"(papers.md; latencies measured on the shared machine are noisy). Test accuracy: ALBERT {acc(sa, 'Test')}%, "
               f"BERT L1 {acc(sb, 'Test')}%, teacher {acc(a['teacher'], 'Test')}%."]
+tb = by.get(("albert-L6-H384-E128", "tinybert"))
+if tb:
+    lines += ["", f"The same ALBERT student with the tinybert preset ({tb['epochs']} epoch(s) per stage; 1 epoch per stage = the kd runs' 2 epochs "
+              f"of steps): test {acc(tb['student'], 'Test')}%, dev {acc(tb['student'], 'Dev')}%."]
 lines += ["", "Non-embedding parameters: everything but the embedding tables and, for ALBERT, the E -> H map "
           "(embedding_hidden_mapping_in); a shared layer counts once; the pooler is not counted (mean pooling never runs it).", "",
           "Command lines:", ""] + [f"- `{r['command']}`" for r in runs if r["command"]]
