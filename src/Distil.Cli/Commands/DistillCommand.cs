@@ -20,12 +20,13 @@ public static class DistillCommand
               distil distill --teacher runs/ft/best --student L2-H384 --init teacher --preset kd --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --out runs/kd
               distil distill --teacher runs/ft/best --student L4-H312 --preset tinybert --config kd.json --out runs/tinybert
               distil distill --teacher runs/ft/best --student L3-H312-A12-I1200 --preset tinybert --augment 4 --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --out runs/tinybert-aug
+              distil distill --teacher runs/ft/best --student albert-L6-H384-E128 --preset tinybert --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --out runs/albert
               distil distill --out runs/kd --resume
             """);
         common.AddTo(cmd);
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
         Add(new Option<string?>("--teacher") { Description = "Fine-tuned teacher folder (config.json with labels, model.safetensors, vocab.txt)" }, "teacher");
-        Add(new Option<string?>("--student") { Description = "Student shape L<layers>-H<hidden>[-A<heads>][-I<ffn>] (default L4-H312)" }, "student");
+        Add(new Option<string?>("--student") { Description = "Student shape L<layers>-H<hidden>[-A<heads>][-I<ffn>] (default L4-H312), or ALBERT albert-L<layers>-H<hidden>-E<embedding>[-A<heads>][-I<ffn>][-G<groups>] (e.g. albert-L6-H384-E128: 6 layers sharing one layer's weights)" }, "student");
         Add(new Option<string?>("--init") { Description = "random, or teacher (copy embeddings and every k-th layer; same width only)" }, "init");
         Add(new Option<string?>("--preset") { Description = $"{string.Join(", ", DistillationPresets.Names)} (default kd)" }, "preset");
         Add(new Option<double>("--temperature") { Description = "Softmax temperature of the logits terms (default 2)" }, "temperature");

@@ -13,7 +13,7 @@ public sealed record LoadedClassifier(nn.Module Module, Func<BertInputs, Tensor>
     public void Dispose() => Module.Dispose();
 }
 
-/// <summary>Loads a classifier folder by its config.json "model_type": "bert" (default) or "adabert_cnn".</summary>
+/// <summary>Loads a classifier folder by its config.json "model_type": "bert" (default), "albert" or "adabert_cnn".</summary>
 public static class ClassifierFolder
 {
     public static string ModelType(string dir)
@@ -34,6 +34,11 @@ public static class ClassifierFolder
         {
             var cnn = AdaBertCnnFolder.Load(dir);
             return new LoadedClassifier(cnn, cnn.forward, cnn.Config.Labels, cnn.Config.VocabSize, AdaBertCnnConfig.Type);
+        }
+        if (ModelType(dir) == AlbertConfig.Type)
+        {
+            var (albert, _) = AlbertFolder.LoadForClassification(dir);
+            return new LoadedClassifier(albert, i => albert.forward(i).Logits, albert.Config.Labels, albert.Config.VocabSize, AlbertConfig.Type);
         }
         var (bert, _) = ModelFolder.LoadForClassification(dir);
         return new LoadedClassifier(bert, i => bert.forward(i).Logits, bert.Config.Labels, bert.Config.VocabSize, "bert");

@@ -103,13 +103,24 @@ public static class ModelFolder
         finally { foreach (var t in tensors.Values) t.Dispose(); }
     }
 
+    /// <summary>A BERT or ALBERT sequence classifier, by config.json's model_type (as HF's AutoModel dispatches).</summary>
+    public static EncoderClassifier LoadEncoderClassifier(string dir) =>
+        ClassifierFolder.ModelType(dir) == AlbertConfig.Type ? AlbertFolder.LoadForClassification(dir).Model : LoadForClassification(dir).Model;
+
     /// <summary>
-    /// Writes <paramref name="model"/> as an HF folder: config.json (architectures BertForSequenceClassification),
-    /// model.safetensors (the full state dict, HF key names) and the tokenizer files of <paramref name="tokenizerDir"/>.
+    /// Writes <paramref name="model"/> as an HF folder: config.json (architectures BertForSequenceClassification, or
+    /// AlbertForSequenceClassification with model_type albert), model.safetensors (the full state dict, HF key names)
+    /// and the tokenizer files of <paramref name="tokenizerDir"/>.
     /// An existing folder is replaced atomically (<see cref="AtomicFolder"/>).
     /// </summary>
-    public static void Save(string dir, BertForSequenceClassification model, string tokenizerDir)
+    public static void Save(string dir, EncoderClassifier model, string tokenizerDir)
     {
+        string configJson = model switch
+        {
+            BertForSequenceClassification b => (b.Config with { Architectures = ["BertForSequenceClassification"] }).ToJson(),
+            AlbertForSequenceClassification a => (a.Config with { Architectures = ["AlbertForSequenceClassification"] }).ToJson(),
+            _ => throw new ArgumentException($"no folder format for {model.GetType().Name}", nameof(model)),
+        };
         // Check the inputs before writing anything, so a bad call never touches an existing folder.
         string vocab = Path.Combine(tokenizerDir, VocabFile);
         if (!File.Exists(vocab)) throw DistilException.NotFound($"{vocab}: tokenizer file not found; pass the folder the training data was tokenized with (it needs {VocabFile})");
@@ -120,11 +131,10 @@ public static class ModelFolder
         // it reads the same even where a tool's defaults differ.
         string? settingsJson = File.Exists(Path.Combine(tokenizerDir, TokenizerConfigFile)) ? null
             : TokenizerSettings.Load(Path.Combine(tokenizerDir, TokenizerConfigFile)).ToJson();
-        var config = model.Config with { Architectures = ["BertForSequenceClassification"] };
 
         AtomicFolder.Replace(dir, tmp =>
         {
-            WriteDurably(Path.Combine(tmp, ConfigFile), Encoding.UTF8.GetBytes(config.ToJson()));
+            WriteDurably(Path.Combine(tmp, ConfigFile), Encoding.UTF8.GetBytes(configJson));
             SafeTensors.Write(Path.Combine(tmp, WeightsFile), model.state_dict());
             foreach (var f in tokenizerFiles) WriteDurably(Path.Combine(tmp, Path.GetFileName(f)), File.ReadAllBytes(f));
             if (settingsJson != null) WriteDurably(Path.Combine(tmp, TokenizerConfigFile), Encoding.UTF8.GetBytes(settingsJson));
@@ -151,7 +161,7 @@ public static class ModelFolder
         return (folder, BertConfig.Load(Path.Combine(folder, ConfigFile)));
     }
 
-    static string WeightsPath(string folder)
+    internal static string WeightsPath(string folder)
     {
         string path = Path.Combine(folder, WeightsFile);
         if (File.Exists(path)) return path;

@@ -35,7 +35,9 @@ public static class DistillPipeline
         var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Config));
         int augmented = 0;
         if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, log);
-        var studentConfig = StudentShapes.FromName(c.Student, teacher.Config);
+        // An ALBERT student is validated and matched through its hidden-side shape (every hidden state is H wide).
+        var albertConfig = AlbertStudents.IsAlbert(c.Student) ? AlbertStudents.FromName(c.Student, teacher.Config) : null;
+        var studentConfig = albertConfig?.Shape ?? StudentShapes.FromName(c.Student, teacher.Config);
         var plan = c.Matches is { } explicitMatches
             ? new DistillationPlan("custom", new[] { (IReadOnlyList<IntermediateMatch>)explicitMatches })
             : DistillationPresets.Get(c.Preset, teacher.Config, studentConfig, c.Temperature, c.Alpha);
@@ -44,7 +46,10 @@ public static class DistillPipeline
             c.Training.MemoryLimitMb);
         log?.Invoke(memory);
 
-        var student = StudentInit.Create(studentConfig, teacher, c.Init, c.Training.Seed);
+        EncoderClassifier student = albertConfig != null
+            ? AlbertStudents.Create(albertConfig, teacher, c.Init, c.Training.Seed)
+            : StudentInit.Create(studentConfig, teacher, c.Init, c.Training.Seed);
+        log?.Invoke($"student {c.Student}: {student.parameters().Sum(p => p.numel()):N0} parameters, {StudentShapes.NonEmbeddingParameters(student):N0} outside the embeddings");
         student.to(device);
         long pad = tokenizer.Pad;
         Tensor? cached = c.CacheTeacherLogits && plan.Stages.Any(DistillationObjective.LogitsOnly)
@@ -84,7 +89,7 @@ public static class DistillPipeline
         double seconds = clock.Elapsed.TotalSeconds;
         if (data.DevSet == null) ModelFolder.Save(run.BestDir, student, c.Teacher!);
 
-        var (best, _) = ModelFolder.LoadForClassification(run.BestDir);
+        using var best = ModelFolder.LoadEncoderClassifier(run.BestDir);
         best.to(device);
         int latencySeq = Math.Min(64, c.Data.MaxSeqLen);
         var result = new DistillResult(Summarize("teacher", teacher, data, c, pad, device, latencySeq),
@@ -93,7 +98,7 @@ public static class DistillPipeline
         // The same numbers for scripts (bench/kd-presets.sh): sizes, dev/test metrics, latency, training time.
         RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new
         {
-            preset = plan.Name, student_shape = c.Student, train_examples = data.TrainSet.Length, augmented_examples = augmented,
+            preset = plan.Name, student_shape = c.Student, student_model_type = albertConfig != null ? AlbertConfig.Type : "bert", train_examples = data.TrainSet.Length, augmented_examples = augmented,
             train_seconds = seconds, teacher = result.Teacher, student = result.Student,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return result;
@@ -117,14 +122,15 @@ public static class DistillPipeline
         return MemoryEstimate.ForTraining(student, batch, seq, teacher, maps, cache);
     }
 
-    static ModelSummary Summarize(string name, BertForSequenceClassification m, TaskData data, DistillConfig c, long pad, Device device, int seq)
+    static ModelSummary Summarize(string name, EncoderClassifier m, TaskData data, DistillConfig c, long pad, Device device, int seq)
     {
         IReadOnlyDictionary<string, double> Metrics(EncodedExample[] set) =>
             Classifier.Metrics(Classifier.PredictProbabilities(m, set, c.EvalBatchSize, pad, device), set, data.Labels.Count, data.Domains);
         var dev = data.DevSet != null ? Metrics(data.DevSet) : new Dictionary<string, double>();
         var test = data.TestSet != null ? Metrics(data.TestSet) : null;
         long all = m.parameters().Sum(p => p.numel());
-        return new ModelSummary(name, all, StudentShapes.NonEmbeddingParameters(m), dev, test, TorchLatency.Measure(m, seq).MedianMs);
+        return new ModelSummary(name, all, StudentShapes.NonEmbeddingParameters(m), dev, test,
+            TorchLatency.Measure(m, i => m.forward(i).Logits, m.Shape.VocabSize, seq).MedianMs);
     }
 
     static void WriteReport(DistillConfig c, RunFolder run, DistillationPlan plan, DistillResult r, TaskData data, int augmented)
@@ -139,7 +145,8 @@ public static class DistillPipeline
         var w = new ReportWriter($"distil distill: {plan.Name}")
             .KeyValues("Run", new[]
             {
-                ("teacher", c.Teacher!), ("student", $"{c.Student}, init {c.Init}"), ("preset", plan.Name),
+                ("teacher", c.Teacher!), ("student", $"{c.Student}, init {c.Init}" + (AlbertStudents.IsAlbert(c.Student)
+                    ? " (ALBERT: factorised embedding, layers share their group's weights; non-embedding excludes the E->H map)" : "")), ("preset", plan.Name),
                 ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples" + (augmented > 0
                     ? $", of which {augmented} augmented: TinyBERT word replacement, N {c.Augment.Copies}, p {c.Augment.P}, M {c.Augment.Candidates}, seed {c.Augment.Seed})" : ")")),
                 ("settings", $"epochs {c.Training.Epochs} per stage, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, T {c.Temperature}, alpha {c.Alpha}, seed {c.Training.Seed}"),

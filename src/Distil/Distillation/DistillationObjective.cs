@@ -13,7 +13,8 @@ namespace Distil.Distillation;
 /// </summary>
 public sealed class DistillationObjective : IObjective<Batch>
 {
-    readonly BertForSequenceClassification student, teacher;
+    readonly EncoderClassifier student;
+    readonly BertForSequenceClassification teacher;
     readonly IReadOnlyList<IntermediateMatch> matches;
     readonly Projections projections;
     readonly Device device;
@@ -21,7 +22,7 @@ public sealed class DistillationObjective : IObjective<Batch>
     readonly TeacherHiddenCache? cachedTeacher;
     readonly OutputRequest request;
 
-    public DistillationObjective(BertForSequenceClassification student, BertForSequenceClassification teacher,
+    public DistillationObjective(EncoderClassifier student, BertForSequenceClassification teacher,
         IReadOnlyList<IntermediateMatch> matches, Projections projections, Device device, Tensor? cachedTeacherLogits = null,
         TeacherHiddenCache? cachedTeacher = null)
     {
@@ -58,7 +59,7 @@ public sealed class DistillationObjective : IObjective<Batch>
         else
             using (no_grad())
                 teacherSide = DistillSide.From(teacher.forward(inputs, request), teacher.bert);
-        var result = MatchLoss.Compute(matches, DistillSide.From(s, student.bert), teacherSide, inputs.AttentionMask, b.Labels.to(device), projections);
+        var result = MatchLoss.Compute(matches, DistillSide.From(s, student.AttentionLayers), teacherSide, inputs.AttentionMask, b.Labels.to(device), projections);
         return new LossResult(result.Total, result.Terms);
     }
 

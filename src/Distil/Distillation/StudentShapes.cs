@@ -46,10 +46,13 @@ public static partial class StudentShapes
 
     /// <summary>
     /// Parameters outside the embeddings that inference uses (what "x times smaller" compares): a classifier with
-    /// mean pooling never runs its pooler, so the pooler is not counted.
+    /// mean pooling never runs its pooler, so the pooler is not counted. ALBERT's E -> H map
+    /// (embedding_hidden_mapping_in) is part of its factorised embedding (V x E + E x H in the paper), so not counted
+    /// either; a shared layer counts once, however many layers run it.
     /// </summary>
-    public static long NonEmbeddingParameters(Models.BertForSequenceClassification model) =>
+    public static long NonEmbeddingParameters(Models.EncoderClassifier model) =>
         model.named_parameters()
-            .Where(p => !p.name.Contains("embeddings.") && !(model.Config.ClassifierPooling == "mean" && p.name.StartsWith("bert.pooler.")))
+            .Where(p => !p.name.Contains("embeddings.") && !p.name.Contains("embedding_hidden_mapping_in.")
+                        && !(model.Shape.ClassifierPooling == "mean" && (p.name.StartsWith("bert.pooler.") || p.name.StartsWith("albert.pooler."))))
             .Sum(p => p.parameter.numel());
 }

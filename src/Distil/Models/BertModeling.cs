@@ -227,7 +227,7 @@ public sealed class BertPooler : nn.Module
     }
 }
 
-public sealed class BertModel : nn.Module
+public sealed class BertModel : nn.Module, IAttentionLayers
 {
     public readonly BertEmbeddings embeddings;
     public readonly BertEncoder encoder;
@@ -243,6 +243,12 @@ public sealed class BertModel : nn.Module
         pooler = new BertPooler(config);
         RegisterComponents();
         BertInit.InitWeights(this, config);
+    }
+
+    public AttentionProjections SelfAttention(int layer)
+    {
+        var a = encoder.layer[layer].attention.self;
+        return new AttentionProjections(a.query, a.key, a.value);
     }
 
     public BertEncoderOutput forward(BertInputs inputs, OutputRequest? request = null)
@@ -278,7 +284,7 @@ public sealed class BertModel : nn.Module
     }
 }
 
-public sealed class BertForSequenceClassification : nn.Module
+public sealed class BertForSequenceClassification : EncoderClassifier
 {
     public readonly BertModel bert;
     public readonly Linear classifier;
@@ -295,7 +301,10 @@ public sealed class BertForSequenceClassification : nn.Module
         BertInit.InitWeights(classifier, config);
     }
 
-    public SequenceClassifierOutput forward(BertInputs inputs, OutputRequest? request = null)
+    public override BertConfig Shape => Config;
+    public override IAttentionLayers AttentionLayers => bert;
+
+    public override SequenceClassifierOutput forward(BertInputs inputs, OutputRequest? request = null)
     {
         var enc = bert.forward(inputs, request);
         using var scope = NewDisposeScope();

@@ -40,14 +40,14 @@ public static class Classifier
         new(b.InputIds.to(device), b.AttentionMask.to(device), b.TokenTypeIds.to(device));
 
     /// <summary>Class probabilities (N, C) in the examples' order; batches are formed by length to waste little padding.</summary>
-    public static float[][] PredictProbabilities(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device) =>
+    public static float[][] PredictProbabilities(EncoderClassifier model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device) =>
         Predict(model, examples, batchSize, padId, device, softmax: true);
 
     /// <summary>Raw logits (N, C) in the examples' order.</summary>
-    public static float[][] PredictLogits(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device) =>
+    public static float[][] PredictLogits(EncoderClassifier model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device) =>
         Predict(model, examples, batchSize, padId, device, softmax: false);
 
-    static float[][] Predict(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device, bool softmax) =>
+    static float[][] Predict(EncoderClassifier model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device, bool softmax) =>
         Predict(model, i => model.forward(i).Logits, examples, batchSize, padId, device, softmax);
 
     /// <summary>Probabilities (or logits) of any classifier given as its module and logits function (e.g. an AdaBERT CNN).</summary>
@@ -86,7 +86,7 @@ public static class Classifier
 }
 
 /// <summary>Evaluates the model on a dev set for the Trainer.</summary>
-public sealed class ClassificationEvaluator(BertForSequenceClassification model, IReadOnlyList<EncodedExample> dev, int numLabels,
+public sealed class ClassificationEvaluator(EncoderClassifier model, IReadOnlyList<EncodedExample> dev, int numLabels,
     DomainSet domains, int batchSize, long padId, Device device) : IEvaluator
 {
     public IReadOnlyDictionary<string, double> Evaluate() =>
