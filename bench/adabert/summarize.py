@@ -43,7 +43,7 @@ md = [
     "| model | params | test acc | dev acc | batch-1 latency (TorchSharp, seq %d, median) | speed-up |" % rows[0]["latency_seq_len"],
     "|---|---|---|---|---|---|",
     "| teacher (MiniLM L6-H384, fine-tuned) | %.2fM | %.2f%% | %.2f%% | %s ms | 1x |" % (t["Parameters"] / 1e6, teacher_test, acc(t, "Dev"), " / ".join("%.1f" % v for v in tlat)),
-    "| AdaBERT CNN, %d seeds | %s M | **%.2f ± %.2f%%** (%.1f%% of the teacher) | %.2f ± %.2f%% | %s ms | %s |" % (
+    "| AdaBERT CNN, %d seed(s) | %s M | **%.2f ± %.2f%%** (%.1f%% of the teacher) | %.2f ± %.2f%% | %s ms | %s |" % (
         len(rows), " / ".join("%.2f" % p for p in params), m, s, 100 * m / teacher_test, *ms(student_dev),
         " / ".join("%.2f" % v for v in lat), " / ".join("%.1fx" % v for v in speed)),
     "",
