@@ -26,7 +26,7 @@ public sealed record OpCosts(
     /// of SIZE/1e5: c_o = softmax_o(t_o / t_max), so the costs sum to 1 and the costliest op costs at most e (2.7x) times
     /// a free one. The paper's own vector differs by 14% between ops; here the convolutions that matter cost
     /// 0.09-0.11 against 0.07 for identity, dil_conv7 0.19. "max" is t_o / t_max: costs from 0 to 1, identity 0, and
-    /// beta 4 then outweighs the CE/KD gain of any convolution; every seed of bench/results/adabert.md collapsed to
+    /// beta 4 then outweighs the CE/KD gain of any convolution; every seed of bench/results/adabert-maxnorm.json collapsed to
     /// identity cells with it (kept to show that, `search.cost_normalisation`).
     /// </summary>
     public double[] Normalised(string mode = "softmax")
