@@ -30,6 +30,7 @@ public static class SearchCommand
         Add(new Option<int>("--hidden") { Description = "Student width (default 128)" }, "search.hidden_size");
         Add(new Option<double>("--gamma") { Description = "KD weight in (1-gamma) CE + gamma KD + beta L_E (default 0.8)" }, "search.gamma");
         Add(new Option<double>("--beta") { Description = "Efficiency loss weight (default 4)" }, "search.beta");
+        Add(new Option<string>("--cost-normalisation") { Description = "L_E op costs: softmax (default, the paper's form) or max (t/t_max, collapses to identity cells)" }, "search.cost_normalisation");
         Add(new Option<double>("--latency-budget-ms") { Description = "Make L_E a budget: penalise expected cell latency (batch 1) above this many ms" }, "search.latency_budget_ms");
         Add(new Option<double>("--arch-lr") { Description = "Adam learning rate of alpha (default 3e-3)" }, "search.arch_learning_rate");
         Add(new Option<int>("--search-epochs") { Description = "Search epochs (default 10)" }, "search_training.epochs");

@@ -179,7 +179,7 @@ public sealed class ArchSearch
         var (kd, _) = SearchLosses.ProbeKd(levels, probes, labels);
         var efficiency = o.LatencyBudgetMs is double budget
             ? SearchLosses.LatencyBudget(net.alpha, net.alpha_depth, costs.Milliseconds, budget)
-            : SearchLosses.Efficiency(net.alpha, net.alpha_depth, costs.Normalised);
+            : SearchLosses.Efficiency(net.alpha, net.alpha_depth, costs.Normalised(o.CostNormalisation));
         var loss = z * ((1 - o.Gamma) * ce + o.Gamma * kd) + beta * efficiency;
         return (loss, new Dictionary<string, double>
         {

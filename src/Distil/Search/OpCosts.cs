@@ -11,7 +11,7 @@ namespace Distil.Search;
 /// <summary>
 /// Measured batch-1 latency of each candidate op at the student's shape (1, H, T) on this CPU, in ms, in op order
 /// (beyond the paper: it used parameter and FLOP counts). `zero` costs 0 by definition (it is never run in a
-/// derived model). <see cref="Normalised"/> divides by the most expensive op, so L_E lies in [0, 1].
+/// derived model). <see cref="Normalised"/> turns them into the c_o of L_E (papers.md §1.6.3).
 /// </summary>
 public sealed record OpCosts(
     [property: JsonPropertyName("milliseconds")] double[] Milliseconds,
@@ -20,7 +20,24 @@ public sealed record OpCosts(
     [property: JsonPropertyName("threads")] int Threads,
     [property: JsonPropertyName("machine")] string Machine)
 {
-    [JsonIgnore] public double[] Normalised => Milliseconds.Select(m => m / Milliseconds.Max()).ToArray();
+    /// <summary>
+    /// The c_o of L_E. "softmax" (default) is the paper's normalisation (papers.md §1.6.3, c_o = softmax_o(SIZE_o/1e5),
+    /// the scale putting the costliest ops near 1) with the measured latency divided by the costliest op's in the role
+    /// of SIZE/1e5: c_o = softmax_o(t_o / t_max), so the costs sum to 1 and the costliest op costs at most e (2.7x) times
+    /// a free one. The paper's own vector differs by 14% between ops; here the convolutions that matter cost
+    /// 0.09-0.11 against 0.07 for identity, dil_conv7 0.19. "max" is t_o / t_max: costs from 0 to 1, identity 0, and
+    /// beta 4 then outweighs the CE/KD gain of any convolution; every seed of bench/results/adabert-maxnorm.json collapsed to
+    /// identity cells with it (kept to show that, `search.cost_normalisation`).
+    /// </summary>
+    public double[] Normalised(string mode = "softmax")
+    {
+        double max = Milliseconds.Max();
+        var x = Milliseconds.Select(m => m / max).ToArray();
+        if (mode == "max") return x;
+        if (mode != "softmax") throw DistilException.Usage($"search.cost_normalisation '{mode}' must be 'softmax' or 'max'");
+        var e = x.Select(Math.Exp).ToArray();
+        return e.Select(v => v / e.Sum()).ToArray();
+    }
 
     /// <summary>Given costs (tests, or a cost table from another machine).</summary>
     public static OpCosts Fixed(double[] ms, int hidden = 0, int seqLen = 0)

@@ -21,6 +21,8 @@ public sealed record SearchOptions
     [JsonPropertyName("arch_weight_decay")] public double ArchWeightDecay { get; init; } = 1e-3;
     [JsonPropertyName("tau_start")] public double TauStart { get; init; } = 1.0;
     [JsonPropertyName("tau_end")] public double TauEnd { get; init; } = 0.2;
+    /// <summary>How measured op latencies become L_E's costs: "softmax" (the paper's form) or "max" (t/t_max; collapses). See <see cref="OpCosts.Normalised"/>.</summary>
+    [JsonPropertyName("cost_normalisation")] public string CostNormalisation { get; init; } = "softmax";
     /// <summary>When set, L_E = relu(expected cell latency - budget) / budget instead of the normalised cost.</summary>
     [JsonPropertyName("latency_budget_ms")] public double? LatencyBudgetMs { get; init; }
     [JsonPropertyName("dropout")] public double Dropout { get; init; } = 0.1;
@@ -42,6 +44,7 @@ public sealed record SearchOptions
         Require(ArchLearningRate > 0, "search.arch_learning_rate must be positive");
         Require(TauStart > 0 && TauEnd > 0, "search.tau_start and tau_end must be positive");
         Require(LatencyBudgetMs is null or > 0, "--latency-budget-ms must be positive");
+        Require(CostNormalisation is "softmax" or "max", $"search.cost_normalisation '{CostNormalisation}' must be 'softmax' (the paper's form) or 'max'");
         Require(Estimator is "sampled" or "all", $"search.estimator '{Estimator}' must be 'sampled' or 'all'");
         Require(ProbeEpochs >= 1 && ProbeLearningRate > 0, "search.probe_epochs and probe_learning_rate must be positive");
         if (OpCostsMs != null) OpCosts.Fixed(OpCostsMs);

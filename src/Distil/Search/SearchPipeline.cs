@@ -159,7 +159,7 @@ public static class SearchPipeline
             {
                 ("teacher", c.Teacher!), ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples), max length {c.Data.MaxSeqLen}"),
                 ("search space", $"up to {o.KMax} cells, hidden {o.HiddenSize}, 3 nodes, 9 edges x 10 ops, alpha shared by all cells"),
-                ("loss", $"(1 - {o.Gamma}) CE + {o.Gamma} probe KD + beta L_E, beta {o.Beta}" + (o.LatencyBudgetMs is double b ? $" (latency budget {b} ms)" : " (normalised measured op cost)")),
+                ("loss", $"(1 - {o.Gamma}) CE + {o.Gamma} probe KD + beta L_E, beta {o.Beta}" + (o.LatencyBudgetMs is double b ? $" (latency budget {b} ms)" : $" (measured op cost, {o.CostNormalisation} normalised)")),
                 ("search", $"{c.SearchTraining.Epochs} epochs, batch {c.SearchTraining.BatchSize}, weights Adam lr {c.SearchTraining.LearningRate}, alpha Adam lr {o.ArchLearningRate}, " +
                            $"alpha frozen for the first {o.ArchWarmupRatio:P0} of steps, beta ramp over {o.BetaWarmupRatio:P0}, tau {o.TauStart} -> {o.TauEnd}, estimator {o.Estimator}, seed {c.SearchTraining.Seed}"),
                 ("retrain", $"{c.Retrain.Training.Epochs} epochs, batch {c.Retrain.Training.BatchSize}, lr {c.Retrain.Training.LearningRate}, (1 - {c.Retrain.KdWeight}) CE + {c.Retrain.KdWeight} KD (T {c.Retrain.Temperature})"),
@@ -174,7 +174,7 @@ public static class SearchPipeline
             .Image("op probabilities during the search", "alpha_ops.png")
             .Image("depth probabilities during the search", "alpha_depth.png")
             .Image("final op probabilities per edge", "alpha_edges.png")
-            .KeyValues("Measured op cost (batch 1, ms)", SearchSpace.Ops.Select((op, i) => (op, $"{F(r.Costs.Milliseconds[i], "F3")} ms (normalised {F(r.Costs.Normalised[i], "F3")})")))
+            .KeyValues("Measured op cost (batch 1, ms)", SearchSpace.Ops.Select((op, i) => (op, $"{F(r.Costs.Milliseconds[i], "F3")} ms (normalised {F(r.Costs.Normalised(o.CostNormalisation)[i], "F3")})")))
             .KeyValues("Teacher probes (accuracy per layer; 0 = embeddings)", r.Probes.TrainAccuracy.Select((a, j) => ($"layer {j}",
                 $"train {F(100 * a)}%" + (r.Probes.DevAccuracy != null ? $", dev {F(100 * r.Probes.DevAccuracy[j])}%" : ""))))
             .MetricsTable("Student (best/) metrics", new List<(string, IReadOnlyDictionary<string, double>)> { ("dev", r.Student.Dev) }
