@@ -81,9 +81,10 @@ def main():
                   f"{r['latency_ms_batch1_mean']:.1f} | {r['wall_seconds_mean']:.0f} ± {r['wall_seconds_sd']:.0f} | {r['train_seconds_mean']:.0f} | {r['train_examples']} |")
     # The bar: a student keeping >= 95% of the teacher's test accuracy with <= 1/3 of its non-embedding parameters,
     # judged on the mean over seeds (only presets with 3 seeds count as a result).
-    best = max(rows, key=lambda r: r["test_accuracy_mean"])
+    full = [r for r in rows if len(r["seeds"]) >= 3]
+    best = max(full or rows, key=lambda r: r["test_accuracy_mean"])  # a 1-seed mean does not beat a 3-seed one
     ok = [r for r in rows if r["retention_of_teacher_test"] >= 0.95 and r["non_embedding_share_of_teacher"] <= 1 / 3 and len(r["seeds"]) >= 3]
-    md += ["", f"**Best preset: {best['preset']}**, {pct(best['test_accuracy_mean'])}% ± {pct(best['test_accuracy_sd'])} test accuracy over "
+    md += ["", f"**Best preset{' (of those with 3 seeds)' if full else ''}: {best['preset']}**, {pct(best['test_accuracy_mean'])}% ± {pct(best['test_accuracy_sd'])} test accuracy over "
                f"{len(best['seeds'])} seed(s) = {pct(best['retention_of_teacher_test'])}% of the teacher's with {pct(best['non_embedding_share_of_teacher'])}% of its non-embedding parameters. "
                + (f"Target (>= 95% of the teacher, i.e. >= {95 * t_test:.2f}%, at <= 1/3 of its non-embedding parameters, 3-seed mean) **met** by: {', '.join(r['preset'] for r in ok)}."
                   if ok else f"Target (>= 95% of the teacher, i.e. >= {95 * t_test:.2f}%, at <= 1/3 of its non-embedding parameters, 3-seed mean) **not met** by any preset with 3 seeds.")]
