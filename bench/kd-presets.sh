@@ -5,7 +5,7 @@
 # latency; the wall time of the whole command is measured here. bench/kd-presets.py aggregates mean ± sd into
 # bench/results/kd-presets.{md,json} after every run, so a cut-short bench still leaves a table of what finished.
 #
-#   bench/kd-presets.sh                         (all presets, seeds 1 2 3; about 45 min per seed on 2 busy cores)
+#   bench/kd-presets.sh                         (all presets, seeds 1 2 3; about 45 min per seed without tinybert+augment on 2 quiet cores)
 #   SEEDS="1" PRESETS="kd tinybert" bench/kd-presets.sh
 #   DISTIL=/path/to/Distil.Cli bench/kd-presets.sh    (a copy of the CLI, so rebuilding the repo cannot disturb a run)
 #
@@ -21,9 +21,9 @@ STUDENT=${STUDENT:-L2-H384-A12-I1472}
 INIT=${INIT:-teacher}                      # or random (bench/results/kd-presets-random-init.md: L3-H312-A12-I1200, LR 5e-4)
 SEEDS=${SEEDS:-"1 2 3"}
 PRESETS=${PRESETS:-"kd distilbert pkd tinybert minilm tinybert+augment"}
-EPOCHS=${EPOCHS:-1}                        # per stage (tinybert and minilm have two stages); 1 fits 3 seeds in ~2 h here
+EPOCHS=${EPOCHS:-2}                        # per stage (tinybert and minilm have two stages); 1 epoch left the students undertrained
 BATCH=${BATCH:-32}
-LR=${LR:-1e-4}
+LR=${LR:-2e-4}                             # chosen with a 1-seed tinybert pilot (bench/results/kd-presets.md)
 MAXLEN=${MAXLEN:-64}
 AUGMENT=${AUGMENT:-2}                      # TinyBERT uses N = 20; two copies keep the run short on 2 cores
 WORK=${WORK:-runs/kd-presets}

@@ -154,10 +154,19 @@ public class DistillationLossTests
     [Fact]
     public void NormalizedClsMseAndHardCrossEntropy()
     {
-        // [3,4]/5 = [.6,.8] vs [1,0]: ((-.4)² + .8²) / 2 = 0.4.
-        using var s = T(new[] { 3f, 4f }, 1, 2);
-        using var t = T(new[] { 2f, 0f }, 1, 2);
+        // PKD sums over features, averages over the batch (TextBrewer pkd_loss):
+        // [3,4]/5 = [.6,.8] vs [1,0]: (-.4)² + .8² = 0.8; [0,5] vs [0,1]: 0. Mean over the batch: 0.4.
+        using var s = T(new[] { 3f, 4f, 0f, 5f }, 2, 2);
+        using var t = T(new[] { 2f, 0f, 0f, 1f }, 2, 2);
         Assert.Equal(0.4, V(KdLosses.NormalizedClsMse(s, t)), 5);
+        // Orthogonal directions are 2 apart at any width: the term must not shrink as H grows (a mean over features
+        // gave 2/H, and PKD at the MiniLM width 384 was plain KD).
+        foreach (int h in new[] { 2, 384 })
+        {
+            using var a = zeros(1, h); a[0, 0] = tensor(3f);
+            using var b = zeros(1, h); b[0, h - 1] = tensor(0.5f);
+            Assert.Equal(2.0, V(KdLosses.NormalizedClsMse(a, b)), 5);
+        }
         // logits [1,0], label 1: -log(1 / (1 + e)) = ln(1 + e).
         using var logits = T(new[] { 1f, 0f }, 1, 2);
         using var labels = tensor(new long[] { 1 });

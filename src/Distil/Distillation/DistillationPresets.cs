@@ -14,7 +14,7 @@ public static class DistillationPresets
 {
     public static readonly IReadOnlyList<string> Names = new[] { "kd", "distilbert", "pkd", "tinybert", "minilm" };
 
-    /// <summary>PKD's β for the normalised [CLS] MSE (the paper searches 10 .. 1000; the term is tiny per element).</summary>
+    /// <summary>PKD's β for the normalised [CLS] distance (summed over features, see KdLosses.NormalizedClsMse; the paper searches 10 .. 1000).</summary>
     public const double PkdWeight = 100;
 
     public static DistillationPlan Get(string name, BertConfig teacher, BertConfig student, double temperature = 2.0, double alpha = 0.5)

@@ -107,13 +107,18 @@ public static class KdLosses
         return (1 - cos).mul(m).sum().div(m.sum()).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Patient KD (PKD): mean squared error of L2-normalised [CLS] states (B, H), averaged over batch and features.</summary>
+    /// <summary>
+    /// Patient KD (PKD, TextBrewer pkd_loss): squared L2 distance of the L2-normalised [CLS] states (B, H), summed over
+    /// features and averaged over the batch: mean_b ‖s_b/‖s_b‖ - t_b/‖t_b‖‖², in [0, 4] whatever the width. PKD's β
+    /// (10 .. 1000) is tuned for this sum; a mean over features would shrink the term H times (384x for MiniLM) and
+    /// leave PKD indistinguishable from plain KD.
+    /// </summary>
     public static Tensor NormalizedClsMse(Tensor studentCls, Tensor teacherCls)
     {
         using var scope = NewDisposeScope();
         var s = F.normalize(studentCls, p: 2, dim: -1);
         var t = F.normalize(teacherCls.detach(), p: 2, dim: -1);
-        return (s - t).pow(2).mean().MoveToOuterDisposeScope();
+        return (s - t).pow(2).sum(-1).mean().MoveToOuterDisposeScope();
     }
 
     // Per-example forms (B,) for instance-weighted distillation (Meta-KD's λ): the weight must multiply each example's
