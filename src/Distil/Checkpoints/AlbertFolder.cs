@@ -24,19 +24,13 @@ public static class AlbertFolder
         var tensors = SafeTensors.Read(weights);
         try
         {
-            bool fileHasHead = tensors.Keys.Any(k => k.StartsWith(Classifier, StringComparison.Ordinal));
-            bool sameLabels = labels == null || (config.Id2Label != null && config.Labels.SequenceEqual(labels));
-            bool newHead = !fileHasHead || !sameLabels;
-            if (labels != null && !sameLabels)
-            {
-                if (labels.Count == 0) throw DistilException.Usage($"{folder}: a classifier needs at least one label");
-                config = config.WithLabels(labels);
-            }
+            var head = ClassifierHead.Decide(tensors, config.Id2Label != null ? config.Labels : null, labels, folder);
+            if (head.Relabel) config = config.WithLabels(labels!);
             if (pooling != null) config = config with { ClassifierPooling = pooling };
             config.Validate(configPath);
             bool mean = config.ClassifierPooling == "mean";
 
-            var used = newHead ? tensors.Where(p => !p.Key.StartsWith(Classifier, StringComparison.Ordinal)).ToDictionary() : tensors;
+            var used = head.Used(tensors);
             var model = new AlbertForSequenceClassification(config);
             try
             {
@@ -46,7 +40,7 @@ public static class AlbertFolder
                     throw DistilException.BadInput(
                         $"{weights}: {missing.Count} ALBERT tensors are missing: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? $", ... ({missing.Count - 8} more)" : "")}; " +
                         $"the weights do not belong to this {ModelFolder.ConfigFile} (num_hidden_groups, embedding_size) or the file is not an ALBERT checkpoint");
-                var discarded = newHead ? tensors.Keys.Where(k => k.StartsWith(Classifier, StringComparison.Ordinal)) : [];
+                var discarded = head.Discarded(tensors);
                 var unexpected = report.Unexpected.Concat(discarded).Order(StringComparer.Ordinal).ToList();
                 return (model, report with { Unexpected = unexpected, NewlyInitialised = report.Missing });
             }

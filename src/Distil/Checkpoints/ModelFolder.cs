@@ -32,26 +32,19 @@ public static class ModelFolder
         var tensors = SafeTensors.Read(weights);
         try
         {
-            bool fileHasHead = tensors.Keys.Any(k => k.StartsWith(Classifier, StringComparison.Ordinal));
-            bool sameLabels = labels == null || (config.Id2Label != null && config.Labels.SequenceEqual(labels));
-            bool newHead = !fileHasHead || !sameLabels;
-            if (labels != null && !sameLabels)
-            {
-                if (labels.Count == 0) throw DistilException.Usage($"{folder}: a classifier needs at least one label");
-                config = config.WithLabels(labels);
-            }
+            var head = ClassifierHead.Decide(tensors, config.Id2Label != null ? config.Labels : null, labels, folder);
+            if (head.Relabel) config = config.WithLabels(labels!);
             if (pooling != null) config = config with { ClassifierPooling = pooling };
             config.Validate(Path.Combine(folder, ConfigFile));
             bool mean = config.ClassifierPooling == "mean";
 
-            // A replaced head may have another label count: leave it out of the load, or its shape would be an error.
-            var used = newHead ? tensors.Where(p => !p.Key.StartsWith(Classifier, StringComparison.Ordinal)).ToDictionary() : tensors;
+            var used = head.Used(tensors);
             var model = new BertForSequenceClassification(config);
             try
             {
                 var report = LoadChecked(model, used, weights,
                     k => k.StartsWith(Classifier, StringComparison.Ordinal) || (mean && k.StartsWith(Pooler, StringComparison.Ordinal)));
-                var discarded = newHead ? tensors.Keys.Where(k => k.StartsWith(Classifier, StringComparison.Ordinal)) : [];
+                var discarded = head.Discarded(tensors);
                 var unexpected = report.Unexpected.Concat(discarded).Order(StringComparer.Ordinal).ToList();
                 return (model, report with { Unexpected = unexpected });
             }
