@@ -2,7 +2,8 @@
 # AdaBERT on the shipped sentiment data: search + derive + retrain for 3 seeds, then bench/results/adabert.{md,json}.
 # Usage: bench/adabert/run.sh [TEACHER_DIR]   (default /work/teacher-ft; any fine-tuned folder, e.g. runs/demo/finetune/best)
 #   SEEDS="42 1 2" (default), OUT=runs/adabert, DISTIL=path/to/Distil.Cli (default: a copy of the Release build in $OUT/cli,
-#   made once, so rebuilding the repository cannot disturb a running bench).
+#   made once, so rebuilding the repository cannot disturb a running bench), EXTRA="more distil search flags" (e.g.
+#   EXTRA="--search-epochs 15 --arch-lr 1e-2 --augment 10 --retrain-epochs 3").
 # Seeds run one after another with one torch thread (the search's wall time is the target; parallel runs on a
 # 2-core machine inflate it several-fold). A finished seed (result.json) is skipped, an interrupted one resumes.
 set -euo pipefail
@@ -24,7 +25,7 @@ for seed in $SEEDS; do
   if [ -f "$run/result.json" ]; then echo "== seed $seed: done already"; continue; fi
   resume=""; [ -f "$run/config.resolved.json" ] && resume="--resume"
   echo "== seed $seed ($(date -u +%H:%M:%S))"
-  "$DISTIL" search --config bench/adabert/uci-sentiment.json --teacher "$TEACHER" --seed "$seed" --threads 1 --out "$run" $resume > "$OUT/seed$seed.log" 2>&1 \
+  "$DISTIL" search --config bench/adabert/uci-sentiment.json --teacher "$TEACHER" --seed "$seed" --threads 1 ${EXTRA:-} --out "$run" $resume > "$OUT/seed$seed.log" 2>&1 \
     || { echo "   failed: see $OUT/seed$seed.log"; continue; }
 done
 runs=(); for seed in $SEEDS; do [ -f "$OUT/seed$seed/result.json" ] && runs+=("$OUT/seed$seed"); done

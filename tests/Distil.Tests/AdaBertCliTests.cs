@@ -69,6 +69,33 @@ public class AdaBertCliTests
     }
 
     [Fact]
+    public void AugmentRetrainsOnTheTrainingRowsPlusTheirTeacherLabelledCopies()
+    {
+        string encoder = TinyBert.TeacherFolder(layers: 2);
+        string train = Data("train.tsv", 40, 3), dev = Data("dev.tsv", 16, 4);
+        string root = Directory.CreateTempSubdirectory("distil-ab-aug-").FullName;
+        string ft = Path.Combine(root, "ft");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["finetune", "--model", encoder, "--train", train, "--dev", dev, "--out", ft,
+            "--epochs", "2", "--batch-size", "8", "--lr", "3e-3", "--max-seq-len", "16", "--pooling", "mean", "--threads", "1"]));
+        string config = Path.Combine(root, "search.json");
+        File.WriteAllText(config, """{ "search": { "op_costs_ms": [1.0, 1.4, 1.8, 1.1, 1.5, 2.0, 0.3, 0.3, 0.02, 0] }, "log_every_steps": 100 }""");
+        string run = Path.Combine(root, "adabert");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--teacher", Path.Combine(ft, "best"), "--train", train, "--dev", dev, "--config", config,
+            "--out", run, "--k-max", "2", "--hidden", "8", "--search-epochs", "1", "--retrain-epochs", "2", "--augment", "3", "--batch-size", "8",
+            "--max-seq-len", "16", "--threads", "1"]));
+
+        // The augmented file is cached next to the training data; retraining walks original + augmented rows each epoch.
+        string augmentedFile = Assert.Single(Directory.GetFiles(Path.Combine(Path.GetDirectoryName(train)!, ".distil-cache"), "augmented-*.tsv"));
+        var (_, rows) = Distil.Augment.AugmentedSet.Read(augmentedFile);
+        Assert.InRange(rows.Count, 1, 120); // distinct copies only: at most 3 per row
+        var retrainSteps = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)
+            .Where(o => o["stage"]!.GetValue<int>() == 2 && o["type"]!.GetValue<string>() == "train").Max(o => o["step"]!.GetValue<int>());
+        Assert.Equal(2 * (int)Math.Ceiling((40 + rows.Count) / 8.0), retrainSteps);
+        Assert.Contains("teacher-labelled TinyBERT word replacement (N 3", File.ReadAllText(Path.Combine(run, "report.md")));
+        Assert.Equal(3, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!["retrain_augment_copies"]!.GetValue<int>());
+    }
+
+    [Fact]
     public void BadInputsFailWithClearCodes()
     {
         string train = Data("train.tsv", 8, 1);

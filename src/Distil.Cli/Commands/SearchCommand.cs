@@ -38,6 +38,7 @@ public static class SearchCommand
         Add(new Option<int>("--search-max-steps") { Description = "Stop the search after N steps" }, "search_training.max_steps");
         Add(new Option<int>("--retrain-epochs") { Description = "Retraining epochs of the derived student (default 5)" }, "retrain.training.epochs");
         Add(new Option<double>("--retrain-lr") { Description = "Peak learning rate of retraining (default 1e-3)" }, "retrain.training.learning_rate");
+        Add(new Option<int>("--augment") { Description = "Retrain on the training rows plus N teacher-labelled TinyBERT word-replacement copies of each (default 0 = off; cached next to the data)" }, "retrain.augment.copies");
         Add(new Option<int>("--batch-size") { Description = "Batch size of search and retraining (default 32)" }, "search_training.batch_size");
         Add(new Option<int>("--seed") { Description = "Seed of search and retraining (default 42)" }, "search_training.seed");
         common.AddDataOptions(cmd);

@@ -57,6 +57,12 @@ public sealed record RetrainOptions
     [JsonPropertyName("kd_weight")] public double KdWeight { get; init; } = 0.8;
     [JsonPropertyName("temperature")] public double Temperature { get; init; } = 1.0;
     [JsonPropertyName("training")] public TrainingOptions Training { get; init; } = new() { Epochs = 5, LearningRate = 1e-3, WarmupRatio = 0.1, WeightDecay = 0.01 };
+    /// <summary>
+    /// TinyBERT word replacement of the training rows, labelled by the teacher, added to the retraining data only
+    /// (copies 0 = off). AdaBERT's main results use such data (papers.md §1.10); the search keeps the original rows,
+    /// whose probe targets are cached, so its cost does not grow with the augmentation.
+    /// </summary>
+    [JsonPropertyName("augment")] public Augment.AugmentOptions Augment { get; init; } = new();
 }
 
 /// <summary>Settings of `distil search`. JSON names are the config keys.</summary>
@@ -84,5 +90,6 @@ public sealed record SearchConfig
         Search.Validate();
         SearchTraining.Validate();
         Retrain.Training.Validate();
+        Retrain.Augment.Validate();
     }
 }

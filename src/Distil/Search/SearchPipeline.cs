@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Distil.Augment;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Deploy;
@@ -88,9 +89,10 @@ public static class SearchPipeline
             var clock = Stopwatch.StartNew();
             var evaluator = data.DevSet != null
                 ? new ModuleEvaluator(student, student.forward, data.DevSet, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null;
+            var (retrainSet, teacherLogits) = RetrainData(c, teacher, tokenizer, data, probes, device, log);
             var trainer = new Trainer<Batch>(retrainDir, new Dictionary<string, nn.Module> { ["student"] = student },
-                new RetrainObjective(student, probes.TeacherLogits, c.Retrain.KdWeight, c.Retrain.Temperature, device),
-                new EncodedBatchSource(data.TrainSet, c.Retrain.Training.BatchSize, c.Retrain.Training.Seed, pad), c.Retrain.Training,
+                new RetrainObjective(student, teacherLogits, c.Retrain.KdWeight, c.Retrain.Temperature, device),
+                new EncodedBatchSource(retrainSet, c.Retrain.Training.BatchSize, c.Retrain.Training.Seed, pad), c.Retrain.Training,
                 evaluator, saveBest: _ => AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!), Callbacks(run, 2, c.LogEverySteps, progress));
             trainer.Train(resume);
             if (evaluator == null) AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!);
@@ -112,7 +114,7 @@ public static class SearchPipeline
         RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new
         {
             teacher = teacherSummary, student = studentSummary, genotype, genotype_text = genotype.ToString(),
-            search_seconds = outcome.Seconds, retrain_seconds = retrainSeconds, search_step = outcome.Step, search_dev_accuracy = outcome.DevAccuracy,
+            search_seconds = outcome.Seconds, retrain_seconds = retrainSeconds, retrain_augment_copies = c.Retrain.Augment.Copies, search_step = outcome.Step, search_dev_accuracy = outcome.DevAccuracy,
             op_costs_ms = costs.Milliseconds, machine = costs.Machine, latency_seq_len = latencySeq, seed = c.SearchTraining.Seed,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return result;
@@ -125,6 +127,21 @@ public static class SearchPipeline
         var g = outcome.Genotype();
         RunFolder.WriteAtomic(Path.Combine(runDir, "genotype.json"), JsonSerializer.Serialize(g, new JsonSerializerOptions { WriteIndented = true }));
         return g;
+    }
+
+    /// <summary>
+    /// The retraining rows and the teacher's logits for each (row order): the training set as searched, plus, with
+    /// retrain.augment, its teacher-labelled augmented copies (both cached next to the data, so seeds share them).
+    /// </summary>
+    static (EncodedExample[] Rows, Tensor TeacherLogits) RetrainData(SearchConfig c, BertForSequenceClassification teacher, BertTextTokenizer tokenizer,
+        TaskData data, ProbeTargets probes, Device device, Action<string>? log)
+    {
+        if (c.Retrain.Augment.Copies == 0) return (data.TrainSet, probes.TeacherLogits);
+        var (extended, added) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Retrain.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, log);
+        var extra = extended.TrainSet[data.TrainSet.Length..];
+        var extraLogits = TeacherLogitsCache.GetOrCompute(c.Teacher!, teacher, extra, data.Train.Path, c.EvalBatchSize, tokenizer.Pad, device, log);
+        log?.Invoke($"retraining on {data.TrainSet.Length} rows + {added} augmented");
+        return (extended.TrainSet, cat(new[] { probes.TeacherLogits, extraLogits }, 0));
     }
 
     static List<TrainerCallback> Callbacks(RunFolder run, int stage, int logEvery, TrainerCallback? progress)
@@ -162,7 +179,8 @@ public static class SearchPipeline
                 ("loss", $"(1 - {o.Gamma}) CE + {o.Gamma} probe KD + beta L_E, beta {o.Beta}" + (o.LatencyBudgetMs is double b ? $" (latency budget {b} ms)" : $" (measured op cost, {o.CostNormalisation} normalised)")),
                 ("search", $"{c.SearchTraining.Epochs} epochs, batch {c.SearchTraining.BatchSize}, weights Adam lr {c.SearchTraining.LearningRate}, alpha Adam lr {o.ArchLearningRate}, " +
                            $"alpha frozen for the first {o.ArchWarmupRatio:P0} of steps, beta ramp over {o.BetaWarmupRatio:P0}, tau {o.TauStart} -> {o.TauEnd}, estimator {o.Estimator}, seed {c.SearchTraining.Seed}"),
-                ("retrain", $"{c.Retrain.Training.Epochs} epochs, batch {c.Retrain.Training.BatchSize}, lr {c.Retrain.Training.LearningRate}, (1 - {c.Retrain.KdWeight}) CE + {c.Retrain.KdWeight} KD (T {c.Retrain.Temperature})"),
+                ("retrain", $"{c.Retrain.Training.Epochs} epochs, batch {c.Retrain.Training.BatchSize}, lr {c.Retrain.Training.LearningRate}, (1 - {c.Retrain.KdWeight}) CE + {c.Retrain.KdWeight} KD (T {c.Retrain.Temperature})"
+                    + (c.Retrain.Augment.Copies > 0 ? $"; training rows + teacher-labelled TinyBERT word replacement (N {c.Retrain.Augment.Copies}, p {c.Retrain.Augment.P}, M {c.Retrain.Augment.Candidates})" : "; training rows only")),
                 ("wall time", $"search {F(r.Search.Seconds, "F0")} s, retrain {F(r.RetrainSeconds, "F0")} s"),
                 ("selected", $"search step {r.Search.Step}" + (r.Search.DevAccuracy is double d ? $" (supernet dev accuracy {F(100 * d)}%)" : "")),
             })
