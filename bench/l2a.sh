@@ -6,6 +6,9 @@
 #
 #   bench/l2a.sh                                   (imdb, portion 0.05, seed 1)
 #   SEEDS="1 2 3" PORTIONS="0.01 0.05 0.2" bench/l2a.sh
+#   ARMS=none,eda,tinybert,pool,l2a (default), EXTRA="more distil l2a flags"
+# Dev is evaluated every EVAL_EVERY steps (default 25) and a checkpoint written every SAVE_EVERY (default 150): with a few
+# dozen target rows an epoch is 2-3 steps, and evaluating and checkpointing every epoch cost more than the training.
 #
 # A finished run (result.json present) is skipped, so re-running completes a cut-short bench.
 set -euo pipefail
@@ -19,6 +22,9 @@ STUDENT=${STUDENT:-L2-H384}
 MAXLEN=${MAXLEN:-64}
 STEPS=${STEPS:-150}
 WORK=${WORK:-runs/l2a}
+ARMS=${ARMS:-none,eda,tinybert,pool,l2a}
+EVAL_EVERY=${EVAL_EVERY:-25}
+SAVE_EVERY=${SAVE_EVERY:-150}
 DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
 D=data/uci-sentiment
 for seed in $SEEDS; do
@@ -29,6 +35,7 @@ for seed in $SEEDS; do
     start=$(date +%s)
     "$DISTIL" l2a --teacher "$TEACHER" --target "$TARGET" --sources "$SOURCES" --train $D/train.domain.tsv --dev $D/dev.domain.tsv \
       --test $D/test.domain.tsv --data-portion "$portion" --student "$STUDENT" --max-seq-len "$MAXLEN" --max-steps "$STEPS" \
+      --arms "$ARMS" --eval-every "$EVAL_EVERY" --save-every "$SAVE_EVERY" ${EXTRA:-} \
       --seed "$seed" --threads 1 --out "$out" "${resume[@]}"
     echo "$(( $(date +%s) - start ))" > "$out/wall_seconds"
     python3 bench/l2a.py "$WORK" bench/results/l2a
