@@ -25,7 +25,8 @@ for seed in $SEEDS; do
   if [ -f "$run/result.json" ]; then echo "== seed $seed: done already"; continue; fi
   resume=""; [ -f "$run/config.resolved.json" ] && resume="--resume"
   echo "== seed $seed ($(date -u +%H:%M:%S))"
-  "$DISTIL" search --config bench/adabert/uci-sentiment.json --teacher "$TEACHER" --seed "$seed" --threads 1 ${EXTRA:-} --out "$run" $resume > "$OUT/seed$seed.log" 2>&1 \
+  # CPU seconds beside wall seconds: on a shared machine the single-threaded run's CPU time is its quiet wall time.
+  /usr/bin/time -f "%e wall s, %U user s, %S sys s" -o "$OUT/seed$seed.time" "$DISTIL" search --config bench/adabert/uci-sentiment.json --teacher "$TEACHER" --seed "$seed" --threads 1 ${EXTRA:-} --out "$run" $resume > "$OUT/seed$seed.log" 2>&1 \
     || { echo "   failed: see $OUT/seed$seed.log"; continue; }
 done
 runs=(); for seed in $SEEDS; do [ -f "$OUT/seed$seed/result.json" ] && runs+=("$OUT/seed$seed"); done
