@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Collects the results.json of every `distil metakd` run under OUT_DIR/s<seed>/<run>/ (written by bench/metakd/run.sh)
-into the paper-layout tables: bench/results/metakd.md and metakd.json. Mean over seeds, with the spread (min-max) when
+into the paper-layout tables: bench/results/metakd.md and metakd.json. Mean over seeds ± the sample standard deviation when
 there is more than one seed. Usage: python3 bench/metakd/table.py OUT_DIR [RESULTS_PREFIX]"""
 import glob, json, os, statistics, sys
 
@@ -27,13 +27,13 @@ def cell(values):
     if not values: return "-", None
     m = statistics.mean(values)
     if len(values) == 1: return f"{100*m:.1f}", {"mean": m, "n": 1}
-    return f"{100*m:.1f} ({100*min(values):.1f}-{100*max(values):.1f})", {"mean": m, "min": min(values), "max": max(values), "n": len(values), "stdev": statistics.stdev(values)}
+    return f"{100*m:.1f} ± {100*statistics.stdev(values):.1f}", {"mean": m, "min": min(values), "max": max(values), "n": len(values), "stdev": statistics.stdev(values)}
 
 md, js = [], {"tables": []}
 md.append("# Meta-KD on data/uci-sentiment (3 domains) with the MiniLM encoder\n")
 md.append("Test accuracy (%) per domain, paper layout (papers.md §3.6). Produced by `bench/metakd/run.sh runs/metakd SEED` "
-          "then `python3 bench/metakd/table.py runs/metakd`; each cell is the mean over the seeds listed, with min-max when there "
-          "are several. Per-run reports: runs/metakd/s<seed>/<run>/report.md.\n")
+          "then `python3 bench/metakd/table.py runs/metakd` (the whole grid: `bench/metakd/grid.sh runs/metakd`); each cell is the "
+          "mean over the seeds listed ± the sample standard deviation when there are several. Per-run reports: runs/metakd/s<seed>/<run>/report.md.\n")
 for title, _, names in SETTINGS:
     present = [n for n in names if n in runs]
     if not present: continue
@@ -43,8 +43,10 @@ for title, _, names in SETTINGS:
             for d in r["Domains"]:
                 if d not in domains: domains.append(d)
     rows, seen_teachers = [], set()
+    # A teacher reused by several runs (--finetuned-teacher) is listed once, from the run that trained it.
+    trained_first = sorted(present, key=lambda n: -statistics.mean(r["Teacher"]["Seconds"] for r in runs[n].values()))
     for kind in ("Teacher", "Student"):
-        for n in present:
+        for n in (trained_first if kind == "Teacher" else present):
             seeds = runs[n]
             name = next(iter(seeds.values()))[kind]["Name"]
             if kind == "Teacher":
