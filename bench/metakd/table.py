@@ -71,7 +71,8 @@ for title, _, names in SETTINGS:
     md.append("")
     js["tables"].append(table)
 
-md.append("‡ = the run did not finish on the shared machine before the deadline; its cells are the students that did finish, "
+if any(r.get("Partial") for seeds in runs.values() for r in seeds.values()):
+  md.append("‡ = the run did not finish on the shared machine before the deadline; its cells are the students that did finish, "
           "measured by `python3 bench/metakd/collect-partial.py runs/metakd 42` (`distil eval` on each domain's test rows); "
           "a missing cell is a student that was not trained in time, and Avg is left out when a domain is missing.\n")
 md.append("## Runs\n")
