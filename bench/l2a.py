@@ -35,6 +35,7 @@ for key in sorted(groups):
 lines += ["", "| run | seed | generated | pool | selected | wall s |", "|---|---|---|---|---|---|"]
 for r in runs:
     lines.append(f"| {r['target']} {r['data_portion']} | {r['seed']} | {r['generated']} | {r['pool']} | {r['selected']} | {r['wall_seconds']} |")
-out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+notes = pathlib.Path(__file__).with_name("l2a.notes.md")  # the reading of the numbers, kept beside the script
+out.with_suffix(".md").write_text("\n".join(lines) + "\n" + ("\n" + notes.read_text() if notes.exists() else ""))
 out.with_suffix(".json").write_text(json.dumps(runs, indent=2))
 print("\n".join(lines))
