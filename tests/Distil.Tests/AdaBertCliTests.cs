@@ -22,22 +22,28 @@ public class AdaBertCliTests
         return path;
     }
 
+    /// <summary>A tiny encoder fine-tuned on <paramref name="train"/> (mean pooling): the teacher of a search.</summary>
+    static string FineTunedTeacher(string root, string train, string dev, int epochs)
+    {
+        string ft = Path.Combine(root, "ft");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["finetune", "--model", TinyBert.TeacherFolder(layers: 2), "--train", train, "--dev", dev, "--out", ft,
+            "--epochs", epochs.ToString(), "--batch-size", "8", "--lr", "3e-3", "--max-seq-len", "16", "--pooling", "mean", "--threads", "1"]));
+        return Path.Combine(ft, "best");
+    }
+
     [Fact]
     public void SearchDerivesRetrainsAndLeavesAStudentThatEvalAndPredictLoad()
     {
-        string encoder = TinyBert.TeacherFolder(layers: 2);
         string train = Data("train.tsv", 48, 1), dev = Data("dev.tsv", 16, 2);
         string root = Directory.CreateTempSubdirectory("distil-ab-run-").FullName;
-        string ft = Path.Combine(root, "ft");
-        Assert.Equal(ExitCodes.Ok, CliApp.Run(["finetune", "--model", encoder, "--train", train, "--dev", dev, "--out", ft,
-            "--epochs", "4", "--batch-size", "8", "--lr", "3e-3", "--max-seq-len", "16", "--pooling", "mean", "--threads", "1"]));
+        string teacher = FineTunedTeacher(root, train, dev, epochs: 4);
         string config = Path.Combine(root, "search.json");
         File.WriteAllText(config, """
             { "search": { "op_costs_ms": [1.0, 1.4, 1.8, 1.1, 1.5, 2.0, 0.3, 0.3, 0.02, 0], "arch_learning_rate": 0.03 },
               "retrain": { "training": { "epochs": 2 } }, "log_every_steps": 2 }
             """);
         string run = Path.Combine(root, "adabert");
-        string[] args = ["search", "--teacher", Path.Combine(ft, "best"), "--train", train, "--dev", dev, "--config", config, "--out", run,
+        string[] args = ["search", "--teacher", teacher, "--train", train, "--dev", dev, "--config", config, "--out", run,
             "--k-max", "2", "--hidden", "8", "--search-epochs", "2", "--batch-size", "8", "--max-seq-len", "16", "--threads", "1"];
         Assert.Equal(ExitCodes.Ok, CliApp.Run(args));
 
@@ -71,16 +77,13 @@ public class AdaBertCliTests
     [Fact]
     public void AugmentRetrainsOnTheTrainingRowsPlusTheirTeacherLabelledCopies()
     {
-        string encoder = TinyBert.TeacherFolder(layers: 2);
         string train = Data("train.tsv", 40, 3), dev = Data("dev.tsv", 16, 4);
         string root = Directory.CreateTempSubdirectory("distil-ab-aug-").FullName;
-        string ft = Path.Combine(root, "ft");
-        Assert.Equal(ExitCodes.Ok, CliApp.Run(["finetune", "--model", encoder, "--train", train, "--dev", dev, "--out", ft,
-            "--epochs", "2", "--batch-size", "8", "--lr", "3e-3", "--max-seq-len", "16", "--pooling", "mean", "--threads", "1"]));
+        string teacher = FineTunedTeacher(root, train, dev, epochs: 2);
         string config = Path.Combine(root, "search.json");
         File.WriteAllText(config, """{ "search": { "op_costs_ms": [1.0, 1.4, 1.8, 1.1, 1.5, 2.0, 0.3, 0.3, 0.02, 0] }, "log_every_steps": 100 }""");
         string run = Path.Combine(root, "adabert");
-        Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--teacher", Path.Combine(ft, "best"), "--train", train, "--dev", dev, "--config", config,
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--teacher", teacher, "--train", train, "--dev", dev, "--config", config,
             "--out", run, "--k-max", "2", "--hidden", "8", "--search-epochs", "1", "--retrain-epochs", "2", "--augment", "3", "--batch-size", "8",
             "--max-seq-len", "16", "--threads", "1"]));
 
