@@ -29,13 +29,13 @@ public sealed class AdaBertCnnExportTests : IDisposable
     ]);
 
     /// <summary>A CNN student folder with random weights, BN statistics, node and layer weights (none left at its neutral init).</summary>
-    public static string CnnFolder(string root, int seed = 3, int hidden = 16)
+    public static string CnnFolder(string root, int seed = 3, int hidden = 16, string pooling = CnnInputs.MeanPooling)
     {
         string tok = Path.Combine(root, "tokenizer");
         Directory.CreateDirectory(tok);
         File.WriteAllLines(Path.Combine(tok, "vocab.txt"), DeployFixtures.Vocab);
         File.WriteAllText(Path.Combine(tok, "tokenizer_config.json"), """{"do_lower_case": true}""");
-        var config = AdaBertCnnConfig.Create(EveryOp, DeployFixtures.Vocab.Length, 128, hidden, 0, ["neg", "neu", "pos"], 0.1);
+        var config = AdaBertCnnConfig.Create(EveryOp, DeployFixtures.Vocab.Length, 128, hidden, 0, ["neg", "neu", "pos"], 0.1, pooling);
         torch.manual_seed(seed);
         using var model = new AdaBertCnnForSequenceClassification(config);
         using (torch.no_grad())
@@ -47,7 +47,7 @@ public sealed class AdaBertCnnExportTests : IDisposable
                 else if (name.EndsWith("node_weights") || name == "layer_weights") t.copy_(torch.randn_like(t));
                 else if (name.EndsWith("conv.weight")) t.mul_(3); // larger activations: the cells' effect on the logits is not negligible
             }
-        string dir = Path.Combine(root, $"cnn-{seed}");
+        string dir = Path.Combine(root, $"cnn-{seed}-{pooling}");
         AdaBertCnnFolder.Save(dir, model, tok);
         return dir;
     }
@@ -82,6 +82,19 @@ public sealed class AdaBertCnnExportTests : IDisposable
     }
 
     /// <summary>One dilated Conv1d with bias through the quantizer, in ORT, against dequantize-then-convolve in doubles.</summary>
+    [Fact]
+    public void ExportReproducesAMaxPooledStudent()
+    {
+        string model = CnnFolder(tmp.Path, pooling: CnnInputs.MaxPooling);
+        Assert.Equal(CnnInputs.MaxPooling, AdaBertCnnConfig.Load(Path.Combine(model, "config.json")).Pooling);
+        var report = OnnxExport.Export(model, Path.Combine(tmp.Path, "onnx-max"), new ExportOptions { MaxSeqLen = 32 });
+
+        Assert.True(report.Passed);
+        Assert.All(report.Checks, c => Assert.True(c.MaxAbsDiff <= 1e-4 && c.ArgmaxAgreement == 1, $"{c.Set}: {c.MaxAbsDiff}"));
+        var ops = ModelProto.Parser.ParseFrom(File.ReadAllBytes(report.OnnxPath)).Graph.Node.Select(n => n.OpType).ToList();
+        Assert.Equal(EveryOp.Depth + 1, ops.Count(o => o == "ReduceMax")); // the embedding layer and each cell
+    }
+
     [Theory]
     [InlineData(Int8Format.Integer)]
     [InlineData(Int8Format.Qdq)]

@@ -179,4 +179,14 @@ public class AdaBertOpsTests
         var (a, b, _) = CnnInputs.Split(h, zeros(1, 6, dtype: int64), mask);
         Assert.Equal(a.data<float>().ToArray(), b.data<float>().ToArray()); // a single sentence feeds both inputs
     }
+
+    [Fact]
+    public void HeadPoolingCountsOnlyRealTokens()
+    {
+        // (B 2, H 2, T 4); row 0 has 3 real tokens and a large value on its padding, row 1 all 4 real and negative.
+        var cell = tensor(new float[] { 1, 5, 3, 100, -2, 0, 4, -50, -3, -1, -4, -2, 2, 2, 2, 2 }).view(2, 2, 4);
+        var mask = tensor(new float[] { 1, 1, 1, 0, 1, 1, 1, 1 }).view(2, 1, 4);
+        Assert.Equal(new float[] { 5, 4, -1, 2 }, CnnInputs.Pool(cell, mask, CnnInputs.MaxPooling).data<float>().ToArray());
+        Assert.Equal(new float[] { 3, 2 / 3f, -2.5f, 2 }, CnnInputs.Pool(cell, mask, CnnInputs.MeanPooling).data<float>().ToArray());
+    }
 }

@@ -39,6 +39,9 @@ public static class SearchCommand
         Add(new Option<int>("--retrain-epochs") { Description = "Retraining epochs of the derived student (default 5)" }, "retrain.training.epochs");
         Add(new Option<double>("--retrain-lr") { Description = "Peak learning rate of retraining (default 1e-3)" }, "retrain.training.learning_rate");
         Add(new Option<int>("--augment") { Description = "Retrain on the training rows plus N teacher-labelled TinyBERT word-replacement copies of each (default 0 = off; cached next to the data)" }, "retrain.augment.copies");
+        Add(new Option<string>("--pooling") { Description = "Pooling over tokens before each head: mean (default, the paper's) or max (max over time)" }, "search.pooling");
+        Add(new Option<double>("--retrain-temperature") { Description = "KD temperature of retraining (default 1)" }, "retrain.temperature");
+        Add(new Option<double>("--augment-p") { Description = "With --augment: probability of replacing each word (default 0.4)" }, "retrain.augment.p");
         Add(new Option<int>("--batch-size") { Description = "Batch size of search and retraining (default 32)" }, "search_training.batch_size");
         Add(new Option<int>("--seed") { Description = "Seed of search and retraining (default 42)" }, "search_training.seed");
         common.AddDataOptions(cmd);

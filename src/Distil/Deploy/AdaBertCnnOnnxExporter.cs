@@ -65,9 +65,12 @@ public static class AdaBertCnnOnnxExporter
         string s1 = g.Transpose(g.Where(hasPair, b, whole), 0, 2, 1);                   // (B, H, T)
         string mask = g.Transpose(m, 0, 2, 1);                                          // (B, 1, T)
         string maskSum = g.Max(g.ReduceSum(mask, 2, keepDims: false), g.Scalar("min_count", 1e-9f)); // (B, 1)
-        string MeanPool(string x) => g.Div(g.ReduceSum(g.Mul(x, mask), 2, keepDims: false), maskSum); // (B, H, T) -> (B, H)
+        string? padding = c.Pooling == CnnInputs.MaxPooling ? g.Equal(mask, g.Scalar("zero_pool_mask", 0f)) : null; // (B, 1, T)
+        string Pool(string x) => padding != null                                        // (B, H, T) -> (B, H), as CnnInputs.Pool
+            ? g.ReduceMax(g.Where(padding, g.Scalar("minus_1e30_pool", -1e30f), x), 2, keepDims: false)
+            : g.Div(g.ReduceSum(g.Mul(x, mask), 2, keepDims: false), maskSum);
 
-        var pooled = new List<string> { MeanPool(g.Mul(g.Add(s0, s1), g.Scalar("half", 0.5f))) };
+        var pooled = new List<string> { Pool(g.Mul(g.Add(s0, s1), g.Scalar("half", 0.5f))) };
         var kept = c.Genotype.Edges.ToArray();
         for (int k = 0; k < c.Genotype.Depth; k++)
         {
@@ -91,7 +94,7 @@ public static class AdaBertCnnOnnxExporter
                 string term = g.Mul(nodes[SearchSpace.Inputs + j], g.Scalar($"{p}node_weight_{j}", nodeWeights[j]));
                 cell = j == 0 ? term : g.Add(cell, term);
             }
-            pooled.Add(MeanPool(cell));
+            pooled.Add(Pool(cell));
             (s0, s1) = (s1, cell);
         }
 

@@ -137,6 +137,8 @@ public sealed class OnnxGraphBuilder
     public string Unsqueeze(string x, params long[] axes) => Op("Unsqueeze", x, Longs("axes", axes));
     public string Gather(string data, string indices, long axis = 0) => Op("Gather", [data, indices], Attr("axis", axis));
     public string ReduceSum(string x, long axis, bool keepDims) => Op("ReduceSum", [x, Longs("axes", axis)], Attr("keepdims", keepDims ? 1L : 0L));
+    /// <summary>ReduceMax over one axis (opset 17: axes is an attribute).</summary>
+    public string ReduceMax(string x, long axis, bool keepDims) => Op("ReduceMax", [x], Attr("axes", new[] { axis }), Attr("keepdims", keepDims ? 1L : 0L));
     /// <summary>Dimensions start..end-1 of a tensor's shape as an int64 vector (Shape with start/end, opset 15+).</summary>
     public string ShapeSlice(string x, long start, long end) => Op("Shape", [x], Attr("start", start), Attr("end", end));
     public string Slice(string x, string starts, string ends, string axes) => Op("Slice", x, starts, ends, axes);

@@ -23,15 +23,18 @@ public sealed record AdaBertCnnConfig
     [JsonPropertyName("pad_token_id")] public int PadTokenId { get; init; }
     [JsonPropertyName("layer_norm_eps")] public double LayerNormEps { get; init; } = 1e-12;
     [JsonPropertyName("classifier_dropout")] public double ClassifierDropout { get; init; } = 0.1;
+    /// <summary>Pooling over tokens before the head: "mean" (the paper's) or "max". Folders without the key are "mean".</summary>
+    [JsonPropertyName("pooling")] public string Pooling { get; init; } = CnnInputs.MeanPooling;
     [JsonPropertyName("genotype")] public Genotype Genotype { get; init; } = new(1, []);
     [JsonPropertyName("id2label")] public Dictionary<string, string> Id2Label { get; init; } = new();
     [JsonPropertyName("label2id")] public Dictionary<string, int> Label2Id { get; init; } = new();
 
     public IReadOnlyList<string> Labels => Enumerable.Range(0, Id2Label.Count).Select(i => Id2Label[i.ToString()]).ToArray();
 
-    public static AdaBertCnnConfig Create(Genotype genotype, int vocab, int positions, int hidden, int pad, IReadOnlyList<string> labels, double dropout) => new()
+    public static AdaBertCnnConfig Create(Genotype genotype, int vocab, int positions, int hidden, int pad, IReadOnlyList<string> labels, double dropout,
+        string pooling = CnnInputs.MeanPooling) => new()
     {
-        Genotype = genotype, VocabSize = vocab, MaxPositionEmbeddings = positions, HiddenSize = hidden, PadTokenId = pad, ClassifierDropout = dropout,
+        Genotype = genotype, Pooling = pooling, VocabSize = vocab, MaxPositionEmbeddings = positions, HiddenSize = hidden, PadTokenId = pad, ClassifierDropout = dropout,
         Id2Label = labels.Select((l, i) => (l, i)).ToDictionary(p => p.i.ToString(), p => p.l),
         Label2Id = labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i),
     };
@@ -41,6 +44,7 @@ public sealed record AdaBertCnnConfig
         void Require(bool ok, string what) { if (!ok) throw DistilException.BadInput($"{source}: {what}"); }
         Require(ModelType == Type, $"model_type '{ModelType}' is not '{Type}'");
         Require(VocabSize > 0 && HiddenSize > 0 && MaxPositionEmbeddings > 0, "vocab_size, hidden_size and max_position_embeddings must be positive");
+        Require(Pooling is CnnInputs.MeanPooling or CnnInputs.MaxPooling, $"pooling '{Pooling}' must be 'mean' or 'max'");
         Require(Id2Label.Count > 0 && Enumerable.Range(0, Id2Label.Count).All(i => Id2Label.ContainsKey(i.ToString())), "id2label must have the keys 0..n-1");
         Genotype.Validate(source);
     }
@@ -143,11 +147,11 @@ public sealed class AdaBertCnnForSequenceClassification : nn.Module
         using var scope = NewDisposeScope();
         var types = inputs.TokenTypeIds ?? zeros_like(inputs.InputIds);
         var (s0, s1, mask) = CnnInputs.Split(embeddings.forward(inputs.InputIds, types), types, inputs.AttentionMask); // (B, H, T) x2, (B, 1, T)
-        var pooled = new List<Tensor> { CnnInputs.MeanPool((s0 + s1) * 0.5, mask) };
+        var pooled = new List<Tensor> { CnnInputs.Pool((s0 + s1) * 0.5, mask, Config.Pooling) };
         foreach (var cell in cells)
         {
             var c = cell.forward(s0, s1, mask);
-            pooled.Add(CnnInputs.MeanPool(c, mask));
+            pooled.Add(CnnInputs.Pool(c, mask, Config.Pooling));
             (s0, s1) = (s1, c);
         }
         return classifier.forward(dropout.forward(CnnInputs.Combine(pooled, layer_weights))).MoveToOuterDisposeScope();
@@ -161,6 +165,7 @@ public sealed class AdaBertCnnForSequenceClassification : nn.Module
     public static AdaBertCnnForSequenceClassification FromSearch(SuperNet net, Genotype g, AdaBertCnnConfig config)
     {
         if (g.Depth > net.KMax) throw DistilException.BadInput($"genotype depth {g.Depth} exceeds the supernet's {net.KMax} cells");
+        if (config.Pooling != net.Pooling) throw DistilException.BadInput($"the student's pooling '{config.Pooling}' is not the supernet's '{net.Pooling}'");
         var m = new AdaBertCnnForSequenceClassification(config);
         using var _ = no_grad();
         var tables = net.embeddings.Tables;

@@ -38,6 +38,18 @@ public static class CnnInputs
         return (s0.contiguous().MoveToOuterDisposeScope(), s1.contiguous().MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
     }
 
+    public const string MeanPooling = "mean", MaxPooling = "max";
+
+    /// <summary>The head's pooling over tokens ("mean", the paper's, or "max", max over time as in CNN text classifiers).</summary>
+    public static Tensor Pool(Tensor cell, Tensor mask, string pooling) => pooling == MaxPooling ? MaxPool(cell, mask) : MeanPool(cell, mask);
+
+    /// <summary>Max over the real tokens: (B, H, T), (B, 1, T) -> (B, H). Padding never wins (it is -1e30 first).</summary>
+    public static Tensor MaxPool(Tensor cell, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        return cell.masked_fill(mask.eq(0), -1e30f).amax(new long[] { -1 }).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Mean over tokens: (B, H, T), (B, 1, T) -> (B, H).</summary>
     public static Tensor MeanPool(Tensor cell, Tensor mask)
     {

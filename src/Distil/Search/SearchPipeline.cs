@@ -44,7 +44,7 @@ public static class SearchPipeline
         manual_seed(c.SearchTraining.Seed);
         var tables = new TeacherTables(teacher.bert.embeddings.word_embeddings.weight!.detach().clone().to(device),
             teacher.bert.embeddings.position_embeddings.weight!.detach().clone().to(device));
-        using var net = new SuperNet(tables, o.KMax, o.HiddenSize, data.Labels.Count, o.Dropout);
+        using var net = new SuperNet(tables, o.KMax, o.HiddenSize, data.Labels.Count, o.Dropout, o.Pooling);
         net.to(device);
 
         // 1. search
@@ -74,7 +74,7 @@ public static class SearchPipeline
         // 3. retrain from the search weights of the selected step
         net.load(search.BestSupernetPath);
         var config = AdaBertCnnConfig.Create(genotype, teacher.Config.VocabSize, teacher.Config.MaxPositionEmbeddings, o.HiddenSize, teacher.Config.PadTokenId,
-            data.Labels.Names, o.Dropout);
+            data.Labels.Names, o.Dropout, o.Pooling);
         using var student = AdaBertCnnForSequenceClassification.FromSearch(net, genotype, config);
         student.to(device);
         string retrainDir = Path.Combine(run.Dir, "retrain"), retrainDone = Path.Combine(retrainDir, "done.json");
@@ -175,7 +175,7 @@ public static class SearchPipeline
             .KeyValues("Run", new[]
             {
                 ("teacher", c.Teacher!), ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples), max length {c.Data.MaxSeqLen}"),
-                ("search space", $"up to {o.KMax} cells, hidden {o.HiddenSize}, 3 nodes, 9 edges x 10 ops, alpha shared by all cells"),
+                ("search space", $"up to {o.KMax} cells, hidden {o.HiddenSize}, 3 nodes, 9 edges x 10 ops, alpha shared by all cells, {o.Pooling} pooling over tokens"),
                 ("loss", $"(1 - {o.Gamma}) CE + {o.Gamma} probe KD + beta L_E, beta {o.Beta}" + (o.LatencyBudgetMs is double b ? $" (latency budget {b} ms)" : $" (measured op cost, {o.CostNormalisation} normalised)")),
                 ("search", $"{c.SearchTraining.Epochs} epochs, batch {c.SearchTraining.BatchSize}, weights Adam lr {c.SearchTraining.LearningRate}, alpha Adam lr {o.ArchLearningRate}, " +
                            $"alpha frozen for the first {o.ArchWarmupRatio:P0} of steps, beta ramp over {o.BetaWarmupRatio:P0}, tau {o.TauStart} -> {o.TauEnd}, estimator {o.Estimator}, seed {c.SearchTraining.Seed}"),

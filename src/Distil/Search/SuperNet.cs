@@ -28,12 +28,14 @@ public sealed class SuperNet : nn.Module
     public int KMax { get; }
     public int Hidden { get; }
     public int NumLabels { get; }
+    /// <summary>The heads' pooling over tokens (<see cref="CnnInputs.Pool"/>).</summary>
+    public string Pooling { get; }
 
-    public SuperNet(TeacherTables tables, int kMax, int hidden, int numLabels, double dropoutP) : base(nameof(SuperNet))
+    public SuperNet(TeacherTables tables, int kMax, int hidden, int numLabels, double dropoutP, string pooling = CnnInputs.MeanPooling) : base(nameof(SuperNet))
     {
         if (kMax < 1) throw DistilException.Usage($"k_max must be at least 1 (got {kMax})");
         if (hidden < 1) throw DistilException.Usage($"hidden_size must be positive (got {hidden})");
-        KMax = kMax; Hidden = hidden; NumLabels = numLabels;
+        KMax = kMax; Hidden = hidden; NumLabels = numLabels; Pooling = pooling;
         embeddings = new SearchEmbeddings(tables, hidden, dropoutP);
         cells = new ModuleList<SearchCell>(Enumerable.Range(0, kMax).Select(_ => new SearchCell(hidden)).ToArray());
         layer_weights = new ParameterList(Enumerable.Range(0, kMax + 1).Select(m => nn.Parameter(zeros(m + 1))).ToArray());
@@ -75,11 +77,11 @@ public sealed class SuperNet : nn.Module
         var types = inputs.TokenTypeIds ?? zeros_like(inputs.InputIds);
         var embedded = embeddings.forward(inputs.InputIds, types);                          // (B, T, H)
         var (s0, s1, mask) = CnnInputs.Split(embedded, types, inputs.AttentionMask);        // (B, H, T) x2, (B, 1, T)
-        var pooled = new List<Tensor> { CnnInputs.MeanPool((s0 + s1) * 0.5, mask) };
+        var pooled = new List<Tensor> { CnnInputs.Pool((s0 + s1) * 0.5, mask, Pooling) };
         for (int k = 0; k < arch.Depth; k++)
         {
             var c = cells[k].forward(s0, s1, mask, arch.OpWeights, runEveryOp ? null : arch.Ops);
-            pooled.Add(CnnInputs.MeanPool(c, mask));
+            pooled.Add(CnnInputs.Pool(c, mask, Pooling));
             (s0, s1) = (s1, c);
         }
         var logits = new List<Tensor>();
