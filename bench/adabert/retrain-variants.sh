@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Retraining variants on one finished search: each variant copies the search (search/ and the resolved config) into
+# its own run folder and resumes it with different retraining flags, so the genotype and the search weights are the
+# same for every row and only the retraining differs. Then prints dev/test accuracy per variant.
+# Usage: bench/adabert/retrain-variants.sh SEARCH_RUN [OUT]   (SEARCH_RUN: a `distil search` run folder whose search
+#   finished, e.g. runs/adabert-aug/seed1 from bench/adabert/run.sh with EXTRA="--search-epochs 15 --arch-lr 1e-2 ...")
+#   DISTIL=path/to/Distil.Cli (default: the Release build). A finished variant (result.json) is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SRC=${1:?SEARCH_RUN}; OUT=${2:-runs/adabert-retrain}
+DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
+[ -f "$SRC/search/done.json" ] || { echo "$SRC: the search has not finished (no search/done.json)"; exit 2; }
+declare -A VARIANTS=(
+  [rows-t1]="--augment 0 --retrain-epochs 8 --retrain-temperature 1"
+  [rows-t4]="--augment 0 --retrain-epochs 8 --retrain-temperature 4"
+  [aug10-t4]="--augment 10 --retrain-epochs 3 --retrain-temperature 4"
+  [aug10-p0.1-t4]="--augment 10 --augment-p 0.1 --retrain-epochs 3 --retrain-temperature 4"
+  [rows-t4-maxpool]="--augment 0 --retrain-epochs 8 --retrain-temperature 4 --pooling max"
+)
+for name in rows-t1 rows-t4 aug10-t4 aug10-p0.1-t4 rows-t4-maxpool; do
+  d="$OUT/$name"
+  if [ ! -f "$d/result.json" ]; then
+    if [ ! -d "$d/search" ]; then rm -rf "$d"; mkdir -p "$d"; cp -r "$SRC/search" "$SRC/config.resolved.json" "$d/"; fi
+    echo "== $name: ${VARIANTS[$name]}"
+    "$DISTIL" search --out "$d" --resume ${VARIANTS[$name]} > "$d.log" 2>&1 || { echo "   failed: see $d.log"; continue; }
+  fi
+  python3 -c "import json,sys; r=json.load(open('$d/result.json')); s=r['student']
+print(f\"{'$name':16} dev {100*s['Dev']['accuracy']:.2f}  test {100*s['Test']['accuracy']:.2f}  retrain {r['retrain_seconds']:.0f} s  {r['genotype_text']}\")"
+done
