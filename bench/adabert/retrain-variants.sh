@@ -10,19 +10,19 @@ cd "$(dirname "$0")/../.."
 SRC=${1:?SEARCH_RUN}; OUT=${2:-runs/adabert-retrain}
 DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
 [ -f "$SRC/search/done.json" ] || { echo "$SRC: the search has not finished (no search/done.json)"; exit 2; }
-declare -A VARIANTS=(
-  [rows-t1]="--augment 0 --retrain-epochs 8 --retrain-temperature 1"
-  [rows-t4]="--augment 0 --retrain-epochs 8 --retrain-temperature 4"
-  [aug10-t4]="--augment 10 --retrain-epochs 3 --retrain-temperature 4"
-  [aug10-p0.1-t4]="--augment 10 --augment-p 0.1 --retrain-epochs 3 --retrain-temperature 4"
-  [rows-t4-maxpool]="--augment 0 --retrain-epochs 8 --retrain-temperature 4 --pooling max"
+VARIANTS=( # name: retraining flags
+  "rows-t1: --augment 0 --retrain-epochs 8 --retrain-temperature 1"
+  "rows-t4: --augment 0 --retrain-epochs 8 --retrain-temperature 4"
+  "aug10-t4: --augment 10 --retrain-epochs 3 --retrain-temperature 4"
+  "aug10-p0.1-t4: --augment 10 --augment-p 0.1 --retrain-epochs 3 --retrain-temperature 4"
+  "rows-t4-maxpool: --augment 0 --retrain-epochs 8 --retrain-temperature 4 --pooling max"
 )
-for name in rows-t1 rows-t4 aug10-t4 aug10-p0.1-t4 rows-t4-maxpool; do
-  d="$OUT/$name"
+for v in "${VARIANTS[@]}"; do
+  name=${v%%:*}; flags=${v#*: }; d="$OUT/$name"
   if [ ! -f "$d/result.json" ]; then
     if [ ! -d "$d/search" ]; then rm -rf "$d"; mkdir -p "$d"; cp -r "$SRC/search" "$SRC/config.resolved.json" "$d/"; fi
-    echo "== $name: ${VARIANTS[$name]}"
-    "$DISTIL" search --out "$d" --resume ${VARIANTS[$name]} > "$d.log" 2>&1 || { echo "   failed: see $d.log"; continue; }
+    echo "== $name: $flags"
+    "$DISTIL" search --out "$d" --resume $flags > "$d.log" 2>&1 || { echo "   failed: see $d.log"; continue; }
   fi
   python3 -c "import json,sys; r=json.load(open('$d/result.json')); s=r['student']
 print(f\"{'$name':16} dev {100*s['Dev']['accuracy']:.2f}  test {100*s['Test']['accuracy']:.2f}  retrain {r['retrain_seconds']:.0f} s  {r['genotype_text']}\")"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # AdaBERT on the shipped sentiment data: search + derive + retrain for 3 seeds, then bench/results/adabert.{md,json}.
 # Usage: bench/adabert/run.sh [TEACHER_DIR]   (default /work/teacher-ft; any fine-tuned folder, e.g. runs/demo/finetune/best)
-#   SEEDS="42 1 2" (default), OUT=runs/adabert, DISTIL=path/to/Distil.Cli (default: a copy of the Release build in $OUT/cli,
+#   SEEDS="42 1 2" (default), OUT=runs/adabert (results: bench/results/<basename of OUT>, or RESULTS=prefix), DISTIL=path/to/Distil.Cli (default: a copy of the Release build in $OUT/cli,
 #   made once, so rebuilding the repository cannot disturb a running bench), EXTRA="more distil search flags" (e.g.
 #   EXTRA="--search-epochs 15 --arch-lr 1e-2 --augment 10 --retrain-epochs 3").
 # Seeds run one after another with one torch thread (the search's wall time is the target; parallel runs on a
@@ -30,4 +30,6 @@ for seed in $SEEDS; do
     || { echo "   failed: see $OUT/seed$seed.log"; continue; }
 done
 runs=(); for seed in $SEEDS; do [ -f "$OUT/seed$seed/result.json" ] && runs+=("$OUT/seed$seed"); done
-python3 bench/adabert/summarize.py "${runs[@]}"
+# The table is named after OUT (runs/adabert -> bench/results/adabert, runs/adabert-max -> bench/results/adabert-max), so a
+# variant's bench never overwrites the main one.
+RESULTS=${RESULTS:-bench/results/$(basename "$OUT")} python3 bench/adabert/summarize.py "${runs[@]}"
