@@ -42,6 +42,8 @@ public static class SearchCommand
         Add(new Option<string>("--pooling") { Description = "Pooling over tokens before each head: mean (default, the paper's) or max (max over time)" }, "search.pooling");
         Add(new Option<double>("--retrain-temperature") { Description = "KD temperature of retraining (default 1)" }, "retrain.temperature");
         Add(new Option<double>("--augment-p") { Description = "With --augment: probability of replacing each word (default 0.4)" }, "retrain.augment.p");
+        Add(new Option<string?>("--transfer") { Description = "Retrain also on the sentences of this unlabelled file (.txt lines, or the text columns of a TSV/CSV/JSONL), labelled by the teacher; dev/test sentences are dropped" }, "retrain.transfer.path");
+        Add(new Option<int>("--transfer-max-rows") { Description = "With --transfer: keep at most N sentences, drawn at random (default 0 = all)" }, "retrain.transfer.max_rows");
         Add(new Option<int>("--batch-size") { Description = "Batch size of search and retraining (default 32)" }, "search_training.batch_size");
         Add(new Option<int>("--seed") { Description = "Seed of search and retraining (default 42)" }, "search_training.seed");
         common.AddDataOptions(cmd);

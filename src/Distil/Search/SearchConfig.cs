@@ -66,6 +66,8 @@ public sealed record RetrainOptions
     /// whose probe targets are cached, so its cost does not grow with the augmentation.
     /// </summary>
     [JsonPropertyName("augment")] public Augment.AugmentOptions Augment { get; init; } = new();
+    /// <summary>Unlabelled text labelled by the teacher and added to the retraining data only (path null = off).</summary>
+    [JsonPropertyName("transfer")] public Augment.TransferOptions Transfer { get; init; } = new();
 }
 
 /// <summary>Settings of `distil search`. JSON names are the config keys.</summary>
@@ -94,5 +96,6 @@ public sealed record SearchConfig
         SearchTraining.Validate();
         Retrain.Training.Validate();
         Retrain.Augment.Validate();
+        Retrain.Transfer.Validate();
     }
 }

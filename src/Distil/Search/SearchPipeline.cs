@@ -114,7 +114,7 @@ public static class SearchPipeline
         RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new
         {
             teacher = teacherSummary, student = studentSummary, genotype, genotype_text = genotype.ToString(),
-            search_seconds = outcome.Seconds, retrain_seconds = retrainSeconds, retrain_augment_copies = c.Retrain.Augment.Copies, search_step = outcome.Step, search_dev_accuracy = outcome.DevAccuracy,
+            search_seconds = outcome.Seconds, retrain_seconds = retrainSeconds, retrain_augment_copies = c.Retrain.Augment.Copies, retrain_transfer = c.Retrain.Transfer.Path, search_step = outcome.Step, search_dev_accuracy = outcome.DevAccuracy,
             op_costs_ms = costs.Milliseconds, machine = costs.Machine, latency_seq_len = latencySeq, seed = c.SearchTraining.Seed,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return result;
@@ -131,17 +131,31 @@ public static class SearchPipeline
 
     /// <summary>
     /// The retraining rows and the teacher's logits for each (row order): the training set as searched, plus, with
-    /// retrain.augment, its teacher-labelled augmented copies (both cached next to the data, so seeds share them).
+    /// retrain.augment, its teacher-labelled augmented copies, plus, with retrain.transfer, the teacher-labelled
+    /// sentences of the transfer file (all cached next to the data, so seeds share them).
     /// </summary>
     static (EncodedExample[] Rows, Tensor TeacherLogits) RetrainData(SearchConfig c, BertForSequenceClassification teacher, BertTextTokenizer tokenizer,
         TaskData data, ProbeTargets probes, Device device, Action<string>? log)
     {
-        if (c.Retrain.Augment.Copies == 0) return (data.TrainSet, probes.TeacherLogits);
-        var (extended, added) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Retrain.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, log);
-        var extra = extended.TrainSet[data.TrainSet.Length..];
-        var extraLogits = TeacherLogitsCache.GetOrCompute(c.Teacher!, teacher, extra, data.Train.Path, c.EvalBatchSize, tokenizer.Pad, device, log);
-        log?.Invoke($"retraining on {data.TrainSet.Length} rows + {added} augmented");
-        return (extended.TrainSet, cat(new[] { probes.TeacherLogits, extraLogits }, 0));
+        var rows = new List<EncodedExample>(data.TrainSet);
+        var logits = new List<Tensor> { probes.TeacherLogits };
+        if (c.Retrain.Augment.Copies > 0)
+        {
+            var (extended, added) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Retrain.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, log);
+            var extra = extended.TrainSet[data.TrainSet.Length..];
+            rows.AddRange(extra);
+            logits.Add(TeacherLogitsCache.GetOrCompute(c.Teacher!, teacher, extra, data.Train.Path, c.EvalBatchSize, tokenizer.Pad, device, log));
+        }
+        if (c.Retrain.Transfer.Enabled)
+        {
+            var heldOut = new[] { data.Dev, data.Test }.Where(f => f != null).SelectMany(f => f!.Examples).SelectMany(e => new[] { e.Text, e.TextPair }).OfType<string>();
+            var sentences = TransferSet.ReadSentences(c.Retrain.Transfer, heldOut, log);
+            var (extra, extraLogits) = TransferSet.Label(c.Teacher!, teacher, tokenizer, sentences, c.Data.MaxSeqLen, data.Train.Path, c.EvalBatchSize, device, log);
+            rows.AddRange(extra);
+            logits.Add(extraLogits);
+        }
+        if (rows.Count > data.TrainSet.Length) log?.Invoke($"retraining on {data.TrainSet.Length} rows + {rows.Count - data.TrainSet.Length} teacher-labelled");
+        return (rows.ToArray(), logits.Count == 1 ? logits[0] : cat(logits, 0));
     }
 
     static List<TrainerCallback> Callbacks(RunFolder run, int stage, int logEvery, TrainerCallback? progress)
@@ -180,7 +194,8 @@ public static class SearchPipeline
                 ("search", $"{c.SearchTraining.Epochs} epochs, batch {c.SearchTraining.BatchSize}, weights Adam lr {c.SearchTraining.LearningRate}, alpha Adam lr {o.ArchLearningRate}, " +
                            $"alpha frozen for the first {o.ArchWarmupRatio:P0} of steps, beta ramp over {o.BetaWarmupRatio:P0}, tau {o.TauStart} -> {o.TauEnd}, estimator {o.Estimator}, seed {c.SearchTraining.Seed}"),
                 ("retrain", $"{c.Retrain.Training.Epochs} epochs, batch {c.Retrain.Training.BatchSize}, lr {c.Retrain.Training.LearningRate}, (1 - {c.Retrain.KdWeight}) CE + {c.Retrain.KdWeight} KD (T {c.Retrain.Temperature})"
-                    + (c.Retrain.Augment.Copies > 0 ? $"; training rows + teacher-labelled TinyBERT word replacement (N {c.Retrain.Augment.Copies}, p {c.Retrain.Augment.P}, M {c.Retrain.Augment.Candidates})" : "; training rows only")),
+                    + (c.Retrain.Augment.Copies > 0 ? $"; training rows + teacher-labelled TinyBERT word replacement (N {c.Retrain.Augment.Copies}, p {c.Retrain.Augment.P}, M {c.Retrain.Augment.Candidates})" : "; training rows")
+                    + (c.Retrain.Transfer.Enabled ? $" + teacher-labelled transfer sentences of {c.Retrain.Transfer.Path}" + (c.Retrain.Transfer.MaxRows > 0 ? $" (at most {c.Retrain.Transfer.MaxRows})" : "") : "")),
                 ("wall time", $"search {F(r.Search.Seconds, "F0")} s, retrain {F(r.RetrainSeconds, "F0")} s"),
                 ("selected", $"search step {r.Search.Step}" + (r.Search.DevAccuracy is double d ? $" (supernet dev accuracy {F(100 * d)}%)" : "")),
             })

@@ -1,0 +1,92 @@
+using System.Text.Json.Serialization;
+using Distil.Data;
+using Distil.Distillation;
+using Distil.Models;
+using Distil.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Distil.Augment;
+
+/// <summary>
+/// The "transfer" section: unlabelled text whose sentences the teacher labels, added to a student's training data
+/// (the transfer set of Tang et al. 2019 / Hinton et al. 2015). The file's labels, if any, are never read.
+/// </summary>
+public sealed record TransferOptions
+{
+    /// <summary>A TSV/CSV/JSONL file (header with a text column) or plain text (.txt, a sentence per line); null = off.</summary>
+    [JsonPropertyName("path")] public string? Path { get; init; }
+    /// <summary>Keep at most this many distinct sentences, drawn at random (0 = all).</summary>
+    [JsonPropertyName("max_rows")] public int MaxRows { get; init; }
+    [JsonPropertyName("seed")] public int Seed { get; init; } = 42;
+
+    public bool Enabled => !string.IsNullOrEmpty(Path);
+
+    public void Validate()
+    {
+        if (MaxRows < 0) throw DistilException.Usage($"transfer max_rows {MaxRows} must be >= 0 (0 = all)");
+        if (Enabled && !File.Exists(Path)) throw DistilException.NotFound($"{Path}: transfer file not found; check --transfer");
+    }
+}
+
+/// <summary>
+/// Reads a transfer set, drops what must not be trained on (empty lines, duplicates, any sentence of the dev or test
+/// set) and labels the rest with the teacher (logits cached next to the training data, like the training rows').
+/// </summary>
+public static class TransferSet
+{
+    /// <summary>
+    /// Distinct sentences of the file: every line of a .txt file; every text and text-pair value of a tabular file,
+    /// each as its own single sentence. Sentences in <paramref name="exclude"/> (compared trimmed, case-insensitive)
+    /// are dropped; with max_rows, a seeded random subset in file order.
+    /// </summary>
+    public static IReadOnlyList<string> ReadSentences(TransferOptions o, IEnumerable<string> exclude, Action<string>? log = null)
+    {
+        o.Validate();
+        string path = o.Path ?? throw DistilException.Usage("no transfer file: pass --transfer FILE");
+        IEnumerable<string?> raw = System.IO.Path.GetExtension(path).Equals(".txt", StringComparison.OrdinalIgnoreCase)
+            ? File.ReadLines(path)
+            : DatasetReader.Read(path).Examples.SelectMany(e => new[] { e.Text, e.TextPair });
+        var held = new HashSet<string>(exclude.Select(Normalise));
+        var seen = new HashSet<string>();
+        int dropped = 0;
+        var sentences = new List<string>();
+        foreach (var s in raw)
+        {
+            if (string.IsNullOrWhiteSpace(s)) continue;
+            string key = Normalise(s);
+            if (held.Contains(key)) { dropped++; continue; }
+            if (seen.Add(key)) sentences.Add(s.Trim());
+        }
+        if (sentences.Count == 0) throw DistilException.BadInput($"{path}: no sentences to use as a transfer set (empty, or every sentence is in dev/test)");
+        if (dropped > 0) log?.Invoke($"transfer: {dropped} sentences of {path} are in the dev or test set and were dropped");
+        if (o.MaxRows > 0 && sentences.Count > o.MaxRows)
+        {
+            var rng = new Random(o.Seed);
+            var keep = Enumerable.Range(0, sentences.Count).OrderBy(_ => rng.Next()).Take(o.MaxRows).Order().ToArray();
+            sentences = keep.Select(i => sentences[i]).ToList();
+        }
+        return sentences;
+    }
+
+    static string Normalise(string s) => s.Trim().ToLowerInvariant();
+
+    /// <summary>
+    /// The sentences encoded as single-sentence rows whose label is the teacher's argmax, and the teacher's logits
+    /// for each (B, C), in sentence order.
+    /// </summary>
+    public static (EncodedExample[] Rows, Tensor TeacherLogits) Label(string teacherDir, BertForSequenceClassification teacher, BertTextTokenizer tokenizer,
+        IReadOnlyList<string> sentences, int maxSeqLen, string cacheBeside, int batchSize, Device device, Action<string>? log = null)
+    {
+        var unlabelled = sentences.Select(s =>
+        {
+            var t = tokenizer.Encode(s, null, maxSeqLen);
+            return new EncodedExample(t.InputIds, t.TokenTypeIds, -1, DomainSet.None);
+        }).ToArray();
+        var logits = TeacherLogitsCache.GetOrCompute(teacherDir, teacher, unlabelled, cacheBeside, batchSize, tokenizer.Pad, device, log);
+        var argmax = logits.argmax(1).data<long>().ToArray();
+        var rows = unlabelled.Select((e, i) => e with { Label = argmax[i] }).ToArray();
+        log?.Invoke($"transfer: {rows.Length} sentences labelled by the teacher ({string.Join(", ", teacher.Config.Labels.Select((l, c) => $"{l} {argmax.Count(a => a == c)}"))})");
+        return (rows, logits);
+    }
+}
