@@ -99,6 +99,35 @@ public class AdaBertCliTests
     }
 
     [Fact]
+    public void TransferRetrainsOnTheRowsPlusTheDistinctTransferSentencesNotInDev()
+    {
+        string train = Data("train.tsv", 40, 5), dev = Data("dev.tsv", 16, 6);
+        string root = Directory.CreateTempSubdirectory("distil-ab-transfer-").FullName;
+        string teacher = FineTunedTeacher(root, train, dev, epochs: 1);
+        string devSentence = File.ReadLines(dev).Skip(1).First().Split('\t')[0];
+        var w = TinyBert.Words;
+        var fresh = Enumerable.Range(0, 12).Select(i => $"{w[8]} {w[9 + i % 3]} {w[12 + i % 2]} {w[i % 8]} {w[(i + 3) % 8]}").Distinct().Take(8).ToArray();
+        Assert.Equal(8, fresh.Length); // 40 + 8 rows fill 6 batches exactly: one row more would make a 7th
+        string transfer = Path.Combine(root, "corpus.txt");
+        File.WriteAllLines(transfer, fresh.Concat([fresh[0].ToUpperInvariant(), devSentence, ""]));
+        string config = Path.Combine(root, "search.json");
+        File.WriteAllText(config, """{ "search": { "op_costs_ms": [1.0, 1.4, 1.8, 1.1, 1.5, 2.0, 0.3, 0.3, 0.02, 0] }, "log_every_steps": 100 }""");
+        string run = Path.Combine(root, "adabert");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--teacher", teacher, "--train", train, "--dev", dev, "--config", config,
+            "--out", run, "--k-max", "2", "--hidden", "8", "--search-epochs", "1", "--retrain-epochs", "2", "--transfer", transfer, "--batch-size", "8",
+            "--max-seq-len", "16", "--threads", "1"]));
+
+        // Each retraining epoch walks the 40 rows and the distinct transfer sentences: the upper-cased repeat and the dev sentence are gone.
+        var retrainSteps = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)
+            .Where(o => o["stage"]!.GetValue<int>() == 2 && o["type"]!.GetValue<string>() == "train").Max(o => o["step"]!.GetValue<int>());
+        Assert.Equal(2 * (int)Math.Ceiling((40 + fresh.Length) / 8.0), retrainSteps);
+        Assert.Contains("teacher-labelled transfer sentences of " + transfer, File.ReadAllText(Path.Combine(run, "report.md")));
+        Assert.Equal(transfer, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!["retrain_transfer"]!.GetValue<string>());
+        Assert.Equal(ExitCodes.InputNotFound, CliApp.Run(["search", "--teacher", teacher, "--train", train, "--transfer", Path.Combine(root, "none.txt"),
+            "--out", Path.Combine(root, "missing")]));
+    }
+
+    [Fact]
     public void BadInputsFailWithClearCodes()
     {
         string train = Data("train.tsv", 8, 1);
