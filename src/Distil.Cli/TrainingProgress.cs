@@ -9,12 +9,14 @@ namespace Distil.Cli;
 public sealed class TrainingProgress : TrainerCallback
 {
     readonly ProgressTask? task;
-    readonly string label;
+    readonly string command;
+    string label;
     readonly int plainEvery;
 
     TrainingProgress(ProgressTask? task, string label, int plainEvery)
     {
         this.task = task;
+        this.command = label;
         this.label = label;
         this.plainEvery = plainEvery;
     }
@@ -33,6 +35,9 @@ public sealed class TrainingProgress : TrainerCallback
             .Start(ctx => result = work(new TrainingProgress(ctx.AddTask(label, maxValue: 1), label, 0)));
         return result;
     }
+
+    /// <summary>"search retrain", "metakd student meta-kd": which training of a multi-stage command is running.</summary>
+    public override void OnStageBegin(string stage) => label = stage == command ? command : $"{command} {stage}";
 
     public override void OnTrainBegin(TrainerState state)
     {

@@ -113,9 +113,19 @@ public class AdaBertCliTests
         string config = Path.Combine(root, "search.json");
         File.WriteAllText(config, """{ "search": { "op_costs_ms": [1.0, 1.4, 1.8, 1.1, 1.5, 2.0, 0.3, 0.3, 0.02, 0] }, "log_every_steps": 100 }""");
         string run = Path.Combine(root, "adabert");
-        Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--teacher", teacher, "--train", train, "--dev", dev, "--config", config,
-            "--out", run, "--k-max", "2", "--hidden", "8", "--search-epochs", "1", "--retrain-epochs", "2", "--transfer", transfer, "--batch-size", "8",
-            "--max-seq-len", "16", "--threads", "1"]));
+        var output = new StringWriter();
+        var saved = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--teacher", teacher, "--train", train, "--dev", dev, "--config", config,
+                "--out", run, "--k-max", "2", "--hidden", "8", "--search-epochs", "1", "--retrain-epochs", "2", "--transfer", transfer, "--batch-size", "8",
+                "--max-seq-len", "16", "--threads", "1"]));
+        }
+        finally { Console.SetOut(saved); }
+        // The progress lines name the stage: the search, then the retraining.
+        Assert.Matches(@"(?m)^search: \d+ steps", output.ToString());
+        Assert.Contains("search retrain: 12 steps", output.ToString());
 
         // Each retraining epoch walks the 40 rows and the distinct transfer sentences: the upper-cased repeat and the dev sentence are gone.
         var retrainSteps = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)

@@ -208,6 +208,7 @@ public static class MetaKdPipeline
             return (best, JsonDocument.Parse(File.ReadAllText(done)).RootElement.GetProperty("seconds").GetDouble());
         }
         Directory.CreateDirectory(dir);
+        progress?.OnStageBegin(name);
         log($"{name}: fine-tuning {c.Teacher} on {rows.Length} rows (gamma1 {gamma1}, weights {(weights.All(w => w == 1) ? "1" : "prototype scores")})");
         manual_seed(c.Training.Seed); // the new classifier and domain heads
         var (model, _) = ModelFolder.LoadForClassification(c.Teacher!, data.Labels.Names, c.Pooling);
@@ -282,6 +283,7 @@ public static class MetaKdPipeline
             return (best, JsonDocument.Parse(File.ReadAllText(done)).RootElement.GetProperty("seconds").GetDouble());
         }
         Directory.CreateDirectory(dir);
+        progress?.OnStageBegin($"student {name}");
         using var teacher = LoadTeacher(teacherDir, data, device);
         var studentConfig = StudentShapes.FromName(c.Student, teacher.Config);
         var student = CreateStudent(c, studentConfig, data, teacher);

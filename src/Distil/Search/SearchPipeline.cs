@@ -55,6 +55,7 @@ public static class SearchPipeline
             new EncodedBatchSource(data.TrainSet, c.SearchTraining.BatchSize, c.SearchTraining.Seed, pad), data.DevSet, pad, device, searchDir,
             Callbacks(run, 1, c.LogEverySteps, progress), c.EvalBatchSize);
         SearchOutcome outcome;
+        progress?.OnStageBegin("search");
         if (resume && File.Exists(searchDone))
         {
             outcome = JsonSerializer.Deserialize<SearchOutcome>(File.ReadAllText(searchDone))!;
@@ -86,6 +87,7 @@ public static class SearchPipeline
         }
         else
         {
+            progress?.OnStageBegin("retrain");
             var clock = Stopwatch.StartNew();
             var evaluator = data.DevSet != null
                 ? new ModuleEvaluator(student, student.forward, data.DevSet, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null;

@@ -38,6 +38,8 @@ public sealed record SkippedStep(long Step, int Epoch, int BatchInEpoch, string 
 /// <summary>Observers of the loop (HF's TrainerCallback): progress, logs, best model. They steer only through state.ShouldStop.</summary>
 public abstract class TrainerCallback
 {
+    /// <summary>A pipeline of several trainings (search then retrain, teachers then students) names the next one.</summary>
+    public virtual void OnStageBegin(string stage) { }
     public virtual void OnTrainBegin(TrainerState state) { }
     public virtual void OnStepEnd(TrainerState state, StepReport step) { }
     /// <summary>Instead of OnStepEnd for a step skipped under training.max_bad_steps.</summary>
