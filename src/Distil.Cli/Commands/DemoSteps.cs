@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Distil.Pipelines;
 using Distil.Augment.L2A;
 using Distil.Data;
 using Distil.MetaKD;
@@ -35,7 +36,7 @@ static class DemoSteps
         c.Validate();
         bool resuming = resume && Directory.Exists(c.Out);
         var run = RunFolder.Create(c.Out!, "metakd", Resolved(c), resuming);
-        var result = run.Run(() => TrainingProgress.Run("metakd", p => MetaKdPipeline.Run(c, run, resuming, device, p, Console.WriteLine)));
+        var result = run.Run(() => TrainingProgress.Run("metakd", p => MetaKdPipeline.Run(c, new RunContext(run, resuming, device, p, Console.WriteLine))));
         AnsiConsole.MarkupLineInterpolated($"    {result.Teacher.Name}: {MetaKdReport.Pct(result.Teacher.Average)}% average test accuracy; {result.Student.Name}: {MetaKdReport.Pct(result.Student.Average)}%  ({run.ReportPath})");
         return result;
     }
@@ -57,7 +58,7 @@ static class DemoSteps
         c.Validate();
         bool resuming = resume && Directory.Exists(c.Out);
         var run = RunFolder.Create(c.Out!, "l2a", Resolved(c), resuming);
-        var result = run.Run(() => L2aPipeline.Run(c, run, resuming, device, Console.WriteLine));
+        var result = run.Run(() => L2aPipeline.Run(c, new RunContext(run, resuming, device, null, Console.WriteLine)));
         foreach (var a in result.Arms)
             AnsiConsole.MarkupLineInterpolated($"    {a.Name}: imdb test {Pct(a.TestAccuracy)} ({a.TargetRows} rows + {a.AugmentedRows} augmented)");
         return result;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Distil.Pipelines;
 using Distil.Distillation;
 using Distil.Reports;
 using Spectre.Console;
@@ -40,7 +41,7 @@ public static class DistillCommand
             config.Validate();
             var device = CommonOptions.Setup(config.Device, config.Threads);
             var run = RunFolder.Create(config.Out!, "distill", resolved, r.GetValue(common.Resume));
-            var result = run.Run(() => TrainingProgress.Run("distill", p => DistillPipeline.Run(config, run, r.GetValue(common.Resume), device, p, Console.WriteLine)));
+            var result = run.Run(() => TrainingProgress.Run("distill", p => DistillPipeline.Run(config, new RunContext(run, r.GetValue(common.Resume), device, p, Console.WriteLine))));
             Print(result, run);
             return ExitCodes.Ok;
         });

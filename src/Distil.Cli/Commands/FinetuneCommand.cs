@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Distil.Pipelines;
+using Distil.FineTuning;
 using Distil.Reports;
 using Distil.Training;
 using Spectre.Console;
@@ -32,7 +34,7 @@ public static class FinetuneCommand
             config.Validate();
             var device = CommonOptions.Setup(config.Device, config.Threads);
             var run = RunFolder.Create(config.Out!, "finetune", resolved, r.GetValue(common.Resume));
-            var result = run.Run(() => TrainingProgress.Run("finetune", progress => FineTunePipeline.Run(config, run, r.GetValue(common.Resume), device, progress)));
+            var result = run.Run(() => TrainingProgress.Run("finetune", progress => FineTunePipeline.Run(config, new RunContext(run, r.GetValue(common.Resume), device, progress))));
             Print(result, run);
             return ExitCodes.Ok;
         });

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Distil.Pipelines;
 using Distil.Augment.L2A;
 using Distil.Reports;
 using Spectre.Console;
@@ -44,7 +45,7 @@ public static class L2aCommand
             bool resume = r.GetValue(common.Resume);
             var run = RunFolder.Create(config.Out!, "l2a", resolved, resume);
             // RunFolder.Run keeps the folder once anything resumable exists (arms/NAME/ of a finished arm).
-            var result = run.Run(() => L2aPipeline.Run(config, run, resume, device, Console.WriteLine));
+            var result = run.Run(() => L2aPipeline.Run(config, new RunContext(run, resume, device, null, Console.WriteLine)));
             var table = new Table().AddColumns("arm", "train rows", "dev acc", "test acc", "teacher test acc");
             foreach (var a in result.Arms)
                 table.AddRow(a.Name, $"{a.TargetRows} + {a.AugmentedRows}", $"{100 * a.DevAccuracy:F2}%", double.IsNaN(a.TestAccuracy) ? "-" : $"{100 * a.TestAccuracy:F2}%",

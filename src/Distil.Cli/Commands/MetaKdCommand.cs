@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Distil.Pipelines;
 using Distil.MetaKD;
 using Distil.Reports;
 using Spectre.Console;
@@ -53,7 +54,7 @@ public static class MetaKdCommand
             var device = CommonOptions.Setup(config.Device, config.Threads);
             bool resume = r.GetValue(common.Resume);
             var run = RunFolder.Create(config.Out!, "metakd", resolved, resume);
-            var result = run.Run(() => TrainingProgress.Run("metakd", p => MetaKdPipeline.Run(config, run, resume, device, p, Console.WriteLine)));
+            var result = run.Run(() => TrainingProgress.Run("metakd", p => MetaKdPipeline.Run(config, new RunContext(run, resume, device, p, Console.WriteLine))));
             var table = new Table().AddColumns(new[] { "teacher → student" }.Concat(result.Domains).Append("Avg").ToArray());
             foreach (var row in new[] { result.Teacher, result.Student })
             {

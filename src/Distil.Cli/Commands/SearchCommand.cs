@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Distil.Pipelines;
 using Distil.Reports;
 using Distil.Search;
 using Spectre.Console;
@@ -64,7 +65,7 @@ public static class SearchCommand
             config.Validate();
             var device = CommonOptions.Setup(config.Device, config.Threads);
             var run = RunFolder.Create(config.Out!, "search", resolved, r.GetValue(common.Resume));
-            var result = run.Run(() => TrainingProgress.Run("search", p => SearchPipeline.Run(config, run, r.GetValue(common.Resume), device, p, Console.WriteLine)));
+            var result = run.Run(() => TrainingProgress.Run("search", p => SearchPipeline.Run(config, new RunContext(run, r.GetValue(common.Resume), device, p, Console.WriteLine))));
             var table = new Table().AddColumns("model", "parameters", "outside tables", "dev acc", "test acc", "batch-1 ms");
             foreach (var m in new[] { result.Teacher, result.Student })
                 table.AddRow(Markup.Escape(m.Name), $"{m.Parameters / 1e6:F2}M", $"{m.NonEmbeddingParameters / 1e6:F2}M",

@@ -1,10 +1,11 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Serialization;
 using Distil.Augment;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Deploy;
 using Distil.Models;
+using Distil.Pipelines;
 using Distil.Reports;
 using Distil.Text;
 using Distil.Training;
@@ -19,6 +20,17 @@ public sealed record ModelSummary(string Name, long Parameters, long NonEmbeddin
 
 public sealed record DistillResult(ModelSummary Teacher, ModelSummary Student, double TrainSeconds, string BestDir);
 
+/// <summary>run/result.json of `distil distill` (read by bench summaries).</summary>
+public sealed record DistillResultFile(
+    [property: JsonPropertyName("preset")] string Preset,
+    [property: JsonPropertyName("student_shape")] string StudentShape,
+    [property: JsonPropertyName("student_model_type")] string StudentModelType,
+    [property: JsonPropertyName("train_examples")] int TrainExamples,
+    [property: JsonPropertyName("augmented_examples")] int AugmentedExamples,
+    [property: JsonPropertyName("train_seconds")] double TrainSeconds,
+    [property: JsonPropertyName("teacher")] ModelSummary Teacher,
+    [property: JsonPropertyName("student")] ModelSummary Student);
+
 /// <summary>
 /// `distil distill` as a library call: teacher + data -> student -> each stage of the plan through the one Trainer ->
 /// best/ -> teacher vs student table -> report.md. Stages run one after another in run/stage-k/; a finished stage
@@ -26,15 +38,17 @@ public sealed record DistillResult(ModelSummary Teacher, ModelSummary Student, d
 /// </summary>
 public static class DistillPipeline
 {
-    public static DistillResult Run(DistillConfig c, RunFolder run, bool resume, Device device, TrainerCallback? progress = null, Action<string>? log = null)
+    public static DistillResult Run(DistillConfig c, RunContext ctx)
     {
         c.Validate();
+        var (run, device) = (ctx.Run, ctx.Device);
+        var runner = new StageRunner(ctx, c.LogEverySteps);
         var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
         teacher.to(device);
         var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
         var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Config));
         int augmented = 0;
-        if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, log);
+        if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, ctx.Log);
         // An ALBERT student is validated and matched through its hidden-side shape (every hidden state is H wide).
         var albertConfig = AlbertStudents.IsAlbert(c.Student) ? AlbertStudents.FromName(c.Student, teacher.Config) : null;
         var studentConfig = albertConfig?.Shape ?? StudentShapes.FromName(c.Student, teacher.Config);
@@ -42,50 +56,39 @@ public static class DistillPipeline
             ? new DistillationPlan("custom", new[] { (IReadOnlyList<IntermediateMatch>)explicitMatches })
             : DistillationPresets.Get(c.Preset, teacher.Config, studentConfig, c.Temperature, c.Alpha);
         foreach (var stage in plan.Stages) MatchRegistry.Validate(stage, teacher.Config, studentConfig); // before any training
-        var (_, memory) = MemoryLimit.Check("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Config, studentConfig, data, b),
-            c.Training.MemoryLimitMb);
-        log?.Invoke(memory);
+        runner.CheckMemory("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Config, studentConfig, data, b), c.Training.MemoryLimitMb);
 
         EncoderClassifier student = albertConfig != null
             ? AlbertStudents.Create(albertConfig, teacher, c.Init, c.Training.Seed)
             : StudentInit.Create(studentConfig, teacher, c.Init, c.Training.Seed);
-        log?.Invoke($"student {c.Student}: {student.parameters().Sum(p => p.numel()):N0} parameters, {StudentShapes.NonEmbeddingParameters(student):N0} outside the embeddings");
+        runner.Say($"student {c.Student}: {student.parameters().Sum(p => p.numel()):N0} parameters, {StudentShapes.NonEmbeddingParameters(student):N0} outside the embeddings");
         student.to(device);
         long pad = tokenizer.Pad;
         Tensor? cached = c.CacheTeacherLogits && plan.Stages.Any(DistillationObjective.LogitsOnly)
-            ? TeacherLogitsCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, c.EvalBatchSize, pad, device, log)
+            ? TeacherLogitsCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, c.EvalBatchSize, pad, device, ctx.Log)
             : null;
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (int k = 1; k <= plan.Stages.Count; k++)
+        runner.TrainStages(run.Dir, student, plan.Stages.Count, k =>
         {
             var matches = plan.Stages[k - 1];
             bool last = k == plan.Stages.Count;
-            string stageDir = Path.Combine(run.Dir, $"stage-{k}");
-            string done = Path.Combine(stageDir, "done.json"), weights = Path.Combine(stageDir, "student.safetensors");
-            if (resume && File.Exists(done) && File.Exists(weights))
-            {
-                StateDictLoader.LoadFile(student, weights, strict: true);
-                log?.Invoke($"stage {k} already done; its student weights are loaded");
-                continue;
-            }
-            using var hidden = c.CacheTeacherHidden && !DistillationObjective.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
-                ? TeacherHiddenCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, needs, c.EvalBatchSize, pad, device, c.TeacherCacheMaxMb * 1048576L, log)
+            var hidden = c.CacheTeacherHidden && !DistillationObjective.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
+                ? TeacherHiddenCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, needs, c.EvalBatchSize, pad, device, c.TeacherCacheMaxMb * 1048576L, ctx.Log)
                 : null;
-            using var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Config.HiddenSize);
+            var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Config.HiddenSize);
             projections.to(device);
             var evaluator = last && data.DevSet != null
                 ? new ClassificationEvaluator(student, data.DevSet, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null;
-            var callbacks = new List<TrainerCallback> { new MetricsLog(run.MetricsPath, c.LogEverySteps, plan.Stages.Count > 1 ? k : null) };
-            if (progress != null) callbacks.Add(progress);
-            var trainer = new Trainer<Batch>(stageDir, new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections },
+            return new TrainingStage<Batch>(new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections },
                 new DistillationObjective(student, teacher, matches, projections, device, cached, hidden),
                 new EncodedBatchSource(data.TrainSet, c.Training.BatchSize, c.Training.Seed, pad), c.Training,
-                evaluator, saveBest: last ? _ => ModelFolder.Save(run.BestDir, student, c.Teacher!) : null, callbacks);
-            trainer.Train(resume);
-            StateDictLoader.SaveStateDict(student, weights);
-            RunFolder.WriteAtomic(done, JsonSerializer.Serialize(new { stage = k, matches }));
-        }
+                evaluator, SaveBest: last ? _ => ModelFolder.Save(run.BestDir, student, c.Teacher!) : null)
+            {
+                MetricsStage = plan.Stages.Count > 1 ? k : null,
+                Owned = hidden != null ? new IDisposable[] { projections, hidden } : new IDisposable[] { projections },
+            };
+        }, k => new { matches = plan.Stages[k - 1] }, $"student {c.Student}");
         double seconds = clock.Elapsed.TotalSeconds;
         if (data.DevSet == null) ModelFolder.Save(run.BestDir, student, c.Teacher!);
 
@@ -96,11 +99,8 @@ public static class DistillPipeline
             Summarize($"student {c.Student} ({plan.Name})", best, data, c, pad, device, latencySeq), seconds, run.BestDir);
         WriteReport(c, run, plan, result, data, augmented);
         // The same numbers for scripts (bench/kd-presets.sh): sizes, dev/test metrics, latency, training time.
-        RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new
-        {
-            preset = plan.Name, student_shape = c.Student, student_model_type = albertConfig != null ? AlbertConfig.Type : "bert", train_examples = data.TrainSet.Length, augmented_examples = augmented,
-            train_seconds = seconds, teacher = result.Teacher, student = result.Student,
-        }, new JsonSerializerOptions { WriteIndented = true }));
+        runner.WriteResult(new DistillResultFile(plan.Name, c.Student, albertConfig != null ? AlbertConfig.Type : "bert", data.TrainSet.Length, augmented,
+            seconds, result.Teacher, result.Student));
         return result;
     }
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Distillation;
 using Distil.Models;
+using Distil.Pipelines;
 using Distil.Reports;
 using Distil.Text;
 using Distil.Training;
@@ -18,25 +18,27 @@ public sealed record MetaKdRow(string Name, string Kind, IReadOnlyDictionary<str
     public double Average => Accuracy.Count == 0 ? double.NaN : Accuracy.Values.Average();
 }
 
-/// <summary>What one `distil metakd` run produced (results.json).</summary>
+/// <summary>What one `distil metakd` run produced (result.json).</summary>
 public sealed record MetaKdResult(IReadOnlyList<string> Domains, MetaKdRow Teacher, MetaKdRow Student, IReadOnlyDictionary<string, double> Settings,
     IReadOnlyDictionary<string, string> Labels, double TotalSeconds);
 
 /// <summary>
-/// `distil metakd` as a library call (papers.md §3). Stages, each in its own folder of the run and each resumable:
-/// prototype scores (prototype_scores.tsv) -> teacher(s) fine-tuned from the pre-trained encoder (teacher/ or
-/// teacher-DOMAIN/; the one Trainer) -> domain-expertise weights (lambda.tsv) -> per target domain a student in two
-/// stages (students/DOMAIN/stage-1, stage-2; the one Trainer) -> results.json and report.md with the per-domain table.
+/// `distil metakd` as a library call (docs/metakd.md). Stages of the one StageRunner, each in its own folder of the run
+/// with its done.json, each resumable: prototype scores (prototypes/prototype_scores.tsv) -> teacher(s) fine-tuned from
+/// the pre-trained encoder (teacher/ or teacher-DOMAIN/) -> domain-expertise weights (lambda/lambda.tsv) -> per target
+/// domain a student in two stages (students/DOMAIN/stage-1, stage-2) -> result.json and report.md with the per-domain table.
 /// Baselines run through the same code with other teacher_mode / distill settings, so only the method differs.
 /// </summary>
 public static class MetaKdPipeline
 {
     const string AllDomains = "all";
 
-    public static MetaKdResult Run(MetaKdConfig c, RunFolder run, bool resume, Device device, TrainerCallback? progress = null, Action<string>? log = null)
+    public static MetaKdResult Run(MetaKdConfig c, RunContext ctx)
     {
         c.Validate();
-        log ??= _ => { };
+        var device = ctx.Device;
+        var runner = new StageRunner(ctx, c.LogEverySteps);
+        Action<string> log = runner.Say;
         var clock = Stopwatch.StartNew();
         var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
         var data = TaskData.Load(c.Data, tokenizer);
@@ -70,18 +72,17 @@ public static class MetaKdPipeline
         var encoder = BertConfig.Load(Path.Combine(c.FinetunedTeacher ?? c.Teacher!, "config.json")).WithLabels(data.Labels.Names);
         var studentShape = StudentShapes.FromName(c.Student, encoder);
         int longest = MemoryEstimate.LongestBatch(c.Data.MaxSeqLen, data.TrainSet);
-        var (_, memory) = MemoryLimit.Check("distil metakd", c.Training.BatchSize, b =>
+        runner.CheckMemory("distil metakd", c.Training.BatchSize, b =>
         {
             var teacherRun = MemoryEstimate.ForTraining(encoder, b, longest);
             var studentRun = MemoryEstimate.ForTraining(studentShape, b, longest, encoder, teacherAttentions: c.Distill != "kd");
             return teacherRun.TotalBytes >= studentRun.TotalBytes ? teacherRun : studentRun;
         }, c.Training.MemoryLimitMb);
-        log(memory);
 
         // 1. Prototype scores t(x) of the selected rows (aligned with `selected`).
         // Scores weight the meta-teacher's training and enter λ; a reused teacher distilled without λ needs neither.
         bool needScores = (c.TeacherMode == "meta" && c.FinetunedTeacher == null) || c.Distill == "metakd";
-        double[] scores = needScores ? PrototypeStage(c, run, resume, data, selected, holdout, pad, device, log) : selected.Select(_ => 1.0).ToArray();
+        double[] scores = needScores ? PrototypeStage(c, runner, data, selected, holdout, pad) : selected.Select(_ => 1.0).ToArray();
         var scoreOf = selected.Select((row, k) => (row, k)).ToDictionary(p => p.row, p => scores[p.k]);
 
         // 2. Teacher(s).
@@ -93,7 +94,7 @@ public static class MetaKdPipeline
             foreach (int d in targets)
             {
                 var rows = DomainSelection.OfDomains(data.TrainSet, selected, new[] { d });
-                var (dir, seconds) = TeacherStage(c, run, resume, data, $"teacher-{data.Domains.NameOf(d)}", rows, rows.Select(_ => 1.0).ToArray(), 0, new[] { d }, pad, device, progress, log);
+                var (dir, seconds) = TeacherStage(c, runner, data, $"teacher-{data.Domains.NameOf(d)}", rows, rows.Select(_ => 1.0).ToArray(), 0, new[] { d }, pad);
                 teacherDirs[d] = dir;
                 teacherSeconds += seconds;
             }
@@ -106,8 +107,8 @@ public static class MetaKdPipeline
             {
                 bool meta = c.TeacherMode == "meta";
                 double seconds;
-                (dir, seconds) = TeacherStage(c, run, resume, data, "teacher", rows, rows.Select(r => meta ? scoreOf[r] : 1.0).ToArray(),
-                    meta ? c.Gamma1 : 0, teacherIds, pad, device, progress, log);
+                (dir, seconds) = TeacherStage(c, runner, data, "teacher", rows, rows.Select(r => meta ? scoreOf[r] : 1.0).ToArray(),
+                    meta ? c.Gamma1 : 0, teacherIds, pad);
                 teacherSeconds += seconds;
             }
             foreach (int d in targets) teacherDirs[d] = dir;
@@ -122,7 +123,7 @@ public static class MetaKdPipeline
         // 3. Domain-expertise weights λ of the student rows (only Meta-KD uses them).
         var studentRows = DomainSelection.OfDomains(data.TrainSet, selected, targets);
         Dictionary<int, double>? lambdaOf = c.Distill == "metakd"
-            ? LambdaStage(c, run, resume, data, studentRows, scoreOf, teacherDirs, pad, device, log) : null;
+            ? LambdaStage(c, runner, data, studentRows, scoreOf, teacherDirs, pad) : null;
 
         // 4. Students: one per target domain, or one for all.
         var studentAccuracy = new Dictionary<string, double>();
@@ -134,7 +135,7 @@ public static class MetaKdPipeline
             // A per-domain student learns from its domain's teacher; one student for all needs one teacher (meta or mix).
             string teacherDir = teacherDirs[groupIds[0]];
             if (groupIds.Any(d => teacherDirs[d] != teacherDir)) throw DistilException.Usage("student_scope all needs one teacher for all domains: use teacher_mode meta or mix");
-            var (bestDir, seconds) = StudentStage(c, run, resume, data, name, rows, lambdaOf, teacherDir, groupIds, pad, device, progress, log);
+            var (bestDir, seconds) = StudentStage(c, runner, data, name, rows, lambdaOf, teacherDir, groupIds, pad);
             studentSeconds += seconds;
             var (best, _) = ModelFolder.LoadForClassification(bestDir);
             using (best)
@@ -158,192 +159,164 @@ public static class MetaKdPipeline
                 ["holdout_domain"] = c.HoldoutDomain ?? "", ["teacher_source"] = c.FinetunedTeacher ?? c.Teacher!,
             },
             clock.Elapsed.TotalSeconds);
-        RunFolder.WriteAtomic(Path.Combine(run.Dir, "results.json"), JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
-        MetaKdReport.Write(c, run, result);
+        runner.WriteResult(result);
+        MetaKdReport.Write(c, ctx.Run, result);
         return result;
     }
 
     // ---- stage 1: prototype scores --------------------------------------------------------------------------------
 
-    static double[] PrototypeStage(MetaKdConfig c, RunFolder run, bool resume, TaskData data, int[] selected, int? holdout, long pad, Device device, Action<string> log)
-    {
-        string path = Path.Combine(run.Dir, "prototype_scores.tsv");
-        if (resume && File.Exists(path))
+    static double[] PrototypeStage(MetaKdConfig c, StageRunner runner, TaskData data, int[] selected, int? holdout, long pad) =>
+        runner.Stage("prototypes", dir =>
         {
-            log($"prototype scores: read back from {path}");
-            return PrototypeScores.ReadColumn(path, "weight", selected.Length);
-        }
-        log($"prototype scores: embedding {selected.Length} rows with the pre-trained encoder {c.Teacher}");
-        using var encoder = ModelFolder.LoadEncoder(c.Teacher!);
-        encoder.to(device);
-        var rows = DomainSelection.Pick(data.TrainSet, selected);
-        var h = PrototypeScores.Embed(encoder, rows, c.EvalBatchSize, pad, device);
-        var domains = rows.Select(r => r.Domain).ToArray();
-        var all = PrototypeScores.Compute(h, domains, data.Domains.Count);
-        var scores = all;
-        if (holdout is int ho)
-        {
-            // The teacher's weights use the prototypes of its own domains only; held-out rows keep the all-domain score
-            // (their own prototype vs the teacher domains'), which only their λ uses.
-            var seen = Enumerable.Range(0, rows.Length).Where(i => domains[i] != ho).ToArray();
-            var teacherScores = PrototypeScores.Compute(seen.Select(i => h[i]).ToArray(), seen.Select(i => domains[i]).ToArray(), data.Domains.Count);
-            scores = (double[])all.Clone();
-            for (int k = 0; k < seen.Length; k++) scores[seen[k]] = teacherScores[k];
-        }
-        PrototypeScores.WriteTable(path, DomainSelection.Pick(data.Train.Examples, selected), new[] { ("weight", (IReadOnlyList<double>)scores) });
-        foreach (var g in Enumerable.Range(0, rows.Length).GroupBy(i => domains[i]))
-            log($"  {data.Domains.NameOf(g.Key)}: mean t = {g.Average(i => scores[i]):F4} (min {g.Min(i => scores[i]):F4}, max {g.Max(i => scores[i]):F4})");
-        return scores;
-    }
+            runner.Say($"prototype scores: embedding {selected.Length} rows with the pre-trained encoder {c.Teacher}");
+            using var encoder = ModelFolder.LoadEncoder(c.Teacher!);
+            encoder.to(runner.Device);
+            var rows = DomainSelection.Pick(data.TrainSet, selected);
+            var h = PrototypeScores.Embed(encoder, rows, c.EvalBatchSize, pad, runner.Device);
+            var domains = rows.Select(r => r.Domain).ToArray();
+            var all = PrototypeScores.Compute(h, domains, data.Domains.Count);
+            var scores = all;
+            if (holdout is int ho)
+            {
+                // The teacher's weights use the prototypes of its own domains only; held-out rows keep the all-domain score
+                // (their own prototype vs the teacher domains'), which only their λ uses.
+                var seen = Enumerable.Range(0, rows.Length).Where(i => domains[i] != ho).ToArray();
+                var teacherScores = PrototypeScores.Compute(seen.Select(i => h[i]).ToArray(), seen.Select(i => domains[i]).ToArray(), data.Domains.Count);
+                scores = (double[])all.Clone();
+                for (int k = 0; k < seen.Length; k++) scores[seen[k]] = teacherScores[k];
+            }
+            // The table is for people; done.json holds the exact scores that a resumed run reads back.
+            PrototypeScores.WriteTable(Path.Combine(dir, "prototype_scores.tsv"), DomainSelection.Pick(data.Train.Examples, selected), new[] { ("weight", (IReadOnlyList<double>)scores) });
+            foreach (var g in Enumerable.Range(0, rows.Length).GroupBy(i => domains[i]))
+                runner.Say($"  {data.Domains.NameOf(g.Key)}: mean t = {g.Average(i => scores[i]):F4} (min {g.Min(i => scores[i]):F4}, max {g.Max(i => scores[i]):F4})");
+            return scores;
+        }).Value;
 
     // ---- stage 2: teacher fine-tuning -----------------------------------------------------------------------------
 
-    static (string BestDir, double Seconds) TeacherStage(MetaKdConfig c, RunFolder run, bool resume, TaskData data, string name, int[] rows,
-        double[] weights, double gamma1, int[] devDomains, long pad, Device device, TrainerCallback? progress, Action<string> log)
+    /// <summary>What a teacher stage's done.json records.</summary>
+    sealed record TeacherStageRecord(string Name, int Rows, double Gamma1);
+
+    static (string BestDir, double Seconds) TeacherStage(MetaKdConfig c, StageRunner runner, TaskData data, string name, int[] rows,
+        double[] weights, double gamma1, int[] devDomains, long pad)
     {
-        string dir = Path.Combine(run.Dir, name), best = Path.Combine(dir, "best"), done = Path.Combine(dir, "done.json");
-        if (resume && File.Exists(done))
+        var device = runner.Device;
+        var done = runner.Stage(name, dir =>
         {
-            log($"{name}: already trained ({best})");
-            return (best, JsonDocument.Parse(File.ReadAllText(done)).RootElement.GetProperty("seconds").GetDouble());
-        }
-        Directory.CreateDirectory(dir);
-        progress?.OnStageBegin(name);
-        log($"{name}: fine-tuning {c.Teacher} on {rows.Length} rows (gamma1 {gamma1}, weights {(weights.All(w => w == 1) ? "1" : "prototype scores")})");
-        manual_seed(c.Training.Seed); // the new classifier and domain heads
-        var (model, _) = ModelFolder.LoadForClassification(c.Teacher!, data.Labels.Names, c.Pooling);
-        model.to(device);
-        var head = gamma1 > 0 ? new MetaTeacherHead(data.Domains.Count, model.Config.HiddenSize, model.Config.HiddenDropoutProb) : null;
-        head?.to(device);
-        var modules = new Dictionary<string, nn.Module> { ["model"] = model };
-        if (head != null) modules["domain_head"] = head;
-        var dev = DevOf(data, devDomains);
-        var callbacks = new List<TrainerCallback> { new MetricsLog(Path.Combine(dir, "metrics.jsonl"), c.LogEverySteps) };
-        if (progress != null) callbacks.Add(progress);
-        var trainer = new Trainer<Batch>(dir, modules, new MetaTeacherObjective(model, head, weights, gamma1, device),
-            new EncodedBatchSource(DomainSelection.Pick(data.TrainSet, rows), c.Training.BatchSize, c.Training.Seed, pad), c.Training,
-            new ClassificationEvaluator(model, dev, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device),
-            saveBest: b =>
-            {
-                ModelFolder.Save(b, model, c.Teacher!);
-                if (head != null) StateDictLoader.SaveStateDict(head, Path.Combine(dir, "domain_head.safetensors"));
-            }, callbacks);
-        var clock = Stopwatch.StartNew();
-        trainer.Train(resume);
-        double seconds = clock.Elapsed.TotalSeconds;
-        TrainingPlot.Write(Path.Combine(dir, "metrics.jsonl"), Path.Combine(dir, "training.png"));
-        RunFolder.WriteAtomic(done, JsonSerializer.Serialize(new { name, rows = rows.Length, gamma1, seconds }));
-        model.Dispose();
-        head?.Dispose();
-        return (best, seconds);
+            runner.Say($"{name}: fine-tuning {c.Teacher} on {rows.Length} rows (gamma1 {gamma1}, weights {(weights.All(w => w == 1) ? "1" : "prototype scores")})");
+            manual_seed(c.Training.Seed); // the new classifier and domain heads
+            var (model, _) = ModelFolder.LoadForClassification(c.Teacher!, data.Labels.Names, c.Pooling);
+            model.to(device);
+            var head = gamma1 > 0 ? new MetaTeacherHead(data.Domains.Count, model.Config.HiddenSize, model.Config.HiddenDropoutProb) : null;
+            head?.to(device);
+            var modules = new Dictionary<string, nn.Module> { ["model"] = model };
+            if (head != null) modules["domain_head"] = head;
+            var dev = DevOf(data, devDomains);
+            string metrics = Path.Combine(dir, "metrics.jsonl");
+            runner.Train(dir, new TrainingStage<Batch>(modules, new MetaTeacherObjective(model, head, weights, gamma1, device),
+                new EncodedBatchSource(DomainSelection.Pick(data.TrainSet, rows), c.Training.BatchSize, c.Training.Seed, pad), c.Training,
+                new ClassificationEvaluator(model, dev, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device),
+                SaveBest: b =>
+                {
+                    ModelFolder.Save(b, model, c.Teacher!);
+                    if (head != null) StateDictLoader.SaveStateDict(head, Path.Combine(dir, "domain_head.safetensors"));
+                }) { MetricsPath = metrics });
+            TrainingPlot.Write(metrics, Path.Combine(dir, "training.png"));
+            model.Dispose();
+            head?.Dispose();
+            return new TeacherStageRecord(name, rows.Length, gamma1);
+        }, progressName: name);
+        return (Path.Combine(runner.Run.Dir, name, "best"), done.Seconds);
     }
 
     // ---- stage 3: domain-expertise weights ------------------------------------------------------------------------
 
-    static Dictionary<int, double> LambdaStage(MetaKdConfig c, RunFolder run, bool resume, TaskData data, int[] rows, Dictionary<int, double> scoreOf,
-        Dictionary<int, string> teacherDirs, long pad, Device device, Action<string> log)
+    static Dictionary<int, double> LambdaStage(MetaKdConfig c, StageRunner runner, TaskData data, int[] rows, Dictionary<int, double> scoreOf,
+        Dictionary<int, string> teacherDirs, long pad)
     {
-        string path = Path.Combine(run.Dir, "lambda.tsv");
-        double[] lambdas;
-        if (resume && File.Exists(path))
-        {
-            log($"domain-expertise weights: read back from {path}");
-            lambdas = PrototypeScores.ReadColumn(path, "lambda", rows.Length);
-        }
-        else
+        var lambdas = runner.Stage("lambda", dir =>
         {
             var probs = new float[rows.Length][];
             foreach (var g in Enumerable.Range(0, rows.Length).GroupBy(k => teacherDirs[data.TrainSet[rows[k]].Domain]))
             {
-                using var teacher = LoadTeacher(g.Key, data, device);
+                using var teacher = LoadTeacher(g.Key, data, runner.Device);
                 var ks = g.ToArray();
-                var p = Classifier.PredictProbabilities(teacher, ks.Select(k => data.TrainSet[rows[k]]).ToArray(), c.EvalBatchSize, pad, device);
+                var p = Classifier.PredictProbabilities(teacher, ks.Select(k => data.TrainSet[rows[k]]).ToArray(), c.EvalBatchSize, pad, runner.Device);
                 for (int j = 0; j < ks.Length; j++) probs[ks[j]] = p[j];
             }
             var t = rows.Select(r => scoreOf[r]).ToArray();
             var gold = rows.Select(r => data.TrainSet[r].Label).ToArray();
-            lambdas = ExpertiseWeights.Compute(probs, gold, t);
+            var lambdas = ExpertiseWeights.Compute(probs, gold, t);
             var pGold = rows.Select((r, k) => (double)probs[k][gold[k]]).ToArray();
+            string path = Path.Combine(dir, "lambda.tsv");
             PrototypeScores.WriteTable(path, DomainSelection.Pick(data.Train.Examples, rows),
                 new (string, IReadOnlyList<double>)[] { ("weight", t), ("p_gold", pGold), ("lambda", lambdas) });
-            log($"domain-expertise weights: mean λ {lambdas.Average():F4} (min {lambdas.Min():F4}, max {lambdas.Max():F4}) -> {path}");
-        }
+            runner.Say($"domain-expertise weights: mean λ {lambdas.Average():F4} (min {lambdas.Min():F4}, max {lambdas.Max():F4}) -> {path}");
+            return lambdas;
+        }).Value;
         return rows.Select((r, k) => (r, k)).ToDictionary(p => p.r, p => lambdas[p.k]);
     }
 
     // ---- stage 4: students ----------------------------------------------------------------------------------------
 
-    static (string BestDir, double Seconds) StudentStage(MetaKdConfig c, RunFolder run, bool resume, TaskData data, string name, int[] rows,
-        Dictionary<int, double>? lambdaOf, string teacherDir, int[] domainIds, long pad, Device device, TrainerCallback? progress, Action<string> log)
+    /// <summary>What a student stage's done.json records.</summary>
+    sealed record StudentStageRecord(string Name, int Rows);
+
+    static (string BestDir, double Seconds) StudentStage(MetaKdConfig c, StageRunner runner, TaskData data, string name, int[] rows,
+        Dictionary<int, double>? lambdaOf, string teacherDir, int[] domainIds, long pad)
     {
-        string dir = Path.Combine(run.Dir, "students", name), best = Path.Combine(dir, "best"), done = Path.Combine(dir, "done.json");
-        if (resume && File.Exists(done))
+        var device = runner.Device;
+        string stage = Path.Combine("students", name), best = Path.Combine(runner.Run.Dir, stage, "best");
+        var done = runner.Stage(stage, dir =>
         {
-            log($"student {name}: already distilled ({best})");
-            return (best, JsonDocument.Parse(File.ReadAllText(done)).RootElement.GetProperty("seconds").GetDouble());
-        }
-        Directory.CreateDirectory(dir);
-        progress?.OnStageBegin($"student {name}");
-        using var teacher = LoadTeacher(teacherDir, data, device);
-        var studentConfig = StudentShapes.FromName(c.Student, teacher.Config);
-        var student = CreateStudent(c, studentConfig, data, teacher);
-        student.to(device);
-        var stages = Stages(c, teacher.Config, studentConfig);
-        var trainRows = DomainSelection.Pick(data.TrainSet, rows);
-        var dev = DevOf(data, domainIds);
-        var clock = Stopwatch.StartNew();
-        for (int k = 1; k <= stages.Count; k++)
-        {
-            var (matches, epochs, lr, weighted) = stages[k - 1];
-            bool last = k == stages.Count;
-            string stageDir = Path.Combine(dir, $"stage-{k}"), stageDone = Path.Combine(stageDir, "done.json"), weights = Path.Combine(stageDir, "student.safetensors");
-            if (resume && File.Exists(stageDone) && File.Exists(weights))
+            using var teacher = LoadTeacher(teacherDir, data, device);
+            var studentConfig = StudentShapes.FromName(c.Student, teacher.Config);
+            var student = CreateStudent(c, studentConfig, data, teacher);
+            student.to(device);
+            var stages = Stages(c, teacher.Config, studentConfig);
+            var trainRows = DomainSelection.Pick(data.TrainSet, rows);
+            var dev = DevOf(data, domainIds);
+            string metrics = Path.Combine(dir, "metrics.jsonl");
+            runner.TrainStages(dir, student, stages.Count, k =>
             {
-                StateDictLoader.LoadFile(student, weights, strict: true);
-                log($"student {name}: stage {k} already done");
-                continue;
-            }
-            log($"student {name}: stage {k}/{stages.Count} on {rows.Length} rows ({string.Join(", ", matches.Select(m => m.Feature).Distinct())}{(weighted ? ", λ-weighted + domain term" : "")})");
-            using var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Config.HiddenSize);
-            projections.to(device);
-            var modules = new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections };
-            IObjective<Batch> objective;
-            StudentDomainHead? studentHead = null;
-            MetaTeacherHead? teacherHead = null;
-            if (weighted)
-            {
-                teacherHead = LoadTeacherHead(teacherDir, data, teacher.Config, device);
-                manual_seed(c.Training.Seed);
-                studentHead = new StudentDomainHead(data.Domains.Count, studentConfig.HiddenSize, teacher.Config.HiddenSize);
-                studentHead.to(device);
-                modules["domain_head"] = studentHead;
-                objective = new MetaDistillationObjective(student, studentHead, teacher, teacherHead, matches, projections,
-                    rows.Select(r => lambdaOf![r]).ToArray(), c.Gamma2, device);
-            }
-            else objective = new DistillationObjective(student, teacher, matches, projections, device);
-            var options = c.Training with
-            {
-                Epochs = epochs, LearningRate = lr,
-                // Intermediate-layer distillation runs without warm-up, as TinyBERT and the official Meta-KD stage 1.
-                WarmupRatio = last ? c.Training.WarmupRatio : 0,
-            };
-            var callbacks = new List<TrainerCallback> { new MetricsLog(Path.Combine(dir, "metrics.jsonl"), c.LogEverySteps, k) };
-            if (progress != null) callbacks.Add(progress);
-            var trainer = new Trainer<Batch>(stageDir, modules, objective,
-                new EncodedBatchSource(trainRows, c.Training.BatchSize, c.Training.Seed, pad), options,
-                last ? new ClassificationEvaluator(student, dev, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null,
-                saveBest: last ? b => ModelFolder.Save(best, student, c.Teacher!) : null, callbacks);
-            trainer.Train(resume);
-            StateDictLoader.SaveStateDict(student, weights);
-            RunFolder.WriteAtomic(stageDone, JsonSerializer.Serialize(new { stage = k, matches, weighted }));
-            studentHead?.Dispose();
-            teacherHead?.Dispose();
-        }
-        double seconds = clock.Elapsed.TotalSeconds;
-        TrainingPlot.Write(Path.Combine(dir, "metrics.jsonl"), Path.Combine(dir, "training.png"));
-        RunFolder.WriteAtomic(done, JsonSerializer.Serialize(new { name, rows = rows.Length, seconds }));
-        student.Dispose();
-        return (best, seconds);
+                var (matches, epochs, lr, weighted) = stages[k - 1];
+                bool last = k == stages.Count;
+                runner.Say($"student {name}: stage {k}/{stages.Count} on {rows.Length} rows ({string.Join(", ", matches.Select(m => m.Feature).Distinct())}{(weighted ? ", λ-weighted + domain term" : "")})");
+                var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Config.HiddenSize);
+                projections.to(device);
+                var modules = new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections };
+                var owned = new List<IDisposable> { projections };
+                IObjective<Batch> objective;
+                if (weighted)
+                {
+                    var teacherHead = LoadTeacherHead(teacherDir, data, teacher.Config, device);
+                    manual_seed(c.Training.Seed);
+                    var studentHead = new StudentDomainHead(data.Domains.Count, studentConfig.HiddenSize, teacher.Config.HiddenSize);
+                    studentHead.to(device);
+                    modules["domain_head"] = studentHead;
+                    owned.Add(studentHead);
+                    owned.Add(teacherHead);
+                    objective = new MetaDistillationObjective(student, studentHead, teacher, teacherHead, matches, projections,
+                        rows.Select(r => lambdaOf![r]).ToArray(), c.Gamma2, device);
+                }
+                else objective = new DistillationObjective(student, teacher, matches, projections, device);
+                var options = c.Training with
+                {
+                    Epochs = epochs, LearningRate = lr,
+                    // Intermediate-layer distillation runs without warm-up, as TinyBERT and the official Meta-KD stage 1.
+                    WarmupRatio = last ? c.Training.WarmupRatio : 0,
+                };
+                return new TrainingStage<Batch>(modules, objective, new EncodedBatchSource(trainRows, c.Training.BatchSize, c.Training.Seed, pad), options,
+                    last ? new ClassificationEvaluator(student, dev, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null,
+                    SaveBest: last ? _ => ModelFolder.Save(best, student, c.Teacher!) : null)
+                { MetricsPath = metrics, MetricsStage = k, Owned = owned };
+            }, k => new { stages[k - 1].Matches, stages[k - 1].Weighted }, $"student {name}");
+            TrainingPlot.Write(metrics, Path.Combine(dir, "training.png"));
+            student.Dispose();
+            return new StudentStageRecord(name, rows.Length);
+        }, progressName: $"student {name}");
+        return (best, done.Seconds);
     }
 
     /// <summary>(matches, epochs, lr, λ-weighted with the domain term) per stage: the tinybert preset's two stages for

@@ -7,6 +7,7 @@ using Distil.Data;
 using Distil.Deploy;
 using Distil.Distillation;
 using Distil.Models;
+using Distil.Pipelines;
 using Distil.Reports;
 using Distil.Text;
 using Distil.Training;
@@ -25,9 +26,14 @@ public sealed record SearchRunResult(ModelSummary Teacher, ModelSummary Student,
 /// </summary>
 public static class SearchPipeline
 {
-    public static SearchRunResult Run(SearchConfig c, RunFolder run, bool resume, Device device, TrainerCallback? progress = null, Action<string>? log = null)
+    /// <summary>What the retrain stage's done.json records.</summary>
+    sealed record RetrainRecord(int Rows);
+
+    public static SearchRunResult Run(SearchConfig c, RunContext ctx)
     {
         c.Validate();
+        var (run, device, log) = (ctx.Run, ctx.Device, ctx.Log);
+        var runner = new StageRunner(ctx, c.LogEverySteps);
         var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
         teacher.to(device);
         teacher.eval();
@@ -50,22 +56,11 @@ public static class SearchPipeline
         // 1. search
         string searchDir = Path.Combine(run.Dir, "search");
         Directory.CreateDirectory(searchDir);
-        string searchDone = Path.Combine(searchDir, "done.json");
         var search = new ArchSearch(net, o, c.SearchTraining, probes, costs,
             new EncodedBatchSource(data.TrainSet, c.SearchTraining.BatchSize, c.SearchTraining.Seed, pad), data.DevSet, pad, device, searchDir,
-            Callbacks(run, 1, c.LogEverySteps, progress), c.EvalBatchSize);
-        SearchOutcome outcome;
-        progress?.OnStageBegin("search");
-        if (resume && File.Exists(searchDone))
-        {
-            outcome = JsonSerializer.Deserialize<SearchOutcome>(File.ReadAllText(searchDone))!;
-            log?.Invoke("search already done; its result is used");
-        }
-        else
-        {
-            outcome = search.Run(resume);
-            RunFolder.WriteAtomic(searchDone, JsonSerializer.Serialize(outcome));
-        }
+            Callbacks(run, 1, c.LogEverySteps, ctx.Progress), c.EvalBatchSize);
+        ctx.Progress?.OnStageBegin("search");
+        var outcome = runner.Stage("search", _ => search.Run(ctx.Resume)).Value;
 
         // 2. derive
         var genotype = outcome.Genotype();
@@ -78,29 +73,18 @@ public static class SearchPipeline
             data.Labels.Names, o.Dropout, o.Pooling);
         using var student = AdaBertCnnForSequenceClassification.FromSearch(net, genotype, config);
         student.to(device);
-        string retrainDir = Path.Combine(run.Dir, "retrain"), retrainDone = Path.Combine(retrainDir, "done.json");
-        double retrainSeconds = 0;
-        if (resume && File.Exists(retrainDone) && Directory.Exists(run.BestDir))
+        double retrainSeconds = runner.Stage("retrain", dir =>
         {
-            retrainSeconds = JsonDocument.Parse(File.ReadAllText(retrainDone)).RootElement.GetProperty("seconds").GetDouble();
-            log?.Invoke("retraining already done");
-        }
-        else
-        {
-            progress?.OnStageBegin("retrain");
-            var clock = Stopwatch.StartNew();
             var evaluator = data.DevSet != null
                 ? new ModuleEvaluator(student, student.forward, data.DevSet, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null;
             var (retrainSet, teacherLogits) = RetrainData(c, teacher, tokenizer, data, probes, device, log);
-            var trainer = new Trainer<Batch>(retrainDir, new Dictionary<string, nn.Module> { ["student"] = student },
+            runner.Train(dir, new TrainingStage<Batch>(new Dictionary<string, nn.Module> { ["student"] = student },
                 new RetrainObjective(student, teacherLogits, c.Retrain.KdWeight, c.Retrain.Temperature, device),
                 new EncodedBatchSource(retrainSet, c.Retrain.Training.BatchSize, c.Retrain.Training.Seed, pad), c.Retrain.Training,
-                evaluator, saveBest: _ => AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!), Callbacks(run, 2, c.LogEverySteps, progress));
-            trainer.Train(resume);
+                evaluator, SaveBest: _ => AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!)) { MetricsStage = 2 });
             if (evaluator == null) AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!);
-            retrainSeconds = clock.Elapsed.TotalSeconds;
-            RunFolder.WriteAtomic(retrainDone, JsonSerializer.Serialize(new { seconds = retrainSeconds }));
-        }
+            return new RetrainRecord(retrainSet.Length);
+        }, progressName: "retrain").Seconds;
 
         // 4. compare
         using var best = AdaBertCnnFolder.Load(run.BestDir);
@@ -112,13 +96,13 @@ public static class SearchPipeline
             best.parameters().Sum(p => p.numel()) - studentTables, data, c, pad, device, latencySeq);
         var result = new SearchRunResult(teacherSummary, studentSummary, genotype, outcome, retrainSeconds, costs, probes, run.BestDir);
         WriteReport(c, run, result, data, search.AlphaLogPath);
-        // The numbers of the report as data (bench/adabert/summarize.py aggregates seeds from these).
-        RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new
+        // The numbers of the report as data (bench summaries aggregate seeds from these).
+        runner.WriteResult(new
         {
             teacher = teacherSummary, student = studentSummary, genotype, genotype_text = genotype.ToString(),
             search_seconds = outcome.Seconds, retrain_seconds = retrainSeconds, retrain_augment_copies = c.Retrain.Augment.Copies, retrain_transfer = c.Retrain.Transfer.Path, search_step = outcome.Step, search_dev_accuracy = outcome.DevAccuracy,
             op_costs_ms = costs.Milliseconds, machine = costs.Machine, latency_seq_len = latencySeq, seed = c.SearchTraining.Seed,
-        }, new JsonSerializerOptions { WriteIndented = true }));
+        });
         return result;
     }
 

@@ -6,6 +6,7 @@ using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Distillation;
 using Distil.Models;
+using Distil.Pipelines;
 using Distil.Reports;
 using Distil.Text;
 using Distil.Training;
@@ -26,9 +27,11 @@ public sealed record L2aResult(IReadOnlyList<L2aArm> Arms, int PoolSize, int Sel
 /// </summary>
 public static class L2aPipeline
 {
-    public static L2aResult Run(L2aConfig c, RunFolder run, bool resume, Device device, Action<string>? log = null)
+    public static L2aResult Run(L2aConfig c, RunContext ctx)
     {
         c.Validate();
+        var (run, device, log) = (ctx.Run, ctx.Device, ctx.Log);
+        var runner = new StageRunner(ctx, new DistillConfig().LogEverySteps); // only the arms train, each as a distill run
         var clock = Stopwatch.StartNew();
         var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
         teacher.to(device);
@@ -112,38 +115,37 @@ public static class L2aPipeline
                     teacher, tokenizer, maxLen, c.EvalBatchSize, pad, device),
                 _ => throw DistilException.Usage($"unknown arm '{arm}'"),
             };
-            arms.Add(RunArm(c, run, arm, target, extra, devPath, testPath, resume, device, teacher.Config.Labels, log));
+            arms.Add(RunArm(c, runner, arm, target, extra, devPath, testPath, teacher.Config.Labels));
         }
         var result = new L2aResult(arms, pool.Count, selected.Length, history, clock.Elapsed.TotalSeconds);
         L2aReport.Write(c, run, result, target.Count, generated.Count);
         return result;
     }
 
-    static L2aArm RunArm(L2aConfig c, RunFolder run, string arm, IReadOnlyList<Example> target, List<(L2aCandidate G, float[] Logits)> extra,
-        string devPath, string? testPath, bool resume, Device device, IReadOnlyList<string> labels, Action<string>? log)
-    {
-        string dir = Path.Combine(run.Dir, "arms", arm), done = Path.Combine(dir, "arm.json");
-        if (resume && File.Exists(done)) { log?.Invoke($"arm {arm}: done earlier"); return JsonSerializer.Deserialize<L2aArm>(File.ReadAllText(done), L2aReport.Json)!; }
-        var rows = target.Select(e => (e.Text, e.TextPair, e.Label!))
-            .Concat(extra.Select(x => (x.G.Text, x.G.TextPair, labels[ArgMax(x.Logits)]))).ToArray();
-        string trainPath = WriteTsv(Path.Combine(run.Dir, "data", $"train-{arm}.tsv"), rows.Select(r => new Example(r.Item1, r.Item2, r.Item3, c.Target, "")).ToArray());
-        var config = new DistillConfig
+    /// <summary>One arm: a `distil distill` run folder of its own in run/arms/ARM (its done.json holds the arm's row).</summary>
+    static L2aArm RunArm(L2aConfig c, StageRunner runner, string arm, IReadOnlyList<Example> target, List<(L2aCandidate G, float[] Logits)> extra,
+        string devPath, string? testPath, IReadOnlyList<string> labels) =>
+        runner.Stage(Path.Combine("arms", arm), dir =>
         {
-            Teacher = c.Teacher, Student = c.Student, Init = c.Init, Preset = "kd", Temperature = c.Temperature, Alpha = c.Alpha,
-            Data = new DataSettings { Train = trainPath, Dev = devPath, Test = testPath, DomainColumn = "domain", MaxSeqLen = c.Data.MaxSeqLen },
-            EvalBatchSize = c.EvalBatchSize, Out = dir, Device = c.Device, Threads = c.Threads, Training = c.Training,
-        };
-        log?.Invoke($"arm {arm}: KD on {target.Count} target rows + {extra.Count} augmented");
-        var clock = Stopwatch.StartNew();
-        bool again = resume && File.Exists(Path.Combine(dir, "config.resolved.json"));
-        var armRun = RunFolder.Create(dir, "distill", JsonSerializer.SerializeToNode(config)!, again);
-        var r = armRun.Run(() => DistillPipeline.Run(config, armRun, again, device, null, log));
-        double Acc(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? a : double.NaN;
-        var result = new L2aArm(arm, target.Count, extra.Count, Acc(r.Student.Dev), Acc(r.Student.Test), Acc(r.Teacher.Test), clock.Elapsed.TotalSeconds);
-        RunFolder.WriteAtomic(done, JsonSerializer.Serialize(result, L2aReport.Json));
-        log?.Invoke($"arm {arm}: dev {result.DevAccuracy:P2}, test {result.TestAccuracy:P2} (teacher {result.TeacherTestAccuracy:P2})");
-        return result;
-    }
+            var rows = target.Select(e => (e.Text, e.TextPair, e.Label!))
+                .Concat(extra.Select(x => (x.G.Text, x.G.TextPair, labels[ArgMax(x.Logits)]))).ToArray();
+            string trainPath = WriteTsv(Path.Combine(runner.Run.Dir, "data", $"train-{arm}.tsv"), rows.Select(r => new Example(r.Item1, r.Item2, r.Item3, c.Target, "")).ToArray());
+            var config = new DistillConfig
+            {
+                Teacher = c.Teacher, Student = c.Student, Init = c.Init, Preset = "kd", Temperature = c.Temperature, Alpha = c.Alpha,
+                Data = new DataSettings { Train = trainPath, Dev = devPath, Test = testPath, DomainColumn = "domain", MaxSeqLen = c.Data.MaxSeqLen },
+                EvalBatchSize = c.EvalBatchSize, Out = dir, Device = c.Device, Threads = c.Threads, Training = c.Training,
+            };
+            runner.Say($"arm {arm}: KD on {target.Count} target rows + {extra.Count} augmented");
+            var clock = Stopwatch.StartNew();
+            bool again = runner.Resume && File.Exists(Path.Combine(dir, "config.resolved.json"));
+            var armRun = RunFolder.Create(dir, "distill", JsonSerializer.SerializeToNode(config)!, again);
+            var r = armRun.Run(() => DistillPipeline.Run(config, runner.Context with { Run = armRun, Resume = again }));
+            double Acc(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? a : double.NaN;
+            var result = new L2aArm(arm, target.Count, extra.Count, Acc(r.Student.Dev), Acc(r.Student.Test), Acc(r.Teacher.Test), clock.Elapsed.TotalSeconds);
+            runner.Say($"arm {arm}: dev {result.DevAccuracy:P2}, test {result.TestAccuracy:P2} (teacher {result.TeacherTestAccuracy:P2})");
+            return result;
+        }, progressName: $"arm {arm}").Value;
 
     static List<(L2aCandidate, float[])> Label(List<L2aCandidate> made, BertForSequenceClassification teacher, BertTextTokenizer tokenizer, int maxLen, int batch, long pad, Device device)
     {

@@ -3,22 +3,29 @@ using System.Globalization;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Models;
+using Distil.Pipelines;
 using Distil.Reports;
 using Distil.Text;
+using Distil.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Distil.Training;
+namespace Distil.FineTuning;
 
-public sealed record FineTuneResult(IReadOnlyList<(string Split, IReadOnlyDictionary<string, double> Metrics)> Splits,
-    long Steps, double TrainSeconds, double SecondsPerEpoch, string BestDir);
+/// <summary>The metrics of best/ on one split.</summary>
+public sealed record SplitMetrics(string Split, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>What `distil finetune` produced (result.json).</summary>
+public sealed record FineTuneResult(IReadOnlyList<SplitMetrics> Splits, long Steps, double TrainSeconds, double SecondsPerEpoch, string BestDir);
 
 /// <summary>`distil finetune` as a library call: data -> teacher + new head -> Trainer -> best/ -> metrics -> report.md.</summary>
 public static class FineTunePipeline
 {
-    public static FineTuneResult Run(FineTuneConfig c, RunFolder run, bool resume, Device device, TrainerCallback? progress = null)
+    public static FineTuneResult Run(FineTuneConfig c, RunContext ctx)
     {
         c.Validate();
+        var (run, device) = (ctx.Run, ctx.Device);
+        var runner = new StageRunner(ctx, c.LogEverySteps);
         var tokenizer = BertTextTokenizer.FromFolder(c.Model!);
         var data = TaskData.Load(c.Data, tokenizer);
         var (labels, domains, trainSet, devSet, testSet) = (data.Labels, data.Domains, data.TrainSet, data.DevSet, data.TestSet);
@@ -27,35 +34,33 @@ public static class FineTunePipeline
         var (model, load) = ModelFolder.LoadForClassification(c.Model!, labels.Names, c.Pooling);
         model.to(device);
         // Before any training: a run that cannot fit is refused with the estimate, not killed by the OOM killer midway.
-        var (_, memory) = MemoryLimit.Check("distil finetune", c.Training.BatchSize,
+        string memory = runner.CheckMemory("distil finetune", c.Training.BatchSize,
             b => MemoryEstimate.ForTraining(model.Config, b, MemoryEstimate.LongestBatch(c.Data.MaxSeqLen, trainSet)), c.Training.MemoryLimitMb);
         long pad = tokenizer.Pad;
 
         var source = new EncodedBatchSource(trainSet, c.Training.BatchSize, c.Training.Seed, pad);
         var evaluator = devSet != null ? new ClassificationEvaluator(model, devSet, labels.Count, domains, c.EvalBatchSize, pad, device) : null;
         var session = new SessionStart();
-        var callbacks = new List<TrainerCallback> { new MetricsLog(run.MetricsPath, c.LogEverySteps), session };
-        if (progress != null) callbacks.Add(progress);
-        var trainer = new Trainer<Batch>(run.Dir, new Dictionary<string, nn.Module> { ["model"] = model },
-            new CrossEntropyObjective(model, device), source, c.Training with { SelectBestBy = devSet != null ? c.Training.SelectBestBy : "loss" },
-            evaluator, saveBest: dir => ModelFolder.Save(dir, model, c.Model!), callbacks);
-
         var clock = Stopwatch.StartNew();
-        var state = trainer.Train(resume);
+        // Fine-tuning is one training in the run folder itself (run/checkpoints, run/best).
+        var state = runner.Train(run.Dir, new TrainingStage<Batch>(new Dictionary<string, nn.Module> { ["model"] = model },
+            new CrossEntropyObjective(model, device), source, c.Training with { SelectBestBy = devSet != null ? c.Training.SelectBestBy : "loss" },
+            evaluator, SaveBest: dir => ModelFolder.Save(dir, model, c.Model!)) { Callbacks = new[] { session } });
         double seconds = clock.Elapsed.TotalSeconds;
         if (evaluator == null) ModelFolder.Save(run.BestDir, model, c.Model!); // nothing to select by: the last weights
 
         // Final numbers always come from best/ as saved, i.e. what a user will load.
         var (best, _) = ModelFolder.LoadForClassification(run.BestDir);
         best.to(device);
-        var splits = new List<(string, IReadOnlyDictionary<string, double>)>();
+        var splits = new List<SplitMetrics>();
         foreach (var (name, set) in new[] { ("dev", devSet), ("test", testSet) })
             if (set != null)
-                splits.Add((name, Classifier.Metrics(Classifier.PredictProbabilities(best, set, c.EvalBatchSize, pad, device), set, labels.Count, domains)));
+                splits.Add(new SplitMetrics(name, Classifier.Metrics(Classifier.PredictProbabilities(best, set, c.EvalBatchSize, pad, device), set, labels.Count, domains)));
 
         double epochs = Math.Max(1e-9, (double)(state.GlobalStep - session.Step) / Math.Max(1, source.BatchCount(0))); // this session's share
         var result = new FineTuneResult(splits, state.GlobalStep, seconds, seconds / epochs, run.BestDir);
-        WriteReport(c, run, result, load, data, resume, memory);
+        WriteReport(c, run, result, load, data, ctx.Resume, memory);
+        runner.WriteResult(result);
         return result;
     }
 
@@ -77,7 +82,7 @@ public static class FineTunePipeline
                 ("settings", $"epochs {c.Training.Epochs}, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, max_seq_len {c.Data.MaxSeqLen}, pooling {c.Pooling ?? "model default"}, seed {c.Training.Seed}, threads {torch.get_num_threads()}"),
                 ("memory", memory),
             })
-            .MetricsTable("Metrics of best/", r.Splits)
+            .MetricsTable("Metrics of best/", r.Splits.Select(m => (m.Split, m.Metrics)).ToList())
             .Image("loss and dev accuracy", plot);
         if (train.SkippedRows > 0) w.Paragraph("Skipped rows (first reasons):\n\n" + string.Join("\n", train.SkipReasons.Take(10).Select(s => $"- {s}")));
         w.Save(run.ReportPath);
