@@ -25,12 +25,12 @@ public sealed record SearchOutcome(float[][] Alpha, float[] AlphaDepth, long Ste
 }
 
 /// <summary>
-/// The AdaBERT search loop. It is not the shared <see cref="Trainer{TBatch}"/> because the method alternates two
-/// optimisers on each batch (papers.md §1.8): first the supernet weights w (Adam, with the loss of one Gumbel sample),
-/// then the architecture parameters alpha, alpha_depth (their own Adam, a fresh sample, w frozen), and alpha stays
-/// frozen for a warm-up. The Trainer has one optimiser and one loss per step. Everything else follows the Trainer:
-/// seeded per step (resume repeats the uninterrupted run), callbacks (metrics.jsonl, progress), atomic checkpoints,
-/// dev evaluation picks the architecture (the argmax one) to keep.
+/// The AdaBERT search, run by the one <see cref="Trainer{TBatch}"/>. The method alternates two optimisers on each batch
+/// (docs/adabert.md §Search): first the supernet weights w (Adam with L2 decay, the loss of one Gumbel sample: the
+/// Trainer's step with <see cref="OptimizerSetup"/>), then the architecture parameters alpha, alpha_depth (their own
+/// Adam on a fresh sample, w frozen: <see cref="ISecondUpdate{TBatch}"/>); alpha stays frozen for a warm-up, and only
+/// then is the argmax architecture evaluated (<see cref="IGatedEvaluator"/>). So the search gets the Trainer's seeding
+/// per step (resume repeats the uninterrupted run), checkpoints (both optimisers), --skip-nonfinite and callbacks.
 /// </summary>
 public sealed class ArchSearch
 {
@@ -54,164 +54,74 @@ public sealed class ArchSearch
         this.pad = pad; this.device = device; this.dir = dir; this.callbacks = callbacks.ToArray(); this.evalBatch = evalBatch;
     }
 
-    string CheckpointDir => Path.Combine(dir, "checkpoint");
     string BestPath => Path.Combine(dir, "best.json");
     public string AlphaLogPath => Path.Combine(dir, "alpha.jsonl");
-
-    long TotalSteps()
-    {
-        long total = 0;
-        for (int e = 0; e < t.Epochs; e++) total += data.BatchCount(e);
-        return t.MaxSteps > 0 ? Math.Min(total, t.MaxSteps) : total;
-    }
+    public string BestSupernetPath => Path.Combine(dir, "best_supernet.dat");
 
     public SearchOutcome Run(bool resume)
     {
         var weights = net.WeightParameters.Select(p => p.Parameter).ToArray();
-        var arch = net.ArchParameters.ToArray();
-        using var wOpt = optim.Adam(weights, lr: t.LearningRate, weight_decay: t.WeightDecay);
-        using var aOpt = optim.Adam(arch, lr: o.ArchLearningRate, beta1: 0.5, beta2: 0.999, weight_decay: o.ArchWeightDecay);
-        var state = new TrainerState { TotalSteps = TotalSteps() };
-        double seconds = 0;
-        if (resume && Directory.Exists(CheckpointDir))
-        {
-            net.load(Path.Combine(CheckpointDir, "supernet.dat"));
-            wOpt.load_state_dict(Path.Combine(CheckpointDir, "weights_optimizer.dat"));
-            aOpt.load_state_dict(Path.Combine(CheckpointDir, "arch_optimizer.dat"));
-            state = TrainerState.FromJson(File.ReadAllText(Path.Combine(CheckpointDir, "trainer_state.json")), CheckpointDir);
-            state.TotalSteps = TotalSteps();
-            seconds = state.LogHistory.LastOrDefault()?.GetValueOrDefault("search_seconds") ?? 0;
-        }
-        TruncateAlphaLog(state.GlobalStep);
-        long archStart = (long)Math.Ceiling(o.ArchWarmupRatio * state.TotalSteps);
-        long betaRamp = (long)Math.Ceiling(o.BetaWarmupRatio * state.TotalSteps);
-        var tau = new TemperatureSchedule(o.TauStart, o.TauEnd);
-        foreach (var c in callbacks) c.OnTrainBegin(state);
-        net.train();
-        var clock = Stopwatch.StartNew();
-        double startSeconds = seconds;
-
-        while (state.Epoch < t.Epochs && !(t.MaxSteps > 0 && state.GlobalStep >= t.MaxSteps))
-        {
-            int batches = data.BatchCount(state.Epoch);
-            while (state.BatchInEpoch < batches && !(t.MaxSteps > 0 && state.GlobalStep >= t.MaxSteps))
+        using var archOptimizer = optim.Adam(net.ArchParameters.ToArray(), lr: o.ArchLearningRate, beta1: 0.5, beta2: 0.999, weight_decay: o.ArchWeightDecay);
+        var objective = new ArchSearchObjective(net, o, targets, costs, weights, archOptimizer, device);
+        var record = new SearchRecord(this);
+        var evaluator = dev != null ? new ArgmaxArchEvaluator(net, dev, evalBatch, pad, device, objective, record) : null;
+        var trainer = new Trainer<Batch>(dir, new Dictionary<string, nn.Module> { ["supernet"] = net }, objective, data, t, evaluator,
+            saveBest: null, callbacks.Append(record),
+            new OptimizerSetup(weights, ps => optim.Adam(ps, lr: t.LearningRate, weight_decay: t.WeightDecay))
             {
-                var report = Step(state, wOpt, aOpt, weights, arch, tau.At(state.GlobalStep, state.TotalSteps),
-                    SearchLosses.BetaAt(o.Beta, state.GlobalStep, archStart, betaRamp), state.GlobalStep >= archStart, clock);
-                if (state.GlobalStep % 100 == 0) Native.GlibcHeap.Trim();
-                state.BatchInEpoch++;
-                bool epochEnd = state.BatchInEpoch >= batches;
-                if (epochEnd) { state.Epoch++; state.BatchInEpoch = 0; }
-                foreach (var c in callbacks) c.OnStepEnd(state, report);
-                if (report.Step % 5 == 0 || report.Step == state.TotalSteps) LogAlpha(report.Step, report.Terms);
-                bool last = state.Epoch >= t.Epochs || (t.MaxSteps > 0 && state.GlobalStep >= t.MaxSteps);
-                bool evalDue = t.EvalEverySteps > 0 ? state.GlobalStep % t.EvalEverySteps == 0 : epochEnd;
-                // Only architectures that alpha chose are candidates: before alpha moves, the argmax is noise.
-                if ((evalDue || last) && state.GlobalStep >= archStart) Evaluate(state, startSeconds + clock.Elapsed.TotalSeconds);
-                bool saveDue = t.SaveEverySteps > 0 ? state.GlobalStep % t.SaveEverySteps == 0 : epochEnd;
-                if (saveDue || last) Save(state, wOpt, aOpt);
-                if (epochEnd) break;
-            }
-        }
-        foreach (var c in callbacks) c.OnTrainEnd(state);
-        if (!File.Exists(BestPath)) WriteBest(state, null, startSeconds + clock.Elapsed.TotalSeconds);
-        var best = ReadBest(BestPath);
-        return best with { Seconds = startSeconds + clock.Elapsed.TotalSeconds };
+                Extra = new Dictionary<string, OptimizerHelper> { ["arch"] = archOptimizer },
+            });
+        var state = trainer.Train(resume);
+        if (!File.Exists(BestPath)) WriteBest(state, null, record.Seconds);
+        return ReadBest(BestPath) with { Seconds = record.Seconds };
     }
 
-    StepReport Step(TrainerState state, OptimizerHelper wOpt, OptimizerHelper aOpt, Parameter[] weights, Parameter[] arch,
-        double tau, double beta, bool archActive, Stopwatch clock)
+    /// <summary>The search's own files: alpha.jsonl (every 5 steps, for the heat-maps), best.json and best_supernet.dat
+    /// (the selected step's alpha and weights), and the search time across resumes.</summary>
+    sealed class SearchRecord(ArchSearch search) : TrainerCallback
     {
-        using var scope = NewDisposeScope();
-        double start = clock.Elapsed.TotalSeconds;
-        manual_seed(t.Seed * 1_000_003L + state.GlobalStep);
-        double lr = t.LearningRateAt(state.GlobalStep, state.TotalSteps);
-        foreach (var g in wOpt.ParamGroups) g.LearningRate = lr;
-        using var batch = data.GetBatch(state.Epoch, state.BatchInEpoch);
-        var inputs = Classifier.Inputs(batch, device);
-        var labels = batch.Labels.to(device);
-        var probes = targets.ProbeLogits.index_select(0, tensor(batch.Indices.Select(i => (long)i).ToArray())).to(device);
+        readonly Stopwatch clock = new();
+        double before;
 
-        // 1. weights w on one Gumbel sample.
-        using var sample = net.Sample(tau);
-        var (loss, terms) = Loss(inputs, labels, probes, sample, beta);
-        double lossValue = loss.item<float>();
-        if (!double.IsFinite(lossValue)) throw Diverged("loss", lossValue, state);
-        wOpt.zero_grad(); aOpt.zero_grad();
-        loss.backward();
-        double gradNorm = nn.utils.clip_grad_norm_(weights, t.MaxGradNorm);
-        if (!double.IsFinite(gradNorm)) throw Diverged("gradient norm", gradNorm, state);
-        wOpt.step();
+        public double Seconds => before + clock.Elapsed.TotalSeconds;
 
-        // 2. alpha on a fresh sample of the same batch, w frozen (no weight gradients computed).
-        if (archActive)
+        public override void OnTrainBegin(TrainerState state)
         {
-            foreach (var p in weights) p.requires_grad = false;
-            try
+            before = state.LogHistory.LastOrDefault()?.GetValueOrDefault("eval_search_seconds") ?? 0;
+            search.TruncateAlphaLog(state.GlobalStep);
+            clock.Restart();
+        }
+
+        public override void OnStepEnd(TrainerState state, StepReport step)
+        {
+            if (step.Step % 5 == 0 || step.Step == state.TotalSteps) search.LogAlpha(step.Step, step.Terms);
+        }
+
+        public override void OnEvaluate(TrainerState state, IReadOnlyDictionary<string, double> metrics, bool isBest)
+        {
+            if (isBest) search.WriteBest(state, metrics["accuracy"], metrics["search_seconds"]);
+        }
+    }
+
+    /// <summary>Dev accuracy of the argmax architecture, once alpha may move (before, its argmax is noise).</summary>
+    sealed class ArgmaxArchEvaluator(SuperNet net, EncodedExample[] dev, int batch, long pad, Device device, ArchSearchObjective objective, SearchRecord record)
+        : IGatedEvaluator
+    {
+        public bool ReadyAt(TrainerState state) => state.GlobalStep >= objective.ArchStart(state.TotalSteps);
+
+        public IReadOnlyDictionary<string, double> Evaluate()
+        {
+            double accuracy;
+            using (var arch = net.ArgmaxArch())
             {
-                using var archSample = net.Sample(tau);
-                var (archLoss, _) = Loss(inputs, labels, probes, archSample, beta);
-                double archValue = archLoss.item<float>();
-                if (!double.IsFinite(archValue)) throw Diverged("architecture loss", archValue, state);
-                aOpt.zero_grad();
-                archLoss.backward();
-                double archNorm = nn.utils.clip_grad_norm_(arch, 5.0);
-                if (!double.IsFinite(archNorm)) throw Diverged("architecture gradient norm", archNorm, state);
-                aOpt.step();
+                var probs = Classifier.Predict(net, i => net.forward(i, arch)[arch.Depth], dev, batch, pad, device);
+                accuracy = dev.Where((e, i) => Array.IndexOf(probs[i], probs[i].Max()) == e.Label).Count() / (double)dev.Length;
             }
-            finally { foreach (var p in weights) p.requires_grad = true; }
+            return new Dictionary<string, double> { ["accuracy"] = accuracy, ["search_seconds"] = record.Seconds };
         }
-        state.GlobalStep++;
-        terms["tau"] = tau;
-        terms["beta"] = beta;
-        terms["depth"] = sample.Depth;
-        int n = batch.Size;
-        return new StepReport(state.GlobalStep, state.TotalSteps, state.Epoch, lossValue, terms, lr, gradNorm, n,
-            n / Math.Max(1e-9, clock.Elapsed.TotalSeconds - start));
     }
 
-    /// <summary>L = z_K [(1 - gamma) CE_K + gamma L_KD] + beta L_E for a sampled depth K (z_K carries alpha_depth's gradient).</summary>
-    (Tensor Loss, Dictionary<string, double> Terms) Loss(BertInputs inputs, Tensor labels, Tensor probes, SampledArch arch, double beta)
-    {
-        var levels = net.forward(inputs, arch, runEveryOp: o.Estimator == "all");
-        var z = arch.DepthWeights[arch.Depth - 1];
-        var ce = F.cross_entropy(levels[arch.Depth], labels);
-        var (kd, _) = SearchLosses.ProbeKd(levels, probes, labels);
-        var efficiency = o.LatencyBudgetMs is double budget
-            ? SearchLosses.LatencyBudget(net.alpha, net.alpha_depth, costs.Milliseconds, budget)
-            : SearchLosses.Efficiency(net.alpha, net.alpha_depth, costs.Normalised(o.CostNormalisation));
-        var loss = z * ((1 - o.Gamma) * ce + o.Gamma * kd) + beta * efficiency;
-        return (loss, new Dictionary<string, double>
-        {
-            ["ce"] = ce.item<float>(), ["kd"] = kd.item<float>(), ["efficiency"] = efficiency.item<float>(),
-        });
-    }
-
-    void Evaluate(TrainerState state, double seconds)
-    {
-        if (dev == null) return;
-        net.eval();
-        double accuracy;
-        using (no_grad())
-        using (var arch = net.ArgmaxArch())
-        {
-            var probs = Classifier.Predict(net, i => net.forward(i, arch)[arch.Depth], dev, evalBatch, pad, device);
-            accuracy = dev.Where((e, i) => Array.IndexOf(probs[i], probs[i].Max()) == e.Label).Count() / (double)dev.Length;
-        }
-        net.train();
-        bool isBest = state.BestMetric is not double b || accuracy > b;
-        var metrics = new Dictionary<string, double> { ["accuracy"] = accuracy, ["search_seconds"] = seconds };
-        if (isBest)
-        {
-            state.BestMetric = accuracy;
-            state.BestStep = state.GlobalStep;
-            WriteBest(state, accuracy, seconds);
-        }
-        state.LogHistory.Add(new Dictionary<string, double>(metrics) { ["step"] = state.GlobalStep });
-        foreach (var c in callbacks) c.OnEvaluate(state, metrics, isBest);
-    }
-
-    void WriteBest(TrainerState state, double? accuracy, double seconds)
+    internal void WriteBest(TrainerState state, double? accuracy, double seconds)
     {
         // The supernet weights of the selected step go with its alpha: the derived student starts from them.
         string tmp = Path.Combine(dir, $".best-{Environment.ProcessId}.dat");
@@ -234,19 +144,8 @@ public sealed class ArchSearch
         return new SearchOutcome(alpha, depth, o["step"]!.GetValue<long>(), o["dev_accuracy"]?.GetValue<double>(), o["search_seconds"]?.GetValue<double>() ?? 0);
     }
 
-    public string BestSupernetPath => Path.Combine(dir, "best_supernet.dat");
-
-    void Save(TrainerState state, OptimizerHelper wOpt, OptimizerHelper aOpt) =>
-        AtomicFolder.Replace(CheckpointDir, tmp =>
-        {
-            net.save(Path.Combine(tmp, "supernet.dat"));
-            wOpt.save_state_dict(Path.Combine(tmp, "weights_optimizer.dat"));
-            aOpt.save_state_dict(Path.Combine(tmp, "arch_optimizer.dat"));
-            File.WriteAllText(Path.Combine(tmp, "trainer_state.json"), state.ToJson());
-        });
-
     /// <summary>softmax(alpha) per edge and softmax(alpha_depth) with the step: the heat-maps of the report are drawn from this file.</summary>
-    void LogAlpha(long step, IReadOnlyDictionary<string, double> terms)
+    internal void LogAlpha(long step, IReadOnlyDictionary<string, double> terms)
     {
         using var scope = NewDisposeScope();
         var o = new JsonObject
@@ -258,7 +157,7 @@ public sealed class ArchSearch
         File.AppendAllText(AlphaLogPath, o.ToJsonString() + "\n");
     }
 
-    void TruncateAlphaLog(long step)
+    internal void TruncateAlphaLog(long step)
     {
         if (!File.Exists(AlphaLogPath)) return;
         var kept = File.ReadAllLines(AlphaLogPath).Where(l =>
@@ -278,7 +177,4 @@ public sealed class ArchSearch
         return new JsonArray(Enumerable.Range(0, v.Length / cols)
             .Select(r => (JsonNode)new JsonArray(v.Skip(r * cols).Take(cols).Select(f => (JsonNode)Math.Round(f, 5)).ToArray())).ToArray());
     }
-
-    DistilException Diverged(string what, double value, TrainerState s) =>
-        new(ExitCodes.NumericalFault, $"search diverged: {what} is {value} at step {s.GlobalStep + 1}; resume from {CheckpointDir} with a lower search learning rate (search_training.learning_rate)");
 }

@@ -16,7 +16,8 @@ public sealed class CheckpointStore
 
     public CheckpointStore(string runDir) => Root = Path.Combine(runDir, "checkpoints");
 
-    public string Save(TrainerState state, IReadOnlyDictionary<string, torch.nn.Module> modules, OptimizerHelper optimizer, int keep)
+    public string Save(TrainerState state, IReadOnlyDictionary<string, torch.nn.Module> modules, OptimizerHelper optimizer, int keep,
+        IReadOnlyDictionary<string, OptimizerHelper>? extra = null)
     {
         Directory.CreateDirectory(Root);
         string final = Path.Combine(Root, $"{Prefix}{state.GlobalStep:D7}");
@@ -25,6 +26,7 @@ public sealed class CheckpointStore
         Directory.CreateDirectory(tmp);
         foreach (var (name, module) in modules) module.save(Path.Combine(tmp, $"{name}.dat"));
         optimizer.save_state_dict(Path.Combine(tmp, "optimizer.dat"));
+        foreach (var (name, other) in extra ?? new Dictionary<string, OptimizerHelper>()) other.save_state_dict(Path.Combine(tmp, $"optimizer-{name}.dat"));
         File.WriteAllText(Path.Combine(tmp, "trainer_state.json"), state.ToJson());
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true); // same step saved again (e.g. after resume)
         Directory.Move(tmp, final);
@@ -42,7 +44,8 @@ public sealed class CheckpointStore
 
     public string? Latest() => List().LastOrDefault();
 
-    public TrainerState Load(string dir, IReadOnlyDictionary<string, torch.nn.Module> modules, OptimizerHelper optimizer)
+    public TrainerState Load(string dir, IReadOnlyDictionary<string, torch.nn.Module> modules, OptimizerHelper optimizer,
+        IReadOnlyDictionary<string, OptimizerHelper>? extra = null)
     {
         string statePath = Path.Combine(dir, "trainer_state.json");
         if (!File.Exists(statePath)) throw DistilException.BadInput($"{dir}: not a checkpoint (no trainer_state.json)");
@@ -57,6 +60,12 @@ public sealed class CheckpointStore
             }
         }
         optimizer.load_state_dict(Path.Combine(dir, "optimizer.dat"));
+        foreach (var (name, other) in extra ?? new Dictionary<string, OptimizerHelper>())
+        {
+            string path = Path.Combine(dir, $"optimizer-{name}.dat");
+            if (!File.Exists(path)) throw DistilException.BadInput($"{dir}: checkpoint has no state for optimizer '{name}'; it was written by a different command");
+            other.load_state_dict(path);
+        }
         return TrainerState.FromJson(File.ReadAllText(statePath), statePath);
     }
 }

@@ -23,12 +23,16 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
     readonly CheckpointStore checkpoints;
     readonly Action<string>? saveBest;
     readonly string runDir;
+    readonly OptimizerSetup? optimizerSetup;
 
     /// <param name="modules">Everything trained, by name (e.g. "model", and "projections" for KD); saved in checkpoints.</param>
     /// <param name="saveBest">Writes a loadable model folder (called with run/best when the selection metric improves).</param>
+    /// <param name="optimizer">Null: AdamW over every trainable parameter of the modules (the usual case).</param>
     public Trainer(string runDir, IReadOnlyDictionary<string, nn.Module> modules, IObjective<TBatch> objective, IBatchSource<TBatch> data,
-        TrainingOptions options, IEvaluator? evaluator = null, Action<string>? saveBest = null, IEnumerable<TrainerCallback>? callbacks = null)
+        TrainingOptions options, IEvaluator? evaluator = null, Action<string>? saveBest = null, IEnumerable<TrainerCallback>? callbacks = null,
+        OptimizerSetup? optimizer = null)
     {
+        optimizerSetup = optimizer;
         options.Validate();
         this.runDir = runDir;
         this.modules = modules;
@@ -47,27 +51,20 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
 
     public TrainerState Train(bool resume = false, CancellationToken cancel = default)
     {
-        var parameters = modules.Values.SelectMany(m => m.named_parameters()).Where(p => p.parameter.requires_grad).ToArray();
-        // HF convention: no weight decay on biases and LayerNorm weights.
-        bool NoDecay(string name) => name.EndsWith(".bias") || name.Contains("LayerNorm") || name == "bias";
-        var groups = new[]
-        {
-            new AdamW.ParamGroup(parameters.Where(p => !NoDecay(p.name)).Select(p => p.parameter), lr: options.LearningRate, weight_decay: options.WeightDecay),
-            new AdamW.ParamGroup(parameters.Where(p => NoDecay(p.name)).Select(p => p.parameter), lr: options.LearningRate, weight_decay: 0.0),
-        };
-        using var optimizer = optim.AdamW(groups, lr: options.LearningRate);
+        var (all, created) = CreateOptimizer();
+        using var optimizer = created;
+        var extra = optimizerSetup?.Extra ?? new Dictionary<string, OptimizerHelper>();
 
         var state = new TrainerState { TotalSteps = TotalSteps() };
         if (resume)
         {
             string? latest = checkpoints.Latest();
-            if (latest != null) state = checkpoints.Load(latest, modules, optimizer);
+            if (latest != null) state = checkpoints.Load(latest, modules, optimizer, extra);
             state.TotalSteps = TotalSteps(); // the schedule follows the current options
         }
         foreach (var c in callbacks) c.OnTrainBegin(state);
         foreach (var m in modules.Values) m.train();
 
-        var all = parameters.Select(p => p.parameter).ToArray();
         var clock = Stopwatch.StartNew();
         while (state.Epoch < options.Epochs && !Done(state))
         {
@@ -89,13 +86,31 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
                 if (Due(options.EvalEverySteps, state, epochEnd) || last) Evaluate(state);
                 if (Due(options.SaveEverySteps, state, epochEnd) || last)
                 {
-                    string dir = checkpoints.Save(state, modules, optimizer, options.KeepCheckpoints);
+                    string dir = checkpoints.Save(state, modules, optimizer, options.KeepCheckpoints, extra);
                     foreach (var c in callbacks) c.OnSave(state, dir);
                 }
             }
         }
         foreach (var c in callbacks) c.OnTrainEnd(state);
         return state;
+    }
+
+    (Parameter[] Trained, OptimizerHelper Optimizer) CreateOptimizer()
+    {
+        if (optimizerSetup != null)
+        {
+            var chosen = optimizerSetup.Parameters.ToArray();
+            return (chosen, optimizerSetup.Create(chosen));
+        }
+        var parameters = modules.Values.SelectMany(m => m.named_parameters()).Where(p => p.parameter.requires_grad).ToArray();
+        // HF convention: no weight decay on biases and LayerNorm weights.
+        bool NoDecay(string name) => name.EndsWith(".bias") || name.Contains("LayerNorm") || name == "bias";
+        var groups = new[]
+        {
+            new AdamW.ParamGroup(parameters.Where(p => !NoDecay(p.name)).Select(p => p.parameter), lr: options.LearningRate, weight_decay: options.WeightDecay),
+            new AdamW.ParamGroup(parameters.Where(p => NoDecay(p.name)).Select(p => p.parameter), lr: options.LearningRate, weight_decay: 0.0),
+        };
+        return (parameters.Select(p => p.parameter).ToArray(), optim.AdamW(groups, lr: options.LearningRate));
     }
 
     bool Done(TrainerState s) => s.ShouldStop || (options.MaxSteps > 0 && s.GlobalStep >= options.MaxSteps);
@@ -121,6 +136,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
 
         using var batch = data.GetBatch(state.Epoch, state.BatchInEpoch);
+        (objective as IStepAware)?.BeginStep(state);
         var result = objective.Compute(batch);
         double loss = result.Loss.item<float>();
         double gradNorm = double.NaN;
@@ -143,11 +159,18 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
             return (null, skipped);
         }
         optimizer.step();
+        var terms = result.Terms ?? new Dictionary<string, double>();
+        if (objective is ISecondUpdate<TBatch> second && second.AfterStep(batch, state) is { } secondFault)
+        {
+            // The first update stands; the second is dropped (its gradients are the objective's to clear).
+            if (state.SkippedSteps >= options.MaxBadSteps) throw NumericalFault(secondFault.What, secondFault.Value, state);
+            state.SkippedSteps++;
+            terms = new Dictionary<string, double>(terms) { ["second_update_skipped"] = 1 };
+        }
         state.GlobalStep++;
 
         int n = objective.BatchSize(batch);
         double seconds = Math.Max(1e-9, clock.Elapsed.TotalSeconds - start);
-        var terms = result.Terms ?? new Dictionary<string, double>();
         return (new StepReport(state.GlobalStep, state.TotalSteps, state.Epoch, loss, terms, lr, gradNorm, n, n / seconds), null);
     }
 
@@ -163,7 +186,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
 
     void Evaluate(TrainerState state)
     {
-        if (evaluator == null) return;
+        if (evaluator == null || (evaluator is IGatedEvaluator gated && !gated.ReadyAt(state))) return;
         foreach (var m in modules.Values) m.eval();
         IReadOnlyDictionary<string, double> metrics;
         using (no_grad()) metrics = evaluator.Evaluate();
