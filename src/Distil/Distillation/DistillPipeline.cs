@@ -64,7 +64,7 @@ public static class DistillPipeline
         runner.Say($"student {c.Student}: {student.parameters().Sum(p => p.numel()):N0} parameters, {StudentShapes.NonEmbeddingParameters(student):N0} outside the embeddings");
         student.to(device);
         long pad = tokenizer.Pad;
-        Tensor? cached = c.CacheTeacherLogits && plan.Stages.Any(DistillationObjective.LogitsOnly)
+        Tensor? cached = c.CacheTeacherLogits && plan.Stages.Any(MatchRegistry.LogitsOnly)
             ? TeacherLogitsCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, c.EvalBatchSize, pad, device, ctx.Log)
             : null;
 
@@ -73,7 +73,7 @@ public static class DistillPipeline
         {
             var matches = plan.Stages[k - 1];
             bool last = k == plan.Stages.Count;
-            var hidden = c.CacheTeacherHidden && !DistillationObjective.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
+            var hidden = c.CacheTeacherHidden && !MatchRegistry.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
                 ? TeacherHiddenCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, needs, c.EvalBatchSize, pad, device, c.TeacherCacheMaxMb * 1048576L, ctx.Log)
                 : null;
             var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Config.HiddenSize);
@@ -108,13 +108,13 @@ public static class DistillPipeline
     /// teacher hidden-state cache (at most teacher_cache_max_mb) and the augmented rows it would hold.</summary>
     public static MemoryEstimate EstimateMemory(DistillConfig c, DistillationPlan plan, BertConfig teacher, BertConfig student, TaskData data, int batch)
     {
-        bool maps = plan.Stages.Any(s => s.Any(m => m.Feature is MatchFeatures.Attention or MatchFeatures.AttentionRelation or MatchFeatures.ValueRelation));
+        bool maps = plan.Stages.Any(MatchRegistry.KeepsAttentionMaps);
         long cache = 0;
         if (c.CacheTeacherHidden)
         {
             long rows = data.TrainSet.Length * (1L + c.Augment.Copies), tokens = data.TrainSet.Sum(e => (long)e.InputIds.Length) * (1L + c.Augment.Copies);
             foreach (var stage in plan.Stages)
-                if (!DistillationObjective.LogitsOnly(stage) && TeacherNeeds.For(stage) is { } needs)
+                if (!MatchRegistry.LogitsOnly(stage) && TeacherNeeds.For(stage) is { } needs)
                     cache = Math.Max(cache, Math.Min(c.TeacherCacheMaxMb * 1048576L, needs.Bytes(rows, tokens, teacher.HiddenSize, teacher.NumLabels)));
         }
         // Augmented rows can be longer than the originals: then only max_seq_len bounds them.

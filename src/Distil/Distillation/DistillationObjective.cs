@@ -33,21 +33,17 @@ public sealed class DistillationObjective : IObjective<Batch>
         this.device = device;
         this.cachedTeacherLogits = cachedTeacherLogits;
         this.cachedTeacher = cachedTeacher;
-        bool layered = matches.Any(m => m.IsLayered);
-        request = new OutputRequest(HiddenStates: layered, Attentions: matches.Any(m => m.Feature == MatchFeatures.Attention));
+        request = MatchRegistry.OutputsFor(matches);
         teacher.eval();
         foreach (var p in teacher.parameters()) p.requires_grad = false;
     }
-
-    /// <summary>True when the matches read nothing but the teacher's logits (so they can come from a cache).</summary>
-    public static bool LogitsOnly(IEnumerable<IntermediateMatch> matches) => matches.All(m => !m.IsLayered);
 
     public LossResult Compute(Batch b)
     {
         var inputs = Classifier.Inputs(b, device);
         var s = student.forward(inputs, request);
         DistillSide teacherSide;
-        if (cachedTeacherLogits is not null && LogitsOnly(matches))
+        if (cachedTeacherLogits is not null && MatchRegistry.LogitsOnly(matches))
         {
             using var index = tensor(b.Indices.Select(i => (long)i).ToArray());
             var logits = cachedTeacherLogits.index_select(0, index).to(device);

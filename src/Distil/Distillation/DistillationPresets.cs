@@ -10,32 +10,57 @@ public sealed record DistillationPlan(string Name, IReadOnlyList<IReadOnlyList<I
 /// Hinton scaling: the soft term's gradients shrink as 1/T², so KD totals are α·CE + (1-α)·T²·soft_ce and the T² sits
 /// in the soft_ce match's weight (KdLosses.SoftCrossEntropy itself has no T²).
 /// </summary>
+/// <summary>What a preset is built from: both shapes, the logits temperature and the hard-label weight, and the
+/// projection intermediate matches need (null when the widths agree).</summary>
+public sealed record PresetArgs(BertConfig Teacher, BertConfig Student, double Temperature, double Alpha, string? Projection);
+
+/// <summary>A registered recipe: its name, one line for --help, and its stages built from the shapes.</summary>
+public sealed record PresetSpec(string Name, string Description, Func<PresetArgs, IReadOnlyList<IReadOnlyList<IntermediateMatch>>> Stages);
+
 public static class DistillationPresets
 {
-    public static readonly IReadOnlyList<string> Names = new[] { "kd", "distilbert", "pkd", "tinybert", "minilm" };
+    static readonly List<PresetSpec> Registered = new();
+
+    /// <summary>Registered preset names, in registration order.</summary>
+    public static IReadOnlyList<string> Names => Registered.Select(p => p.Name).ToArray();
+
+    public static IReadOnlyList<PresetSpec> All => Registered;
 
     /// <summary>PKD's β for the normalised [CLS] distance (summed over features, see KdLosses.NormalizedClsMse; the paper searches 10 .. 1000).</summary>
     public const double PkdWeight = 100;
+
+    static DistillationPresets()
+    {
+        static IReadOnlyList<IReadOnlyList<IntermediateMatch>> One(IEnumerable<IntermediateMatch> matches) => new[] { (IReadOnlyList<IntermediateMatch>)matches.ToList() };
+        Register(new("kd", "Hinton KD: alpha CE + (1 - alpha) T² soft CE", a => One(Kd(a.Temperature, a.Alpha))));
+        Register(new("distilbert", "KD + cosine of hidden states on a uniform layer map", a => One(Kd(a.Temperature, a.Alpha).Concat(
+            LayerMapping.Uniform(a.Teacher.NumHiddenLayers, a.Student.NumHiddenLayers)
+                .Select(p => new IntermediateMatch(p.Teacher, p.Student, MatchFeatures.Hidden, MatchLosses.Cosine, Projection: a.Projection))))));
+        // Patient KD: intermediate layers only (the top layer is already taught through the logits).
+        Register(new("pkd", "KD + normalised [CLS] distance of the intermediate layers", a => One(Kd(a.Temperature, a.Alpha).Concat(
+            LayerMapping.Uniform(a.Teacher.NumHiddenLayers, a.Student.NumHiddenLayers).Where(p => p.Student < a.Student.NumHiddenLayers).Select(p =>
+                new IntermediateMatch(p.Teacher, p.Student, MatchFeatures.ClsHidden, MatchLosses.Mse, PkdWeight, Projection: a.Projection))))));
+        Register(new("tinybert", "stage 1 embedding, hidden and attention MSE; stage 2 soft CE on the logits",
+            a => new[] { TinyBertIntermediate(a.Teacher, a.Student, a.Projection), TinyBertPrediction() }));
+        Register(new("minilm", "stage 1 last-layer attention and value relations; stage 2 KD",
+            a => new[] { MiniLmLastLayer(a.Teacher, a.Student), Kd(a.Temperature, a.Alpha).ToList() }));
+    }
+
+    /// <summary>Adds (or replaces) a preset; it is validated against the shapes each time it is built.</summary>
+    public static void Register(PresetSpec preset)
+    {
+        Registered.RemoveAll(p => p.Name == preset.Name);
+        Registered.Add(preset);
+    }
 
     public static DistillationPlan Get(string name, BertConfig teacher, BertConfig student, double temperature = 2.0, double alpha = 0.5)
     {
         if (!(double.IsFinite(temperature) && temperature > 0)) throw DistilException.Usage($"temperature {temperature} must be > 0");
         if (!(alpha >= 0 && alpha <= 1)) throw DistilException.Usage($"alpha {alpha} must be in [0, 1]");
-        int lt = teacher.NumHiddenLayers, ls = student.NumHiddenLayers;
+        var preset = Registered.FirstOrDefault(p => p.Name == name)
+            ?? throw DistilException.Usage($"unknown preset '{name}'; valid presets: {string.Join(", ", Names)}");
         string? proj = teacher.HiddenSize == student.HiddenSize ? null : "linear";
-        var plan = name switch
-        {
-            "kd" => One(name, Kd(temperature, alpha)),
-            "distilbert" => One(name, Kd(temperature, alpha).Concat(
-                LayerMapping.Uniform(lt, ls).Select(p => new IntermediateMatch(p.Teacher, p.Student, MatchFeatures.Hidden, MatchLosses.Cosine, Projection: proj)))),
-            // Patient KD: intermediate layers only (the top layer is already taught through the logits).
-            "pkd" => One(name, Kd(temperature, alpha).Concat(
-                LayerMapping.Uniform(lt, ls).Where(p => p.Student < ls).Select(p =>
-                    new IntermediateMatch(p.Teacher, p.Student, MatchFeatures.ClsHidden, MatchLosses.Mse, PkdWeight, Projection: proj)))),
-            "tinybert" => new DistillationPlan(name, new[] { TinyBertIntermediate(teacher, student, proj), TinyBertPrediction() }),
-            "minilm" => new DistillationPlan(name, new[] { MiniLmLastLayer(teacher, student), Kd(temperature, alpha).ToList() }),
-            _ => throw DistilException.Usage($"unknown preset '{name}'; valid presets: {string.Join(", ", Names)}"),
-        };
+        var plan = new DistillationPlan(name, preset.Stages(new PresetArgs(teacher, student, temperature, alpha, proj)));
         foreach (var stage in plan.Stages) MatchRegistry.Validate(stage, teacher, student);
         return plan;
     }
@@ -89,5 +114,4 @@ public static class DistillationPresets
 
     static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
 
-    static DistillationPlan One(string name, IEnumerable<IntermediateMatch> matches) => new(name, new[] { matches.ToList() });
 }

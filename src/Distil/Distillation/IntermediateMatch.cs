@@ -19,8 +19,9 @@ public sealed record IntermediateMatch(
     [property: JsonPropertyName("projection")] string? Projection = null,
     [property: JsonPropertyName("relation_heads")] int? RelationHeads = null)
 {
-    /// <summary>True when the feature is a per-layer tensor (layers matter).</summary>
-    public bool IsLayered => Feature is not (MatchFeatures.Logits or MatchFeatures.Labels);
+    /// <summary>True when the feature is a per-layer tensor (layers matter); an unknown feature counts as layered so
+    /// that messages about it still name its layers.</summary>
+    public bool IsLayered => !MatchRegistry.TryGetFeature(Feature, out var f) || f.Layered;
 
     /// <summary>Short name for logs and dictionaries of loss terms: <c>hidden_3_6</c> = student layer 3 vs teacher layer 6.</summary>
     public string TermName => IsLayered ? $"{Feature}_{StudentLayer}_{TeacherLayer}" : $"{Feature}_{Loss}";

@@ -39,7 +39,7 @@ public static class MatchLoss
                 s = s.Select(x => projections.Apply(m, x)).ToArray();
             }
             Tensor[] t;
-            if (m.Feature == MatchFeatures.Labels)
+            if (MatchRegistry.TryGetFeature(m.Feature, out var feature) && feature.FromLabels)
                 t = new[] { labels ?? throw DistilException.Usage($"{MatchRegistry.Describe(m, i)} needs the gold labels") };
             else
                 using (no_grad())

@@ -19,15 +19,11 @@ public sealed record TeacherNeeds(IReadOnlyList<int> TokenLayers, IReadOnlyList<
         var attention = new SortedSet<int>();
         foreach (var m in matches)
         {
-            switch (m.Feature)
-            {
-                case MatchFeatures.Logits or MatchFeatures.Labels: break;
-                case MatchFeatures.Hidden or MatchFeatures.Embedding: tokens.Add(m.TeacherLayer); break;
-                case MatchFeatures.ClsHidden: cls.Add(m.TeacherLayer); break;
-                case MatchFeatures.Attention: attention.Add(m.TeacherLayer); tokens.Add(m.TeacherLayer - 1); break;
-                case MatchFeatures.ValueRelation or MatchFeatures.AttentionRelation: tokens.Add(m.TeacherLayer - 1); break;
-                default: return null;
-            }
+            if (!MatchRegistry.TryGetFeature(m.Feature, out var feature) || feature.Cache is null) return null;
+            var need = feature.Cache(m.TeacherLayer);
+            tokens.UnionWith(need.TokenLayers);
+            cls.UnionWith(need.ClsLayers);
+            attention.UnionWith(need.AttentionLayers);
         }
         cls.ExceptWith(tokens); // a layer stored whole also serves its [CLS]
         return new TeacherNeeds(tokens.ToArray(), cls.ToArray(), attention.ToArray());

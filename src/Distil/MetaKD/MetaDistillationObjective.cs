@@ -37,7 +37,8 @@ public sealed class MetaDistillationObjective : IObjective<Batch>
         this.lambdas = lambdas.Select(l => (float)l).ToArray();
         this.gamma2 = gamma2;
         this.device = device;
-        request = new OutputRequest(HiddenStates: true, Attentions: matches.Any(m => m.Feature == MatchFeatures.Attention));
+        // The domain term reads the last hidden state whatever the matches read.
+        request = MatchRegistry.OutputsFor(matches) with { HiddenStates = true };
         teacher.eval();
         teacherHead.eval();
         foreach (var p in teacher.parameters().Concat(teacherHead.parameters())) p.requires_grad = false;
