@@ -22,9 +22,9 @@ public static class FinetuneCommand
             """);
         common.AddTo(cmd);
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
-        Add(new Option<string?>("--model") { Description = "Teacher folder (config.json, model.safetensors, vocab.txt)" }, "model");
+        Add(OptionMeanings.Create<string?>("--model", ": fine-tuned from it (a pre-trained encoder gets a new classifier head)"), "model");
         common.AddDataOptions(cmd);
-        Add(new Option<string?>("--pooling") { Description = "Classifier input: pooler ([CLS] + tanh, HF) or mean (of token states)" }, "pooling");
+        Add(OptionMeanings.Create<string?>("--pooling", "(default: the model's own)"), "pooling");
         common.AddTrainingOptions(cmd);
         cmd.SetAction(r =>
         {
