@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using TorchSharp;
 
@@ -47,8 +48,10 @@ public sealed class CommonOptions
     }
 
     /// <summary>The data flags of every training command, mapped to the "data" section.</summary>
-    public void AddDataOptions(Command c)
+    /// <param name="defaults">The command's own defaults (its config's data section), shown in the help.</param>
+    public void AddDataOptions(Command c, Data.DataSettings? defaults = null)
     {
+        var d = defaults ?? new Data.DataSettings();
         void Add<T>(Option<T> o, string path) { c.Options.Add(o); Map(o, path); }
         Add(new Option<string?>("--train") { Description = "Training data (.tsv, .csv, .jsonl) or a GLUE folder with --glue-task" }, "data.train");
         Add(new Option<string?>("--dev") { Description = "Dev data: evaluated during training, picks best/" }, "data.dev");
@@ -60,22 +63,26 @@ public sealed class CommonOptions
         Add(OptionMeanings.Create<string?>("--label-column"), "data.label_column");
         Add(OptionMeanings.Create<string?>("--domain-column", "(per-domain metrics)"), "data.domain_column");
         Add(OptionMeanings.Create<bool>("--skip-bad-rows", "(counted in the report)"), "data.skip_bad_rows");
-        Add(OptionMeanings.Create<int>("--max-seq-len", "(default 128)"), "data.max_seq_len");
+        Add(OptionMeanings.Create<int>("--max-seq-len", $"(default {d.MaxSeqLen})"), "data.max_seq_len");
     }
 
     /// <summary>The optimisation flags of every training command, mapped to the "training" section.</summary>
-    public void AddTrainingOptions(Command c)
+    /// <param name="defaults">The command's own defaults (its config's training section), shown in the help.</param>
+    public void AddTrainingOptions(Command c, Training.TrainingOptions? defaults = null)
     {
+        var t = defaults ?? new Training.TrainingOptions();
+        static string Number(double v) => v < 1e-3 ? v.ToString("0.###E+0", CultureInfo.InvariantCulture).Replace("E+", "e").Replace("E", "e") : v.ToString(CultureInfo.InvariantCulture);
+        static string Steps(int n) => n == 0 ? "default: each epoch" : $"default {n}";
         void Add<T>(Option<T> o, string path) { c.Options.Add(o); Map(o, path); }
-        Add(OptionMeanings.Create<int>("--epochs", "(default 3)"), "training.epochs");
-        Add(OptionMeanings.Create<int>("--batch-size", "(default 32)"), "training.batch_size");
-        Add(new Option<double>("--lr") { Description = "Peak learning rate of AdamW (default 5e-5)" }, "training.learning_rate");
-        Add(new Option<double>("--weight-decay") { Description = "AdamW weight decay (default 0.01)" }, "training.weight_decay");
-        Add(new Option<double>("--warmup-ratio") { Description = "Fraction of steps of linear warm-up (default 0.1)" }, "training.warmup_ratio");
-        Add(OptionMeanings.Create<int>("--seed", ": data order, dropout and new weights (default 42)"), "training.seed");
-        Add(new Option<int>("--eval-every") { Description = "Evaluate every N steps (default: each epoch)" }, "training.eval_every_steps");
-        Add(new Option<int>("--save-every") { Description = "Checkpoint every N steps (default: each epoch)" }, "training.save_every_steps");
-        Add(OptionMeanings.Create<int>("--max-steps", "in all"), "training.max_steps");
+        Add(OptionMeanings.Create<int>("--epochs", $"(default {t.Epochs})"), "training.epochs");
+        Add(OptionMeanings.Create<int>("--batch-size", $"(default {t.BatchSize})"), "training.batch_size");
+        Add(OptionMeanings.Create<double>("--lr", $"(default {Number(t.LearningRate)})"), "training.learning_rate");
+        Add(OptionMeanings.Create<double>("--weight-decay", $"(default {Number(t.WeightDecay)})"), "training.weight_decay");
+        Add(OptionMeanings.Create<double>("--warmup-ratio", $"(default {Number(t.WarmupRatio)})"), "training.warmup_ratio");
+        Add(OptionMeanings.Create<int>("--seed", $": data order, dropout and new weights (default {t.Seed})"), "training.seed");
+        Add(OptionMeanings.Create<int>("--eval-every", $"({Steps(t.EvalEverySteps)})"), "training.eval_every_steps");
+        Add(OptionMeanings.Create<int>("--save-every", $"({Steps(t.SaveEverySteps)})"), "training.save_every_steps");
+        Add(OptionMeanings.Create<int>("--max-steps", t.MaxSteps > 0 ? $"in all (default {t.MaxSteps})" : "in all"), "training.max_steps");
         Add(new Option<int>("--memory-limit-mb") { Description = "Refuse the run up front when its memory estimate exceeds N MB (default: the available memory; 0: no check)" }, "training.memory_limit_mb");
         Add(new Option<int>("--skip-nonfinite") { Description = "Skip up to N steps with a NaN/Inf loss or gradient (no update, logged) before stopping (default 0: stop at the first)" }, "training.max_bad_steps");
     }

@@ -13,7 +13,7 @@ public static class OptionMeanings
     public static readonly IReadOnlyDictionary<string, string> Meaning = new Dictionary<string, string>
     {
         // Models. --model is the model a command starts from or works on; --teacher is always a fine-tuned classifier.
-        ["--model"] = "Model folder (config.json, model.safetensors, vocab.txt) the command starts from or works on",
+        ["--model"] = "The model the command starts from or works on",
         ["--teacher"] = "Fine-tuned teacher: a classifier folder with labels (config.json, model.safetensors, vocab.txt; e.g. runs/ft/best)",
         ["--student"] = "Student shape L<layers>-H<hidden>[-A<heads>][-I<ffn>]",
         ["--init"] = "Student start: random, teacher (copy the embeddings and every k-th layer of --teacher; same width only) or model (the same from --model)",
@@ -38,6 +38,11 @@ public static class OptionMeanings
         ["--out"] = "Where the command writes",
         ["--resume"] = "Continue the interrupted run in --out",
         ["--epochs"] = "Training epochs",
+        ["--lr"] = "Peak learning rate of AdamW",
+        ["--weight-decay"] = "AdamW weight decay",
+        ["--warmup-ratio"] = "Fraction of steps of linear warm-up",
+        ["--eval-every"] = "Evaluate every N steps",
+        ["--save-every"] = "Checkpoint every N steps",
         ["--max-steps"] = "Stop training after N optimizer steps",
         ["--batch-size"] = "Examples per batch",
         ["--seed"] = "Seed of the run's random draws",

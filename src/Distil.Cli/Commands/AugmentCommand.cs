@@ -16,7 +16,7 @@ public static class AugmentCommand
         var teacher = new Option<string>("--teacher") { Description = OptionMeanings.Describe("--teacher", "; it labels the copies, its MLM head or word embeddings propose words"), Required = true };
         var data = new Option<string>("--data") { Description = OptionMeanings.Describe("--data", ": the file to augment (.tsv, .csv, .jsonl)"), Required = true };
         var output = new Option<string>("--out") { Description = OptionMeanings.Describe("--out", ": the augmented set (.tsv)"), Required = true };
-        var copies = new Option<int>("--augment") { Description = OptionMeanings.Describe("--augment", ", tried (default 4; TinyBERT uses 20-30)"), DefaultValueFactory = _ => 4 };
+        var copies = new Option<int>("--augment") { Description = OptionMeanings.Describe("--augment", "; copies equal to the original or to each other are dropped unless --keep-duplicates (default 4; TinyBERT uses 20-30)"), DefaultValueFactory = _ => 4 };
         var p = new Option<double>("--augment-p") { Description = OptionMeanings.Describe("--augment-p", "(default 0.4)"), DefaultValueFactory = _ => 0.4 };
         var candidates = new Option<int>("--augment-candidates") { Description = OptionMeanings.Describe("--augment-candidates", "(default 15)"), DefaultValueFactory = _ => 15 };
         var seed = new Option<int>("--augment-seed") { Description = OptionMeanings.Describe("--augment-seed", "(default 42)"), DefaultValueFactory = _ => 42 };

@@ -21,7 +21,7 @@ public static class BenchCommand
         var batchRuns = new Option<int>("--batch-runs") { Description = "Timed batch-32 runs (default 10)", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Warm-up runs before each timing (default 5)", DefaultValueFactory = _ => 5 };
         var noTorch = new Option<bool>("--no-torchsharp") { Description = "Measure ONNX Runtime only" };
-        var fused = OptionMeanings.Create<bool>("--ort-fused", "in the export of model folders");
+        var fused = OptionMeanings.Create<bool>("--ort-fused", "; in the export of model folders");
         var cmd = new Command("bench", """
             Measure models the same way: parameters, file size, batch-1 latency p50/p95 at 64 and 128 tokens, throughput at
             batch 32 x 128, accuracy on --data. A model folder is measured in TorchSharp and, exported (and checked), in

@@ -24,7 +24,7 @@ public static class DemoCommand
         var outDir = new Option<string>("--out") { Description = OptionMeanings.Describe("--out", ": the demo folder (default runs/demo)"), DefaultValueFactory = _ => "runs/demo" };
         var data = OptionMeanings.Create<string?>("--data", ": a folder of train/dev/test.domain.tsv (default: data/uci-sentiment of this repository)");
         var epochs = new Option<int>("--epochs") { Description = OptionMeanings.Describe("--epochs", "of fine-tuning (default 2)"), DefaultValueFactory = _ => 2 };
-        var maxSteps = OptionMeanings.Create<int>("--max-steps", "in each training step of the demo (a quick look)");
+        var maxSteps = OptionMeanings.Create<int>("--max-steps", ", in every training stage of the demo (a quick look)");
         var threads = OptionMeanings.Create<int?>("--threads", "of Torch (default: all cores)");
         var resume = OptionMeanings.Create<bool>("--resume", "(each finished step is kept)");
         var skip = new Option<string?>("--skip") { Description = $"Comma-separated steps to leave out: {string.Join(", ", OptionalSteps)} (a quicker look)" };

@@ -29,14 +29,14 @@ public static class DistillCommand
         Add(OptionMeanings.Create<string?>("--student", "(default L4-H312), or ALBERT albert-L<layers>-H<hidden>-E<embedding>[-A<heads>][-I<ffn>][-G<groups>] (e.g. albert-L6-H384-E128: 6 layers sharing one layer's weights)"), "student");
         Add(OptionMeanings.Create<string?>("--init", "; here random (default) or teacher"), "init");
         Add(new Option<string?>("--preset") { Description = $"{string.Join(", ", DistillationPresets.Names)} (default kd)" }, "preset");
-        Add(OptionMeanings.Create<double>("--temperature", "(the logits terms; default 2)"), "temperature");
+        Add(OptionMeanings.Create<double>("--temperature", "(default 2)"), "temperature");
         Add(new Option<double>("--alpha") { Description = "Weight of the hard-label CE: alpha*CE + (1-alpha)*T^2*soft_CE (default 0.5)" }, "alpha");
-        Add(OptionMeanings.Create<int>("--augment", ": TinyBERT word replacement, labelled by the teacher, cached next to the data; distils on the rows plus the copies (default 0 = off)"), "augment.copies");
+        Add(OptionMeanings.Create<int>("--augment", "; TinyBERT word replacement, labelled by the teacher, cached next to the data; distils on the rows plus the copies (default 0 = off)"), "augment.copies");
         Add(OptionMeanings.Create<double>("--augment-p", "(default 0.4)"), "augment.p");
         Add(OptionMeanings.Create<int>("--augment-candidates", "(default 15)"), "augment.candidates");
         Add(OptionMeanings.Create<int>("--augment-seed", "(default 42)"), "augment.seed");
-        common.AddDataOptions(cmd);
-        common.AddTrainingOptions(cmd);
+        common.AddDataOptions(cmd, new DistillConfig().Data);
+        common.AddTrainingOptions(cmd, new DistillConfig().Training);
         cmd.SetAction(r =>
         {
             var (config, resolved) = ConfigResolver.Resolve<DistillConfig>(CommonOptions.ConfigOrRunConfig(r, common, "distill"), common.Overrides(r));

@@ -14,7 +14,7 @@ public static class EvalCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = OptionMeanings.Describe("--model", ": the classifier to evaluate (e.g. runs/ft/best)"), Required = true };
+        var model = new Option<string>("--model") { Description = OptionMeanings.Describe("--model", ": a classifier folder to evaluate (e.g. runs/ft/best)"), Required = true };
         var data = new Option<string>("--data") { Description = OptionMeanings.Describe("--data", ": labelled (.tsv, .csv, .jsonl)"), Required = true };
         var format = OptionMeanings.Create<string?>("--format");
         var text = OptionMeanings.Create<string?>("--text-column");

@@ -9,7 +9,7 @@ public static class ExportCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = OptionMeanings.Describe("--model", ": the classifier to export (e.g. runs/ft/best)"), Required = true };
+        var model = new Option<string>("--model") { Description = OptionMeanings.Describe("--model", ": a classifier folder to export (e.g. runs/ft/best)"), Required = true };
         var outDir = new Option<string>("--out") { Description = OptionMeanings.Describe("--out", ": a folder of model.onnx, config.json, tokenizer files, export_report.json"), Required = true };
         var data = OptionMeanings.Create<string?>("--data", ": a file (.tsv, .csv, .jsonl) to check the export on, e.g. the eval set");
         var maxRows = new Option<int>("--max-rows") { Description = "Check at most N rows of --data (default: all)" };

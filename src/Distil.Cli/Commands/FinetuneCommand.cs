@@ -22,10 +22,10 @@ public static class FinetuneCommand
             """);
         common.AddTo(cmd);
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
-        Add(OptionMeanings.Create<string?>("--model", ": fine-tuned from it (a pre-trained encoder gets a new classifier head)"), "model");
-        common.AddDataOptions(cmd);
+        Add(OptionMeanings.Create<string?>("--model", ": a model folder (config.json, model.safetensors, vocab.txt) to fine-tune; a pre-trained encoder gets a new classifier head"), "model");
+        common.AddDataOptions(cmd, new FineTuneConfig().Data);
         Add(OptionMeanings.Create<string?>("--pooling", "(default: the model's own)"), "pooling");
-        common.AddTrainingOptions(cmd);
+        common.AddTrainingOptions(cmd, new FineTuneConfig().Training);
         cmd.SetAction(r =>
         {
             var (config, resolved) = ConfigResolver.Resolve<FineTuneConfig>(CommonOptions.ConfigOrRunConfig(r, common, "finetune"), common.Overrides(r));

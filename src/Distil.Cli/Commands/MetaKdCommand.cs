@@ -27,7 +27,7 @@ public static class MetaKdCommand
             """);
         common.AddTo(cmd);
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
-        Add(OptionMeanings.Create<string?>("--model", ": the pre-trained encoder every teacher is fine-tuned from, and whose layers --init model copies"), "model");
+        Add(OptionMeanings.Create<string?>("--model", ": the pre-trained encoder folder (config.json, model.safetensors, vocab.txt) every teacher is fine-tuned from; --init model copies its layers"), "model");
         Add(new Option<string?>("--domains") { Description = "Comma-separated domains (default: all in the training data)" }, "domains");
         Add(new Option<string?>("--teacher-mode") { Description = "meta (default), mix (BERT-mix) or single (BERT-s, one teacher per domain)" }, "teacher_mode");
         Add(OptionMeanings.Create<string?>("--teacher", "; used instead of training one (meta: RUN/teacher/best of a meta run; mix: any fine-tuned folder)"), "teacher");
@@ -35,18 +35,18 @@ public static class MetaKdCommand
         Add(new Option<string?>("--student-scope") { Description = "per-domain (default: one student per domain) or all (one student)" }, "student_scope");
         Add(OptionMeanings.Create<string?>("--student", "(default L4-H312)"), "student");
         Add(OptionMeanings.Create<string?>("--init", "; here model (default) or random"), "init");
-        Add(OptionMeanings.Create<string?>("--pooling", "of the teachers (default mean)"), "pooling");
+        Add(OptionMeanings.Create<string?>("--pooling", "; of the teachers (default mean)"), "pooling");
         Add(new Option<double>("--gamma1") { Description = "Weight of the domain-corruption loss of the meta-teacher (default 0.5)" }, "gamma1");
         Add(new Option<double>("--gamma2") { Description = "Weight of the transferable domain knowledge term in stage 1 (default 0.5)" }, "gamma2");
-        Add(OptionMeanings.Create<double>("--temperature", "(stage 2 soft CE and --distill kd; default 1)"), "temperature");
-        Add(OptionMeanings.Create<double>("--data-portion", "of each domain (few-shot; default 1)"), "data_portion");
+        Add(OptionMeanings.Create<double>("--temperature", "(stage 2 soft CE, and --distill kd; default 1)"), "temperature");
+        Add(OptionMeanings.Create<double>("--data-portion", ", per domain (few-shot; default 1)"), "data_portion");
         Add(new Option<string?>("--holdout-domain") { Description = "Train the teacher without this domain, then distil a student for it (zero-shot)" }, "holdout_domain");
         Add(new Option<int>("--stage1-epochs") { Description = "Epochs of stage 1, intermediate layers (default 3; 0 skips it)" }, "stage1_epochs");
         Add(new Option<int>("--stage2-epochs") { Description = "Epochs of stage 2, predictions (default 3)" }, "stage2_epochs");
         Add(new Option<double>("--stage1-lr") { Description = "Learning rate of stage 1 (default 5e-5)" }, "stage1_lr");
         Add(new Option<double>("--stage2-lr") { Description = "Learning rate of stage 2 (default 3e-5)" }, "stage2_lr");
-        common.AddDataOptions(cmd);
-        common.AddTrainingOptions(cmd);
+        common.AddDataOptions(cmd, new MetaKdConfig().Data);
+        common.AddTrainingOptions(cmd, new MetaKdConfig().Training);
         cmd.SetAction(r =>
         {
             var (config, resolved) = ConfigResolver.Resolve<MetaKdConfig>(CommonOptions.ConfigOrRunConfig(r, common, "metakd"), common.Overrides(r));

@@ -13,7 +13,7 @@ public static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = OptionMeanings.Describe("--model", ": the classifier that predicts (e.g. runs/ft/best), or an export folder (model.onnx: runs in ONNX Runtime)"), Required = true };
+        var model = new Option<string>("--model") { Description = OptionMeanings.Describe("--model", ": a classifier folder (e.g. runs/ft/best), or an export folder (model.onnx: runs in ONNX Runtime)"), Required = true };
         var text = new Option<string[]>("--text") { Description = "Text to classify (repeat for several)", AllowMultipleArgumentsPerToken = false };
         var pair = new Option<string[]>("--pair") { Description = "Second text of a pair, one per --text" };
         var input = new Option<string?>("--input") { Description = "File with one text per line (a tab separates a pair)" };
