@@ -52,7 +52,7 @@ var commands = new List<HarnessCommand>
         "--train", train, "--dev", dev, "--out", o, "--max-seq-len", "32", "--batch-size", "16", "--threads", "1", "--seed", "7" }, "best/model.safetensors"),
     // Prototype scores, meta-teacher, domain-expertise weights, then per domain a student in two stages (λ-weighted
     // intermediate layers, then predictions): kills land in any of them. The tiny teacher is the pre-trained encoder.
-    new("metakd (prototypes, meta-teacher, lambda, 3 students x 2 stages)", o => new[] { "metakd", "--teacher", teacher, "--test", test, "--student", "L1-H64-A2-I128", "--data-portion", "0.5", "--epochs", "1", "--stage1-epochs", "1", "--stage2-epochs", "1",
+    new("metakd (prototypes, meta-teacher, lambda, 3 students x 2 stages)", o => new[] { "metakd", "--model", teacher, "--test", test, "--student", "L1-H64-A2-I128", "--data-portion", "0.5", "--epochs", "1", "--stage1-epochs", "1", "--stage2-epochs", "1",
         "--lr", "1e-3", "--stage1-lr", "1e-3", "--stage2-lr", "1e-3" }.Concat(Common(o)).ToArray(),
         "teacher/best/model.safetensors;students/*/best/model.safetensors"),
 };

@@ -15,9 +15,9 @@ VARIANTS=( # name: retraining flags
   "rows-t4: --augment 0 --retrain-epochs 8 --retrain-temperature 4"
   "aug10-t4: --augment 10 --retrain-epochs 3 --retrain-temperature 4"
   "aug10-p0.1-t4: --augment 10 --augment-p 0.1 --retrain-epochs 3 --retrain-temperature 4"
-  "rows-t4-maxpool: --augment 0 --retrain-epochs 8 --retrain-temperature 4 --pooling max"
+  "rows-t4-maxpool: --augment 0 --retrain-epochs 8 --retrain-temperature 4 --token-pooling max"
   "transfer-t4: --augment 0 --retrain-epochs 3 --retrain-temperature 4 --transfer data/wordnet-sentences/sentences.txt"
-  "transfer-t4-maxpool: --augment 0 --retrain-epochs 3 --retrain-temperature 4 --pooling max --transfer data/wordnet-sentences/sentences.txt"
+  "transfer-t4-maxpool: --augment 0 --retrain-epochs 3 --retrain-temperature 4 --token-pooling max --transfer data/wordnet-sentences/sentences.txt"
 )
 for v in "${VARIANTS[@]}"; do
   name=${v%%:*}; flags=${v#*: }; d="$OUT/$name"

@@ -3,7 +3,7 @@
 `distil eval`: each finished student (students/<domain>/done.json) on its domain's test rows, and the teacher of that
 domain on the same rows. Writes <run>/results-partial.json in the schema of results.json; table.py marks those rows.
 BERT-s students may also come from single-tinybert-<domain> runs (the same distillation started per domain:
---domains <domain> --teacher-mode mix --finetuned-teacher single-tinybert/teacher-<domain>/best, which is BERT-s -> TinyBERT-KD).
+--domains <domain> --teacher-mode mix --teacher single-tinybert/teacher-<domain>/best, which is BERT-s -> TinyBERT-KD).
 Usage: python3 bench/metakd/collect-partial.py OUT_DIR SEED"""
 import glob, json, os, subprocess, sys
 
@@ -24,7 +24,7 @@ def accuracy(model, domain):
     if key not in cache:
         tmp = os.path.join(data_dir, f"eval-{abs(hash(key))}.json")
         subprocess.run(distil + ["eval", "--model", model, "--data", os.path.join(data_dir, f"{domain}.tsv"), "--max-seq-len", "64",
-                                 "--threads", "1", "--json", tmp], check=True, stdout=subprocess.DEVNULL)
+                                 "--threads", "1", "--metrics-json", tmp], check=True, stdout=subprocess.DEVNULL)
         cache[key] = json.load(open(tmp))["accuracy"]
     return cache[key]
 

@@ -14,7 +14,7 @@ MIX_TEACHER=${MIX_TEACHER:-}
 DISTIL=${DISTIL:-"dotnet run --project src/Distil.Cli -c Release --no-build --"}
 ENCODER=${ENCODER:-/work/demo-run/teacher-minilm}
 DATA=data/uci-sentiment
-COMMON=(--teacher "$ENCODER" --train $DATA/train.domain.tsv --dev $DATA/dev.domain.tsv --test $DATA/test.domain.tsv
+COMMON=(--model "$ENCODER" --train $DATA/train.domain.tsv --dev $DATA/dev.domain.tsv --test $DATA/test.domain.tsv
   --domains amazon,imdb,yelp --student L2-H384 --max-seq-len 64 --lr 1e-4 --batch-size 32
   --stage1-lr 1e-4 --stage2-lr 1e-4 --threads 1 --seed "$SEED")
 
@@ -36,9 +36,9 @@ mkdir -p "$OUT/s$SEED"
 for r in "${RUNS[@]}"; do
   case $r in
     meta-metakd)      run $r --teacher-mode meta --distill metakd ;;
-    meta-kd)          run $r --teacher-mode meta --distill kd --finetuned-teacher "$OUT/s$SEED/meta-metakd/teacher/best" ;;
-    meta-tinybert)    run $r --teacher-mode meta --distill tinybert --finetuned-teacher "$OUT/s$SEED/meta-metakd/teacher/best" ;;
-    mix-tinybert)     run $r --teacher-mode mix --distill tinybert ${MIX_TEACHER:+--finetuned-teacher "$MIX_TEACHER"} ;;
+    meta-kd)          run $r --teacher-mode meta --distill kd --teacher "$OUT/s$SEED/meta-metakd/teacher/best" ;;
+    meta-tinybert)    run $r --teacher-mode meta --distill tinybert --teacher "$OUT/s$SEED/meta-metakd/teacher/best" ;;
+    mix-tinybert)     run $r --teacher-mode mix --distill tinybert ${MIX_TEACHER:+--teacher "$MIX_TEACHER"} ;;
     single-tinybert)  run $r --teacher-mode single --distill tinybert ;;
     p10-meta-metakd)  run $r --teacher-mode meta --distill metakd --data-portion 0.1 ;;
     p10-mix-tinybert) run $r --teacher-mode mix --distill tinybert --data-portion 0.1 ;;

@@ -43,7 +43,7 @@ for title, _, names in SETTINGS:
             for d in r["Domains"]:
                 if d not in domains: domains.append(d)
     rows, seen_teachers = [], set()
-    # A teacher reused by several runs (--finetuned-teacher) is listed once, from the run that trained it.
+    # A teacher reused by several runs (--teacher) is listed once, from the run that trained it.
     trained_first = sorted(present, key=lambda n: -statistics.mean(r["Teacher"]["Seconds"] for r in runs[n].values()))
     for kind in ("Teacher", "Student"):
         for n in (trained_first if kind == "Teacher" else present):

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Teacher rows on the whole test file (all three domains), from `distil eval --json` of each teacher:
+"""Teacher rows on the whole test file (all three domains), from `distil eval --metrics-json` of each teacher:
   for t in meta:RUN/meta-metakd/teacher/best mix:/work/teacher-ft s-amazon:RUN/single-tinybert/teacher-amazon/best \
            s-imdb:RUN/single-tinybert/teacher-imdb/best zs-meta:RUN/zs-imdb-meta-metakd/teacher/best; do
-    distil eval --model ${t#*:} --data data/uci-sentiment/test.domain.tsv --max-seq-len 64 --threads 1 --json runs/metakd/teacher-eval/${t%%:*}.json; done
+    distil eval --model ${t#*:} --data data/uci-sentiment/test.domain.tsv --max-seq-len 64 --threads 1 --metrics-json runs/metakd/teacher-eval/${t%%:*}.json; done
 Usage: python3 bench/metakd/teachers.py runs/metakd/teacher-eval  (prints a markdown table)"""
 import json, os, sys
 d = sys.argv[1]

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using TorchSharp;
 
@@ -8,10 +9,10 @@ namespace Distil.Cli;
 public sealed class CommonOptions
 {
     public readonly Option<string?> Config = new("--config") { Description = "JSON config file; flags given on the command line override it" };
-    public readonly Option<string?> Out = new("--out") { Description = "Run folder (config, metrics.jsonl, checkpoints/, best/, report.md)" };
-    public readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint" };
-    public readonly Option<string?> Device = new("--device") { Description = "cpu or cuda[:i] (cuda needs TorchSharp's CUDA runtime package)" };
-    public readonly Option<int?> Threads = new("--threads") { Description = "Torch CPU threads (default: all cores)" };
+    public readonly Option<string?> Out = OptionMeanings.Create<string?>("--out", ": the run folder (config, metrics.jsonl, checkpoints/, best/, report.md)");
+    public readonly Option<bool> Resume = OptionMeanings.Create<bool>("--resume", "from its last checkpoint");
+    public readonly Option<string?> Device = OptionMeanings.Create<string?>("--device", "(cuda needs TorchSharp's CUDA runtime package)");
+    public readonly Option<int?> Threads = OptionMeanings.Create<int?>("--threads", "of Torch (default: all cores)");
 
     readonly List<(Option Option, string Path)> mapped = new();
 
@@ -19,6 +20,7 @@ public sealed class CommonOptions
     {
         foreach (var o in new Option[] { Config, Out, Resume, Device, Threads }) c.Options.Add(o);
         Map(Out, "out"); Map(Device, "device"); Map(Threads, "threads");
+        RetiredNames.AddTo(c);
     }
 
     /// <summary>Declares that this flag overrides the config key at this JSON path.</summary>
@@ -46,35 +48,41 @@ public sealed class CommonOptions
     }
 
     /// <summary>The data flags of every training command, mapped to the "data" section.</summary>
-    public void AddDataOptions(Command c)
+    /// <param name="defaults">The command's own defaults (its config's data section), shown in the help.</param>
+    public void AddDataOptions(Command c, Data.DataSettings? defaults = null)
     {
+        var d = defaults ?? new Data.DataSettings();
         void Add<T>(Option<T> o, string path) { c.Options.Add(o); Map(o, path); }
         Add(new Option<string?>("--train") { Description = "Training data (.tsv, .csv, .jsonl) or a GLUE folder with --glue-task" }, "data.train");
         Add(new Option<string?>("--dev") { Description = "Dev data: evaluated during training, picks best/" }, "data.dev");
         Add(new Option<string?>("--test") { Description = "Test data: evaluated once with best/ at the end" }, "data.test");
-        Add(new Option<string?>("--format") { Description = "tsv, csv or jsonl (default: from the extension)" }, "data.format");
+        Add(OptionMeanings.Create<string?>("--format"), "data.format");
         Add(new Option<string?>("--glue-task") { Description = "sst2, cola, mrpc, qqp, qnli, rte or mnli: that task's files and columns" }, "data.glue_task");
-        Add(new Option<string?>("--text-column") { Description = "Column of the text (name or 0-based index)" }, "data.text_column");
-        Add(new Option<string?>("--text-pair-column") { Description = "Column of the second text of a pair" }, "data.text_pair_column");
-        Add(new Option<string?>("--label-column") { Description = "Column of the label" }, "data.label_column");
-        Add(new Option<string?>("--domain-column") { Description = "Column of the domain (per-domain metrics)" }, "data.domain_column");
-        Add(new Option<bool>("--skip-bad-rows") { Description = "Skip malformed rows (counted in the report) instead of stopping" }, "data.skip_bad_rows");
-        Add(new Option<int>("--max-seq-len") { Description = "Tokens per example incl. [CLS]/[SEP] (default 128)" }, "data.max_seq_len");
+        Add(OptionMeanings.Create<string?>("--text-column"), "data.text_column");
+        Add(OptionMeanings.Create<string?>("--text-pair-column"), "data.text_pair_column");
+        Add(OptionMeanings.Create<string?>("--label-column"), "data.label_column");
+        Add(OptionMeanings.Create<string?>("--domain-column", "(per-domain metrics)"), "data.domain_column");
+        Add(OptionMeanings.Create<bool>("--skip-bad-rows", "(counted in the report)"), "data.skip_bad_rows");
+        Add(OptionMeanings.Create<int>("--max-seq-len", $"(default {d.MaxSeqLen})"), "data.max_seq_len");
     }
 
     /// <summary>The optimisation flags of every training command, mapped to the "training" section.</summary>
-    public void AddTrainingOptions(Command c)
+    /// <param name="defaults">The command's own defaults (its config's training section), shown in the help.</param>
+    public void AddTrainingOptions(Command c, Training.TrainingOptions? defaults = null)
     {
+        var t = defaults ?? new Training.TrainingOptions();
+        static string Number(double v) => v < 1e-3 ? v.ToString("0.###E+0", CultureInfo.InvariantCulture).Replace("E+", "e").Replace("E", "e") : v.ToString(CultureInfo.InvariantCulture);
+        static string Steps(int n) => n == 0 ? "default: each epoch" : $"default {n}";
         void Add<T>(Option<T> o, string path) { c.Options.Add(o); Map(o, path); }
-        Add(new Option<int>("--epochs") { Description = "Epochs (default 3)" }, "training.epochs");
-        Add(new Option<int>("--batch-size") { Description = "Batch size (default 32)" }, "training.batch_size");
-        Add(new Option<double>("--lr") { Description = "Peak learning rate of AdamW (default 5e-5)" }, "training.learning_rate");
-        Add(new Option<double>("--weight-decay") { Description = "AdamW weight decay (default 0.01)" }, "training.weight_decay");
-        Add(new Option<double>("--warmup-ratio") { Description = "Fraction of steps of linear warm-up (default 0.1)" }, "training.warmup_ratio");
-        Add(new Option<int>("--seed") { Description = "Seed of data order, dropout and new weights (default 42)" }, "training.seed");
-        Add(new Option<int>("--eval-every") { Description = "Evaluate every N steps (default: each epoch)" }, "training.eval_every_steps");
-        Add(new Option<int>("--save-every") { Description = "Checkpoint every N steps (default: each epoch)" }, "training.save_every_steps");
-        Add(new Option<int>("--max-steps") { Description = "Stop after N steps in all" }, "training.max_steps");
+        Add(OptionMeanings.Create<int>("--epochs", $"(default {t.Epochs})"), "training.epochs");
+        Add(OptionMeanings.Create<int>("--batch-size", $"(default {t.BatchSize})"), "training.batch_size");
+        Add(OptionMeanings.Create<double>("--lr", $"(default {Number(t.LearningRate)})"), "training.learning_rate");
+        Add(OptionMeanings.Create<double>("--weight-decay", $"(default {Number(t.WeightDecay)})"), "training.weight_decay");
+        Add(OptionMeanings.Create<double>("--warmup-ratio", $"(default {Number(t.WarmupRatio)})"), "training.warmup_ratio");
+        Add(OptionMeanings.Create<int>("--seed", $": data order, dropout and new weights (default {t.Seed})"), "training.seed");
+        Add(OptionMeanings.Create<int>("--eval-every", $"({Steps(t.EvalEverySteps)})"), "training.eval_every_steps");
+        Add(OptionMeanings.Create<int>("--save-every", $"({Steps(t.SaveEverySteps)})"), "training.save_every_steps");
+        Add(OptionMeanings.Create<int>("--max-steps", t.MaxSteps > 0 ? $"in all (default {t.MaxSteps})" : "in all"), "training.max_steps");
         Add(new Option<int>("--memory-limit-mb") { Description = "Refuse the run up front when its memory estimate exceeds N MB (default: the available memory; 0: no check)" }, "training.memory_limit_mb");
         Add(new Option<int>("--skip-nonfinite") { Description = "Skip up to N steps with a NaN/Inf loss or gradient (no update, logged) before stopping (default 0: stop at the first)" }, "training.max_bad_steps");
     }

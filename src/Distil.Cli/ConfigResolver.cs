@@ -57,6 +57,8 @@ public static class ConfigResolver
         {
             if (!known.TryGetValue(key, out var property))
             {
+                if (RetiredNames.NewKey(type, key) is string renamed)
+                    throw DistilException.Usage($"{file}: key '{prefix}{key}' is now '{prefix}{renamed}' (same values, same meaning)");
                 string? near = known.Keys.OrderBy(k => Distance(k, key)).FirstOrDefault();
                 string hint = near != null && Distance(near, key) <= 3 ? $" (did you mean '{prefix}{near}'?)" : "";
                 throw DistilException.Usage($"{file}: unknown key '{prefix}{key}'{hint}; known keys: {string.Join(", ", known.Keys)}");

@@ -68,8 +68,8 @@ public class AugmentCliTests
 
         // `distil augment` with the same settings makes the same copies.
         string file = Path.Combine(dataDir, "out", "train.aug.tsv");
-        Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "augment", "--teacher", teacher, "--data", train, "--out", file, "--copies", "2", "--max-seq-len", "16", "--threads", "1" }));
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "augment", "--teacher", teacher, "--data", train, "--out", file, "--augment", "2", "--max-seq-len", "16", "--threads", "1" }));
         Assert.Equal(rows.Select(r => (r.Row, r.Augmented, r.Domain)), AugmentedSet.Read(file).Rows.Select(r => (r.Row, r.Augmented, r.Domain)));
-        Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(new[] { "augment", "--teacher", teacher, "--data", train, "--out", file, "--p", "1.5" }));
+        Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(new[] { "augment", "--teacher", teacher, "--data", train, "--out", file, "--augment-p", "1.5" }));
     }
 }

@@ -57,7 +57,7 @@ public class CliTests
 
         // The task is learnable: best/ beats chance clearly on dev.
         string json = Path.Combine(run, "eval.json");
-        Assert.Equal(ExitCodes.Ok, Run("eval", "--model", Path.Combine(run, "best"), "--data", dev, "--max-seq-len", "16", "--json", json));
+        Assert.Equal(ExitCodes.Ok, Run("eval", "--model", Path.Combine(run, "best"), "--data", dev, "--max-seq-len", "16", "--metrics-json", json));
         double accuracy = JsonNode.Parse(File.ReadAllText(json))!["accuracy"]!.GetValue<double>();
         Assert.True(accuracy >= 0.75, $"dev accuracy {accuracy}");
 

@@ -228,7 +228,7 @@ public class L2aTests
         string run = Path.Combine(folder, "l2a");
         string[] Args(string output) => new[] { "l2a", "--teacher", Path.Combine(ft, "best"), "--target", "a", "--sources", "b,c", "--train", train, "--dev", dev,
             "--test", test, "--data-portion", "0.25", "--student", "L1-H16-A2-I32", "--max-seq-len", "16", "--max-steps", "4", "--eval-every", "2",
-            "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "6", "--copies", "2", "--threads", "1", "--out", output };
+            "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "6", "--augment", "2", "--threads", "1", "--out", output };
         Assert.Equal(ExitCodes.Ok, CliApp.Run(Args(run)));
 
         var result = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!;

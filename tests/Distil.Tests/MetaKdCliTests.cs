@@ -27,7 +27,7 @@ public class MetaKdCliTests
 
     static string[] Args(string encoder, string dir, string run, params string[] extra) => new[]
     {
-        "metakd", "--teacher", encoder, "--train", Path.Combine(dir, "train.tsv"), "--dev", Path.Combine(dir, "dev.tsv"), "--test", Path.Combine(dir, "test.tsv"),
+        "metakd", "--model", encoder, "--train", Path.Combine(dir, "train.tsv"), "--dev", Path.Combine(dir, "dev.tsv"), "--test", Path.Combine(dir, "test.tsv"),
         "--student", "L1-H16-A2-I32", "--out", run, "--epochs", "2", "--stage1-epochs", "1", "--stage2-epochs", "1", "--batch-size", "8",
         "--lr", "3e-3", "--stage1-lr", "1e-3", "--stage2-lr", "1e-3", "--max-seq-len", "16", "--threads", "1",
     }.Concat(extra).ToArray();

@@ -158,7 +158,7 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Equal(ExitCodes.Ok, Distil.Cli.CliApp.Run(["quantize", "--model", onnx, "--out", int8, "--data", data, "--max-seq-len", "32"]));
         Assert.Equal(ExitCodes.Ok, Distil.Cli.CliApp.Run(["predict", "--model", int8, "--text", "the movie was great", "--json"]));
         Assert.Equal(ExitCodes.InvalidUsage, Distil.Cli.CliApp.Run(["quantize", "--model", onnx, "--out", onnx]));
-        Assert.Equal(ExitCodes.InvalidUsage, Distil.Cli.CliApp.Run(["quantize", "--model", onnx, "--out", int8 + "2", "--format", "int4"]));
+        Assert.Equal(ExitCodes.InvalidUsage, Distil.Cli.CliApp.Run(["quantize", "--model", onnx, "--out", int8 + "2", "--int8", "int4"]));
         Assert.Equal(ExitCodes.InputNotFound, Distil.Cli.CliApp.Run(["export", "--model", Path.Combine(tmp.Path, "none"), "--out", int8 + "3"]));
 
         // A failed check is an error: with --atol 0 any float difference between the engines fails (exit 6, no folder).

@@ -13,36 +13,37 @@ public static class AugmentCommand
 {
     public static Command Create()
     {
-        var teacher = new Option<string>("--teacher") { Description = "Fine-tuned teacher folder (labels the copies; its MLM head or word embeddings propose words)", Required = true };
-        var data = new Option<string>("--data") { Description = "Data to augment (.tsv, .csv, .jsonl)", Required = true };
-        var output = new Option<string>("--out") { Description = "Augmented set to write (.tsv)", Required = true };
-        var copies = new Option<int>("--copies") { Description = "N: copies tried per example (default 4; TinyBERT uses 20-30)", DefaultValueFactory = _ => 4 };
-        var p = new Option<double>("--p") { Description = "Probability of replacing each replaceable word (default 0.4)", DefaultValueFactory = _ => 0.4 };
-        var candidates = new Option<int>("--candidates") { Description = "M: candidates per word (default 15)", DefaultValueFactory = _ => 15 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the draws (default 42)", DefaultValueFactory = _ => 42 };
+        var teacher = new Option<string>("--teacher") { Description = OptionMeanings.Describe("--teacher", "; it labels the copies, its MLM head or word embeddings propose words"), Required = true };
+        var data = new Option<string>("--data") { Description = OptionMeanings.Describe("--data", ": the file to augment (.tsv, .csv, .jsonl)"), Required = true };
+        var output = new Option<string>("--out") { Description = OptionMeanings.Describe("--out", ": the augmented set (.tsv)"), Required = true };
+        var copies = new Option<int>("--augment") { Description = OptionMeanings.Describe("--augment", "; copies equal to the original or to each other are dropped unless --keep-duplicates (default 4; TinyBERT uses 20-30)"), DefaultValueFactory = _ => 4 };
+        var p = new Option<double>("--augment-p") { Description = OptionMeanings.Describe("--augment-p", "(default 0.4)"), DefaultValueFactory = _ => 0.4 };
+        var candidates = new Option<int>("--augment-candidates") { Description = OptionMeanings.Describe("--augment-candidates", "(default 15)"), DefaultValueFactory = _ => 15 };
+        var seed = new Option<int>("--augment-seed") { Description = OptionMeanings.Describe("--augment-seed", "(default 42)"), DefaultValueFactory = _ => 42 };
         var all = new Option<bool>("--keep-duplicates") { Description = "Keep all N copies, also those equal to the original or to each other" };
         var noMlm = new Option<bool>("--no-mlm") { Description = "Use embedding neighbours even when the teacher has a masked-LM head" };
-        var format = new Option<string?>("--format") { Description = "tsv, csv or jsonl (default: from the extension)" };
-        var text = new Option<string?>("--text-column") { Description = "Column of the text" };
-        var pair = new Option<string?>("--text-pair-column") { Description = "Column of the second text of a pair (kept as is)" };
-        var domain = new Option<string?>("--domain-column") { Description = "Column of the domain (copied to each augmented row)" };
-        var maxLen = new Option<int>("--max-seq-len") { Description = "Tokens per example for the teacher (default 128)", DefaultValueFactory = _ => 128 };
-        var batch = new Option<int>("--batch-size") { Description = "Teacher batch size (default 64)", DefaultValueFactory = _ => 64 };
-        var skip = new Option<bool>("--skip-bad-rows") { Description = "Skip malformed rows instead of stopping" };
-        var threads = new Option<int?>("--threads") { Description = "Torch CPU threads" };
-        var device = new Option<string?>("--device") { Description = "cpu or cuda[:i]" };
+        var format = OptionMeanings.Create<string?>("--format");
+        var text = OptionMeanings.Create<string?>("--text-column");
+        var pair = OptionMeanings.Create<string?>("--text-pair-column", "(kept as is)");
+        var domain = OptionMeanings.Create<string?>("--domain-column", "(copied to each augmented row)");
+        var maxLen = new Option<int>("--max-seq-len") { Description = OptionMeanings.Describe("--max-seq-len", "for the teacher (default 128)"), DefaultValueFactory = _ => 128 };
+        var batch = new Option<int>("--batch-size") { Description = OptionMeanings.Describe("--batch-size", "of the teacher (default 64)"), DefaultValueFactory = _ => 64 };
+        var skip = OptionMeanings.Create<bool>("--skip-bad-rows");
+        var threads = OptionMeanings.Create<int?>("--threads", "of Torch (default: all cores)");
+        var device = OptionMeanings.Create<string?>("--device");
         var cmd = new Command("augment", """
             TinyBERT data augmentation: replace words by candidates from the teacher's masked-LM head (single-piece words,
             when the checkpoint has one) or by nearest neighbours in its word-embedding table (cosine), N copies per
             example, each word replaced with probability p; every copy is labelled by the teacher. The output TSV has
             the columns row, original, augmented, text_pair, teacher_label, teacher_probs, domain.
-            `distil distill --augment N` does the same on its training set (cached next to the data).
+            `distil distill --augment N` (and --augment-p, --augment-candidates, --augment-seed) does the same on its training set (cached next to the data).
 
             Example:
-              distil augment --teacher runs/ft/best --data data/uci-sentiment/train.domain.tsv --out runs/train.aug.tsv --copies 4
+              distil augment --teacher runs/ft/best --data data/uci-sentiment/train.domain.tsv --out runs/train.aug.tsv --augment 4
             """);
         foreach (var o in new Option[] { teacher, data, output, copies, p, candidates, seed, all, noMlm, format, text, pair, domain, maxLen, batch, skip, threads, device })
             cmd.Options.Add(o);
+        RetiredNames.AddTo(cmd);
         cmd.SetAction(r =>
         {
             var options = new AugmentOptions
@@ -51,7 +52,7 @@ public static class AugmentCommand
                 Distinct = !r.GetValue(all), UseMlm = !r.GetValue(noMlm),
             };
             options.Validate();
-            if (options.Copies == 0) throw DistilException.Usage("--copies 0 makes no copies; give N >= 1");
+            if (options.Copies == 0) throw DistilException.Usage("--augment 0 makes no copies; give N >= 1");
             var dev = CommonOptions.Setup(r.GetValue(device), r.GetValue(threads));
             string dir = r.GetValue(teacher)!;
             var (model, _) = ModelFolder.LoadForClassification(dir);

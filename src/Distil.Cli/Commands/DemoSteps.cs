@@ -29,7 +29,7 @@ static class DemoSteps
         var c = new MetaKdConfig
         {
             Teacher = encoder, Domains = "amazon,imdb,yelp", TeacherMode = "meta", Distill = "metakd", StudentScope = "all",
-            Student = "L2-H384", Init = "pretrained", Stage1Epochs = 1, Stage2Epochs = 1, Stage1LearningRate = 1e-4, Stage2LearningRate = 1e-4,
+            Student = "L2-H384", Init = "model", Stage1Epochs = 1, Stage2Epochs = 1, Stage1LearningRate = 1e-4, Stage2LearningRate = 1e-4,
             Data = data with { DomainColumn = "domain" }, Out = Path.Combine(root, "metakd"), Threads = threads, LogEverySteps = 2,
             Training = new TrainingOptions { Epochs = 1, BatchSize = 32, LearningRate = 1e-4, WarmupRatio = 0.1, MaxSteps = maxSteps, EvalEverySteps = 22 },
         };

@@ -26,15 +26,18 @@ public static class DistillCommand
             """);
         common.AddTo(cmd);
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
-        Add(new Option<string?>("--teacher") { Description = "Fine-tuned teacher folder (config.json with labels, model.safetensors, vocab.txt)" }, "teacher");
-        Add(new Option<string?>("--student") { Description = "Student shape L<layers>-H<hidden>[-A<heads>][-I<ffn>] (default L4-H312), or ALBERT albert-L<layers>-H<hidden>-E<embedding>[-A<heads>][-I<ffn>][-G<groups>] (e.g. albert-L6-H384-E128: 6 layers sharing one layer's weights)" }, "student");
-        Add(new Option<string?>("--init") { Description = "random, or teacher (copy embeddings and every k-th layer; same width only)" }, "init");
+        Add(OptionMeanings.Create<string?>("--teacher"), "teacher");
+        Add(OptionMeanings.Create<string?>("--student", "(default L4-H312), or ALBERT albert-L<layers>-H<hidden>-E<embedding>[-A<heads>][-I<ffn>][-G<groups>] (e.g. albert-L6-H384-E128: 6 layers sharing one layer's weights)"), "student");
+        Add(OptionMeanings.Create<string?>("--init", "; here random (default) or teacher"), "init");
         Add(new Option<string?>("--preset") { Description = $"{string.Join(", ", DistillationPresets.Names)} (default kd)" }, "preset");
-        Add(new Option<double>("--temperature") { Description = "Softmax temperature of the logits terms (default 2)" }, "temperature");
+        Add(OptionMeanings.Create<double>("--temperature", "(default 2)"), "temperature");
         Add(new Option<double>("--alpha") { Description = "Weight of the hard-label CE: alpha*CE + (1-alpha)*T^2*soft_CE (default 0.5)" }, "alpha");
-        Add(new Option<int>("--augment") { Description = "TinyBERT augmentation: N copies per training example, labelled by the teacher, cached next to the data (default 0 = off; p, candidates, seed in the config's \"augment\" section)" }, "augment.copies");
-        common.AddDataOptions(cmd);
-        common.AddTrainingOptions(cmd);
+        Add(OptionMeanings.Create<int>("--augment", "; TinyBERT word replacement, labelled by the teacher, cached next to the data; distils on the rows plus the copies (default 0 = off)"), "augment.copies");
+        Add(OptionMeanings.Create<double>("--augment-p", "(default 0.4)"), "augment.p");
+        Add(OptionMeanings.Create<int>("--augment-candidates", "(default 15)"), "augment.candidates");
+        Add(OptionMeanings.Create<int>("--augment-seed", "(default 42)"), "augment.seed");
+        common.AddDataOptions(cmd, new DistillConfig().Data);
+        common.AddTrainingOptions(cmd, new DistillConfig().Training);
         cmd.SetAction(r =>
         {
             var (config, resolved) = ConfigResolver.Resolve<DistillConfig>(CommonOptions.ConfigOrRunConfig(r, common, "distill"), common.Overrides(r));

@@ -14,19 +14,19 @@ public static class EvalCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (e.g. runs/ft/best)", Required = true };
-        var data = new Option<string>("--data") { Description = "Labelled data (.tsv, .csv, .jsonl)", Required = true };
-        var format = new Option<string?>("--format") { Description = "tsv, csv or jsonl (default: from the extension)" };
-        var text = new Option<string?>("--text-column") { Description = "Column of the text" };
-        var pair = new Option<string?>("--text-pair-column") { Description = "Column of the second text of a pair" };
-        var label = new Option<string?>("--label-column") { Description = "Column of the label" };
-        var domain = new Option<string?>("--domain-column") { Description = "Column of the domain (per-domain accuracy)" };
-        var maxLen = new Option<int>("--max-seq-len") { Description = "Tokens per example (default 128)", DefaultValueFactory = _ => 128 };
-        var batch = new Option<int>("--batch-size") { Description = "Batch size (default 64)", DefaultValueFactory = _ => 64 };
-        var json = new Option<string?>("--json") { Description = "Also write the metrics to this JSON file" };
-        var skip = new Option<bool>("--skip-bad-rows") { Description = "Skip malformed rows instead of stopping" };
-        var threads = new Option<int?>("--threads") { Description = "Torch CPU threads" };
-        var device = new Option<string?>("--device") { Description = "cpu or cuda[:i]" };
+        var model = new Option<string>("--model") { Description = OptionMeanings.Describe("--model", ": a classifier folder to evaluate (e.g. runs/ft/best)"), Required = true };
+        var data = new Option<string>("--data") { Description = OptionMeanings.Describe("--data", ": labelled (.tsv, .csv, .jsonl)"), Required = true };
+        var format = OptionMeanings.Create<string?>("--format");
+        var text = OptionMeanings.Create<string?>("--text-column");
+        var pair = OptionMeanings.Create<string?>("--text-pair-column");
+        var label = OptionMeanings.Create<string?>("--label-column");
+        var domain = OptionMeanings.Create<string?>("--domain-column", "(per-domain accuracy)");
+        var maxLen = new Option<int>("--max-seq-len") { Description = OptionMeanings.Describe("--max-seq-len", "(default 128)"), DefaultValueFactory = _ => 128 };
+        var batch = new Option<int>("--batch-size") { Description = OptionMeanings.Describe("--batch-size", "(default 64)"), DefaultValueFactory = _ => 64 };
+        var json = new Option<string?>("--metrics-json") { Description = "Also write the metrics to this JSON file" };
+        var skip = OptionMeanings.Create<bool>("--skip-bad-rows");
+        var threads = OptionMeanings.Create<int?>("--threads", "of Torch (default: all cores)");
+        var device = OptionMeanings.Create<string?>("--device");
         var cmd = new Command("eval", """
             Evaluate a model folder on labelled data: accuracy, macro-F1, MCC, loss, per-domain accuracy.
 
@@ -34,6 +34,7 @@ public static class EvalCommand
               distil eval --model runs/ft/best --data data/uci-sentiment/test.domain.tsv
             """);
         foreach (var o in new Option[] { model, data, format, text, pair, label, domain, maxLen, batch, json, skip, threads, device }) cmd.Options.Add(o);
+        RetiredNames.AddTo(cmd);
         cmd.SetAction(r =>
         {
             var dev = CommonOptions.Setup(r.GetValue(device), r.GetValue(threads));

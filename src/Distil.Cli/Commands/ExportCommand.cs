@@ -9,14 +9,14 @@ public static class ExportCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Classifier folder (e.g. runs/ft/best)", Required = true };
-        var outDir = new Option<string>("--out") { Description = "Folder to write: model.onnx, config.json, tokenizer files, export_report.json", Required = true };
-        var data = new Option<string?>("--data") { Description = "Data file (.tsv, .csv, .jsonl) to check the export on, e.g. the eval set" };
+        var model = new Option<string>("--model") { Description = OptionMeanings.Describe("--model", ": a classifier folder to export (e.g. runs/ft/best)"), Required = true };
+        var outDir = new Option<string>("--out") { Description = OptionMeanings.Describe("--out", ": a folder of model.onnx, config.json, tokenizer files, export_report.json"), Required = true };
+        var data = OptionMeanings.Create<string?>("--data", ": a file (.tsv, .csv, .jsonl) to check the export on, e.g. the eval set");
         var maxRows = new Option<int>("--max-rows") { Description = "Check at most N rows of --data (default: all)" };
-        var maxLen = new Option<int>("--max-seq-len") { Description = "Tokens per example in the check (default 128)", DefaultValueFactory = _ => 128 };
+        var maxLen = new Option<int>("--max-seq-len") { Description = OptionMeanings.Describe("--max-seq-len", "in the check (default 128)"), DefaultValueFactory = _ => 128 };
         var atol = new Option<double>("--atol") { Description = "Largest allowed |logit difference| ONNX Runtime vs TorchSharp (default 1e-4)", DefaultValueFactory = _ => ExportCheck.DefaultAtol };
-        var fused = new Option<bool>("--ort-fused") { Description = "Use ONNX Runtime's fused Attention and SkipLayerNormalization kernels (faster in ORT; ORT only)" };
-        var threads = new Option<int>("--threads") { Description = "CPU threads of both engines during the check (default 1)", DefaultValueFactory = _ => 1 };
+        var fused = OptionMeanings.Create<bool>("--ort-fused");
+        var threads = new Option<int>("--threads") { Description = OptionMeanings.Describe("--threads", "of both engines during the check (default 1)"), DefaultValueFactory = _ => 1 };
         var cmd = new Command("export", """
             Export a BERT classifier (HF pooler or mean pooling) or an AdaBERT CNN student (`distil search`'s best/) to
             ONNX (opset 17, dynamic batch and sequence axes; inputs input_ids, attention_mask, token_type_ids; output

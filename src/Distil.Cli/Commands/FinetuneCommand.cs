@@ -24,10 +24,10 @@ public static class FinetuneCommand
             """);
         common.AddTo(cmd);
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
-        Add(new Option<string?>("--model") { Description = "Teacher folder (config.json, model.safetensors, vocab.txt)" }, "model");
-        common.AddDataOptions(cmd);
-        Add(new Option<string?>("--pooling") { Description = "Classifier input: pooler ([CLS] + tanh, HF) or mean (of token states)" }, "pooling");
-        common.AddTrainingOptions(cmd);
+        Add(OptionMeanings.Create<string?>("--model", ": a model folder (config.json, model.safetensors, vocab.txt) to fine-tune; a pre-trained encoder gets a new classifier head"), "model");
+        common.AddDataOptions(cmd, new FineTuneConfig().Data);
+        Add(OptionMeanings.Create<string?>("--pooling", "(default: the model's own)"), "pooling");
+        common.AddTrainingOptions(cmd, new FineTuneConfig().Training);
         cmd.SetAction(r =>
         {
             var (config, resolved) = ConfigResolver.Resolve<FineTuneConfig>(CommonOptions.ConfigOrRunConfig(r, common, "finetune"), common.Overrides(r));

@@ -11,7 +11,7 @@ public static class ImportOnnxCommand
     {
         var onnx = new Option<string>("--onnx") { Description = "BERT encoder in ONNX (e.g. a sentence-transformers export)", Required = true };
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt of the model's WordPiece tokenizer", Required = true };
-        var outDir = new Option<string>("--out") { Description = "Folder to write (config.json, model.safetensors, vocab.txt, tokenizer_config.json)", Required = true };
+        var outDir = new Option<string>("--out") { Description = OptionMeanings.Describe("--out", ": a model folder (config.json, model.safetensors, vocab.txt, tokenizer_config.json)"), Required = true };
         var cased = new Option<bool>("--cased") { Description = "The vocabulary is cased (do_lower_case = false)" };
         var cmd = new Command("import-onnx", """
             Convert a BERT encoder exported to ONNX into a Hugging Face model folder.

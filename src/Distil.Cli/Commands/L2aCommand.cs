@@ -26,17 +26,18 @@ public static class L2aCommand
             """);
         common.AddTo(cmd);
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
-        Add(new Option<string?>("--teacher") { Description = "Fine-tuned teacher folder (config.json with labels, model.safetensors, vocab.txt)" }, "teacher");
+        Add(OptionMeanings.Create<string?>("--teacher"), "teacher");
         Add(new Option<string?>("--target") { Description = "The data-scarce target domain (a value of the domain column)" }, "target");
         Add(new Option<string?>("--sources") { Description = "Source domains, comma-separated (e.g. amazon,yelp)" }, "sources");
-        Add(new Option<double>("--data-portion") { Description = "Fraction of the target's training rows kept, per label (default 0.05)" }, "data_portion");
+        Add(OptionMeanings.Create<double>("--data-portion", ", of the target domain, per label (default 0.05)"), "data_portion");
         Add(new Option<string?>("--arms") { Description = "Arms to compare: none,eda,tinybert,pool,l2a (default all)" }, "arms");
-        Add(new Option<string?>("--student") { Description = "Student shape L<layers>-H<hidden>[-A<heads>][-I<ffn>] (default L2-H384)" }, "student");
-        Add(new Option<string?>("--init") { Description = "random, or teacher (default teacher)" }, "init");
-        Add(new Option<int>("--copies") { Description = "Copies per target row for eda, tinybert and the chain (default 4)" }, "copies");
+        Add(OptionMeanings.Create<string?>("--student", "(default L2-H384)"), "student");
+        Add(OptionMeanings.Create<string?>("--init", "; here random or teacher (default)"), "init");
+        Add(OptionMeanings.Create<int>("--augment", ", of the target domain, for eda, tinybert and the corrupt-and-reconstruct chain (default 4)"), "augment_copies");
+        Add(OptionMeanings.Create<int>("--augment-candidates", "(default 10)"), "augment_candidates");
         Add(new Option<int>("--selector-steps") { Description = "REINFORCE steps of the selector (default 60)" }, "selector_steps");
-        common.AddDataOptions(cmd);
-        common.AddTrainingOptions(cmd);
+        common.AddDataOptions(cmd, new L2aConfig().Data);
+        common.AddTrainingOptions(cmd, new L2aConfig().Training);
         cmd.SetAction(r =>
         {
             var (config, resolved) = ConfigResolver.Resolve<L2aConfig>(CommonOptions.ConfigOrRunConfig(r, common, "l2a"), common.Overrides(r));

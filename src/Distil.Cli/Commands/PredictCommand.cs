@@ -13,11 +13,11 @@ public static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (e.g. runs/ft/best), or an export folder (model.onnx: runs in ONNX Runtime)", Required = true };
+        var model = new Option<string>("--model") { Description = OptionMeanings.Describe("--model", ": a classifier folder (e.g. runs/ft/best), or an export folder (model.onnx: runs in ONNX Runtime)"), Required = true };
         var text = new Option<string[]>("--text") { Description = "Text to classify (repeat for several)", AllowMultipleArgumentsPerToken = false };
         var pair = new Option<string[]>("--pair") { Description = "Second text of a pair, one per --text" };
         var input = new Option<string?>("--input") { Description = "File with one text per line (a tab separates a pair)" };
-        var maxLen = new Option<int>("--max-seq-len") { Description = "Tokens per example (default 128)", DefaultValueFactory = _ => 128 };
+        var maxLen = new Option<int>("--max-seq-len") { Description = OptionMeanings.Describe("--max-seq-len", "(default 128)"), DefaultValueFactory = _ => 128 };
         var json = new Option<bool>("--json") { Description = "Print JSON lines instead of a table" };
         var cmd = new Command("predict", """
             Predict labels with a model folder.

@@ -9,17 +9,17 @@ public static class QuantizeCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Export folder (model.onnx from `distil export`), or a classifier folder (exported first)", Required = true };
-        var outDir = new Option<string>("--out") { Description = "Folder to write: int8 model.onnx, config.json, tokenizer files, quantize_report.json", Required = true };
-        var format = new Option<string>("--format") { Description = "integer (DynamicQuantizeLinear + MatMulInteger, default), contrib (com.microsoft DynamicQuantizeMatMul) or qdq", DefaultValueFactory = _ => "integer" };
+        var model = new Option<string>("--model") { Description = OptionMeanings.Describe("--model", ": a classifier folder (exported first), or an export folder (model.onnx from `distil export`)"), Required = true };
+        var outDir = new Option<string>("--out") { Description = OptionMeanings.Describe("--out", ": a folder of the int8 model.onnx, config.json, tokenizer files, quantize_report.json"), Required = true };
+        var format = new Option<string>("--int8") { Description = OptionMeanings.Describe("--int8", "(default integer)"), DefaultValueFactory = _ => "integer" };
         var fp32Embeddings = new Option<bool>("--fp32-embeddings") { Description = "Keep embedding tables in float (default: int8 with a scale per row; 4x smaller file)" };
         var reduceRange = new Option<bool>("--reduce-range") { Description = "7-bit weights, for x86 CPUs without VNNI (avoids int16 saturation in ORT's u8s8 kernels)" };
         var fuse = new Option<bool>("--fuse-shared-input") { Description = "One int8 MatMul for MatMuls that read the same input (query, key, value), then a Split" };
         var exclude = new Option<string[]>("--exclude") { Description = "Weight to keep in float (initializer name, e.g. classifier.weight); repeat for several" };
-        var data = new Option<string?>("--data") { Description = "Data to compare int8 with fp32 on (accuracy drop when labelled)" };
-        var maxLen = new Option<int>("--max-seq-len") { Description = "Tokens per example in the comparison (default 128)", DefaultValueFactory = _ => 128 };
+        var data = OptionMeanings.Create<string?>("--data", ": a file to compare int8 with fp32 on (accuracy drop when labelled)");
+        var maxLen = new Option<int>("--max-seq-len") { Description = OptionMeanings.Describe("--max-seq-len", "in the comparison (default 128)"), DefaultValueFactory = _ => 128 };
         var maxDrop = new Option<double?>("--max-accuracy-drop") { Description = "Fail (exit 6, nothing written) if int8 accuracy on --data is more than this many points below fp32" };
-        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads for the comparison (default 1)", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = OptionMeanings.Describe("--threads", "of ONNX Runtime for the comparison (default 1)"), DefaultValueFactory = _ => 1 };
         var cmd = new Command("quantize", """
             Post-training dynamic int8 quantization of an exported model: every MatMul weight becomes int8 with one scale
             per output channel, activations are quantized on the fly (uint8, per tensor); no calibration data needed.
@@ -30,6 +30,7 @@ public static class QuantizeCommand
               distil quantize --model runs/kd/best --out runs/kd/int8 --max-accuracy-drop 1
             """);
         foreach (var o in new Option[] { model, outDir, format, fp32Embeddings, reduceRange, fuse, exclude, data, maxLen, maxDrop, threads }) cmd.Options.Add(o);
+        RetiredNames.AddTo(cmd);
         cmd.SetAction(r =>
         {
             var fmt = r.GetValue(format) switch
@@ -37,7 +38,7 @@ public static class QuantizeCommand
                 "integer" => Int8Format.Integer,
                 "contrib" => Int8Format.Contrib,
                 "qdq" => Int8Format.Qdq,
-                var other => throw DistilException.Usage($"--format '{other}' is not known; use integer, contrib or qdq"),
+                var other => throw DistilException.Usage($"--int8 '{other}' is not known; use integer, contrib or qdq"),
             };
             if (r.GetValue(threads) < 1) throw DistilException.Usage("--threads must be at least 1");
             var options = new QuantizeOptions

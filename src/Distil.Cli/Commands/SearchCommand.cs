@@ -26,7 +26,7 @@ public static class SearchCommand
         common.AddTo(cmd);
         cmd.Options.Add(deriveOnly);
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
-        Add(new Option<string?>("--teacher") { Description = "Fine-tuned teacher folder (config.json with labels, model.safetensors, vocab.txt)" }, "teacher");
+        Add(OptionMeanings.Create<string?>("--teacher"), "teacher");
         Add(new Option<int>("--k-max") { Description = "Most cells (default 8)" }, "search.k_max");
         Add(new Option<int>("--hidden") { Description = "Student width (default 128)" }, "search.hidden_size");
         Add(new Option<double>("--gamma") { Description = "KD weight in (1-gamma) CE + gamma KD + beta L_E (default 0.8)" }, "search.gamma");
@@ -39,15 +39,17 @@ public static class SearchCommand
         Add(new Option<int>("--search-max-steps") { Description = "Stop the search after N steps" }, "search_training.max_steps");
         Add(new Option<int>("--retrain-epochs") { Description = "Retraining epochs of the derived student (default 5)" }, "retrain.training.epochs");
         Add(new Option<double>("--retrain-lr") { Description = "Peak learning rate of retraining (default 1e-3)" }, "retrain.training.learning_rate");
-        Add(new Option<int>("--augment") { Description = "Retrain on the training rows plus N teacher-labelled TinyBERT word-replacement copies of each (default 0 = off; cached next to the data)" }, "retrain.augment.copies");
-        Add(new Option<string>("--pooling") { Description = "Pooling over tokens before each head: mean (default, the paper's) or max (max over time)" }, "search.pooling");
+        Add(OptionMeanings.Create<int>("--augment", "; TinyBERT word replacement, labelled by the teacher, cached next to the data; retrains on the rows plus the copies (default 0 = off)"), "retrain.augment.copies");
+        Add(new Option<string>("--token-pooling") { Description = "CNN pooling over tokens before each head: mean (default, the paper's) or max (max over time)" }, "search.token_pooling");
         Add(new Option<double>("--retrain-temperature") { Description = "KD temperature of retraining (default 1)" }, "retrain.temperature");
-        Add(new Option<double>("--augment-p") { Description = "With --augment: probability of replacing each word (default 0.4)" }, "retrain.augment.p");
+        Add(OptionMeanings.Create<double>("--augment-p", "(default 0.4)"), "retrain.augment.p");
+        Add(OptionMeanings.Create<int>("--augment-candidates", "(default 15)"), "retrain.augment.candidates");
+        Add(OptionMeanings.Create<int>("--augment-seed", "(default 42)"), "retrain.augment.seed");
         Add(new Option<string?>("--transfer") { Description = "Retrain also on the sentences of this unlabelled file (.txt lines, or the text columns of a TSV/CSV/JSONL), labelled by the teacher; dev/test sentences are dropped" }, "retrain.transfer.path");
         Add(new Option<int>("--transfer-max-rows") { Description = "With --transfer: keep at most N sentences, drawn at random (default 0 = all)" }, "retrain.transfer.max_rows");
-        Add(new Option<int>("--batch-size") { Description = "Batch size of search and retraining (default 32)" }, "search_training.batch_size");
-        Add(new Option<int>("--seed") { Description = "Seed of search and retraining (default 42)" }, "search_training.seed");
-        common.AddDataOptions(cmd);
+        Add(OptionMeanings.Create<int>("--batch-size", "of search and retraining (default 32)"), "search_training.batch_size");
+        Add(OptionMeanings.Create<int>("--seed", ": search and retraining (default 42)"), "search_training.seed");
+        common.AddDataOptions(cmd, new SearchConfig().Data);
         cmd.SetAction(r =>
         {
             if (r.GetValue(deriveOnly) is string runDir)

@@ -11,22 +11,25 @@ namespace Distil.MetaKD;
 /// </summary>
 public sealed record MetaKdConfig
 {
-    /// <summary>The pre-trained encoder every teacher is fine-tuned from and that gives the prototype embeddings h(x).</summary>
-    [JsonPropertyName("teacher")] public string? Teacher { get; init; }
+    /// <summary>The pre-trained encoder every teacher is fine-tuned from and that gives the prototype embeddings h(x):
+    /// key "model" and --model, as in finetune (the C# name is older; "teacher" is a fine-tuned classifier in every command).</summary>
+    [JsonPropertyName("model")] public string? Teacher { get; init; }
     /// <summary>Domains to build students for (default: every domain of the training data).</summary>
     [JsonPropertyName("domains")] public string? Domains { get; init; }
     /// <summary>meta (prototype weights + domain-corruption loss), mix (plain CE on all domains), single (one teacher per domain).</summary>
     [JsonPropertyName("teacher_mode")] public string TeacherMode { get; init; } = "meta";
-    /// <summary>An already fine-tuned teacher folder to use instead of fine-tuning one (meta or mix mode): e.g. /work/teacher-ft as
-    /// BERT-mix, or RUN/teacher/best of an earlier meta run (its domain_head.safetensors sits next to best/, which metakd needs).</summary>
-    [JsonPropertyName("finetuned_teacher")] public string? FinetunedTeacher { get; init; }
+    /// <summary>An already fine-tuned teacher folder to use instead of fine-tuning one (meta or mix mode): e.g. runs/ft/best as
+    /// BERT-mix, or RUN/teacher/best of an earlier meta run (its domain_head.safetensors sits next to best/, which metakd needs).
+    /// Key "teacher" and --teacher, as in distill, search and l2a.</summary>
+    [JsonPropertyName("teacher")] public string? FinetunedTeacher { get; init; }
     /// <summary>metakd (λ-weighted stage 1 + domain term, then soft CE), tinybert (the preset's two stages), kd (one stage, Hinton KD).</summary>
     [JsonPropertyName("distill")] public string Distill { get; init; } = "metakd";
     /// <summary>per-domain (one student per domain, trained on that domain only) or all (one student for all domains).</summary>
     [JsonPropertyName("student_scope")] public string StudentScope { get; init; } = "per-domain";
     [JsonPropertyName("student")] public string Student { get; init; } = "L4-H312";
-    /// <summary>pretrained (copy layers of the pre-trained encoder, like starting from a general TinyBERT; same width only) or random.</summary>
-    [JsonPropertyName("init")] public string Init { get; init; } = "pretrained";
+    /// <summary>model (copy layers of the pre-trained encoder --model, like starting from a general TinyBERT; same width only) or
+    /// random. "teacher" (the layers of the fine-tuned teacher, as in distill) is not offered: every method starts from the same student.</summary>
+    [JsonPropertyName("init")] public string Init { get; init; } = "model";
     /// <summary>Classifier pooling of the fine-tuned teachers (mean, as the MiniLM teacher; or pooler).</summary>
     [JsonPropertyName("pooling")] public string Pooling { get; init; } = "mean";
     /// <summary>γ₁: weight of the corrupted-domain cross-entropy when training the meta-teacher.</summary>
@@ -57,15 +60,17 @@ public sealed record MetaKdConfig
     public void Validate()
     {
         void Require(bool ok, string message) { if (!ok) throw DistilException.Usage(message); }
-        Require(!string.IsNullOrEmpty(Teacher), "no teacher: pass --teacher DIR (the pre-trained encoder the teachers are fine-tuned from, with vocab.txt)");
+        Require(!string.IsNullOrEmpty(Teacher), "no model: pass --model DIR (the pre-trained encoder the teachers are fine-tuned from, with vocab.txt); "
+            + "--teacher is an already fine-tuned teacher");
         Require(!string.IsNullOrEmpty(Out), "no run folder: pass --out DIR");
         Require(TeacherModes.Contains(TeacherMode), $"teacher_mode '{TeacherMode}' must be one of {string.Join(", ", TeacherModes)}");
         Require(DistillMethods.Contains(Distill), $"distill '{Distill}' must be one of {string.Join(", ", DistillMethods)}");
         Require(Scopes.Contains(StudentScope), $"student_scope '{StudentScope}' must be one of {string.Join(", ", Scopes)}");
-        Require(Init is "pretrained" or "random", $"init '{Init}' must be pretrained or random");
+        Require(Init != "pretrained", "--init pretrained is now --init model (copy layers of --model)");
+        Require(Init is "model" or "random", $"init '{Init}' must be model (copy layers of --model) or random");
         Require(Pooling is "mean" or "pooler", $"pooling '{Pooling}' must be mean or pooler");
         Require(Distill != "metakd" || TeacherMode == "meta", $"--distill metakd needs the meta-teacher's domain head (teacher_mode meta); with teacher_mode {TeacherMode} use --distill tinybert or kd");
-        Require(FinetunedTeacher == null || TeacherMode != "single", "--finetuned-teacher replaces the one teacher of teacher_mode meta or mix; BERT-s trains one teacher per domain");
+        Require(FinetunedTeacher == null || TeacherMode != "single", "--teacher replaces the one teacher of teacher_mode meta or mix; BERT-s trains one teacher per domain");
         Require(Gamma1 >= 0 && double.IsFinite(Gamma1) && Gamma2 >= 0 && double.IsFinite(Gamma2), $"gamma1 {Gamma1} and gamma2 {Gamma2} must be finite and >= 0");
         Require(Temperature > 0 && double.IsFinite(Temperature), $"temperature {Temperature} must be > 0");
         Require(DataPortion > 0 && DataPortion <= 1, $"data_portion {DataPortion} must be in (0, 1]");

@@ -26,8 +26,9 @@ public sealed record SearchOptions
     /// <summary>When set, L_E = relu(expected cell latency - budget) / budget instead of the normalised cost.</summary>
     [JsonPropertyName("latency_budget_ms")] public double? LatencyBudgetMs { get; init; }
     [JsonPropertyName("dropout")] public double Dropout { get; init; } = 0.1;
-    /// <summary>Pooling over tokens of every head: "mean" (the paper's) or "max" (max over time).</summary>
-    [JsonPropertyName("pooling")] public string Pooling { get; init; } = CnnInputs.MeanPooling;
+    /// <summary>Pooling over tokens of every head: "mean" (the paper's) or "max" (max over time). Named token_pooling
+    /// (--token-pooling) because "pooling" is a BERT classifier's pooler|mean everywhere else.</summary>
+    [JsonPropertyName("token_pooling")] public string Pooling { get; init; } = CnnInputs.MeanPooling;
     /// <summary>"sampled": run only the sampled op per edge (GDAS-style, ~10x cheaper); "all": run every op (exact ST mixture).</summary>
     [JsonPropertyName("estimator")] public string Estimator { get; init; } = "sampled";
     [JsonPropertyName("probe_epochs")] public int ProbeEpochs { get; init; } = 4;
@@ -47,7 +48,7 @@ public sealed record SearchOptions
         Require(TauStart > 0 && TauEnd > 0, "search.tau_start and tau_end must be positive");
         Require(LatencyBudgetMs is null or > 0, "--latency-budget-ms must be positive");
         Require(CostNormalisation is "softmax" or "max", $"search.cost_normalisation '{CostNormalisation}' must be 'softmax' (the paper's form) or 'max'");
-        Require(Pooling is CnnInputs.MeanPooling or CnnInputs.MaxPooling, $"search.pooling '{Pooling}' must be 'mean' or 'max'");
+        Require(Pooling is CnnInputs.MeanPooling or CnnInputs.MaxPooling, $"search.token_pooling '{Pooling}' must be 'mean' or 'max'");
         Require(Estimator is "sampled" or "all", $"search.estimator '{Estimator}' must be 'sampled' or 'all'");
         Require(ProbeEpochs >= 1 && ProbeLearningRate > 0, "search.probe_epochs and probe_learning_rate must be positive");
         if (OpCostsMs != null) OpCosts.Fixed(OpCostsMs);

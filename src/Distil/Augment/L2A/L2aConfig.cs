@@ -20,10 +20,10 @@ public sealed record L2aConfig
     [JsonPropertyName("init")] public string Init { get; init; } = "teacher";
     [JsonPropertyName("temperature")] public double Temperature { get; init; } = 2.0;
     [JsonPropertyName("alpha")] public double Alpha { get; init; } = 0.5;
-    /// <summary>Copies per target example for eda, tinybert and the corrupt-and-reconstruct chain.</summary>
-    [JsonPropertyName("copies")] public int Copies { get; init; } = 4;
-    /// <summary>M: refill candidates per word (MLM top-M or embedding neighbours).</summary>
-    [JsonPropertyName("candidates")] public int Candidates { get; init; } = 10;
+    /// <summary>N: copies per target example for eda, tinybert and the corrupt-and-reconstruct chain (--augment).</summary>
+    [JsonPropertyName("augment_copies")] public int Copies { get; init; } = 4;
+    /// <summary>M: refill candidates per word (MLM top-M or embedding neighbours; --augment-candidates).</summary>
+    [JsonPropertyName("augment_candidates")] public int Candidates { get; init; } = 10;
     [JsonPropertyName("use_mlm")] public bool UseMlm { get; init; } = true;
     [JsonPropertyName("chain_steps")] public int ChainSteps { get; init; } = 3;
     [JsonPropertyName("mask_fraction")] public double MaskFraction { get; init; } = 0.15;
@@ -65,7 +65,7 @@ public sealed record L2aConfig
         foreach (var a in ArmList) Require(ArmNames.Contains(a), $"arm '{a}' is not one of {string.Join(", ", ArmNames)}");
         Require(ArmList.Count > 0, "no arms: pass --arms none,eda,tinybert,pool,l2a (or a subset)");
         Require(Init is "random" or "teacher", $"init '{Init}' must be 'random' or 'teacher'");
-        Require(Copies >= 1 && Candidates >= 1 && ChainSteps >= 1 && CrossPerTarget >= 0, "copies, candidates and chain_steps must be >= 1, cross_per_target >= 0");
+        Require(Copies >= 1 && Candidates >= 1 && ChainSteps >= 1 && CrossPerTarget >= 0, "augment_copies (--augment), augment_candidates and chain_steps must be >= 1, cross_per_target >= 0");
         Require(MaskFraction is > 0 and <= 1 && BorrowFraction is > 0 and <= 1, "mask_fraction and borrow_fraction must be in (0, 1]");
         Require(EdaAlpha is > 0 and < 1, "eda_alpha must be in (0, 1)");
         Require(AdversarialDrop is >= 0 and < 1, "adversarial_drop must be in [0, 1)");
