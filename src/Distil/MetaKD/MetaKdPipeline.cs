@@ -346,7 +346,7 @@ public static class MetaKdPipeline
             try { return StudentInit.Create(studentConfig, pretrained, "teacher", c.Training.Seed); }
             catch (DistilException e) when (e.ExitCode == ExitCodes.InvalidUsage)
             {
-                throw DistilException.Usage($"--init pretrained copies layers of {c.Teacher}: {e.Message.Replace("Use --init random", "use --init random or a student of the encoder's width")}");
+                throw DistilException.Usage($"--init model copies layers of --model {c.Teacher}: {e.Message.Replace("Use --init random", "use --init random or a student of the encoder's width")}");
             }
         }
     }
