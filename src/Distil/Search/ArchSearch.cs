@@ -26,7 +26,7 @@ public sealed record SearchOutcome(float[][] Alpha, float[] AlphaDepth, long Ste
 
 /// <summary>
 /// The AdaBERT search loop. It is not the shared <see cref="Trainer{TBatch}"/> because the method alternates two
-/// optimisers on each batch (papers.md §1.8): first the supernet weights w (Adam, with the loss of one Gumbel sample),
+/// optimisers on each batch (docs/adabert.md §Optimisation): first the supernet weights w (Adam, with the loss of one Gumbel sample),
 /// then the architecture parameters alpha, alpha_depth (their own Adam, a fresh sample, w frozen), and alpha stays
 /// frozen for a warm-up. The Trainer has one optimiser and one loss per step. Everything else follows the Trainer:
 /// seeded per step (resume repeats the uninterrupted run), callbacks (metrics.jsonl, progress), atomic checkpoints,
