@@ -49,7 +49,7 @@ if a and b:
               f"the ALBERT student has {sb['Parameters'] / sa['Parameters']:.1f}x fewer parameters in all ({sa['Parameters'] / 1e6:.2f}M vs "
               f"{sb['Parameters'] / 1e6:.2f}M: E = 128 factorised embedding) and runs that layer 6 times: its batch-1 latency is "
               f"{sa['LatencyMs'] / a['teacher']['LatencyMs']:.2f}x the 6-layer teacher's measured in the same run, the one-layer student's "
-              f"{sb['LatencyMs'] / b['teacher']['LatencyMs']:.2f}x. ALBERT saves parameters, not inference time (papers.md). Absolute "
+              f"{sb['LatencyMs'] / b['teacher']['LatencyMs']:.2f}x. ALBERT saves parameters, not inference time (docs/albert-sharing.md). Absolute "
               f"milliseconds swing with the shared machine's load (the teacher measured {min(r['teacher']['LatencyMs'] for r in runs):.0f} to "
               f"{max(r['teacher']['LatencyMs'] for r in runs):.0f} ms across runs); compare the ratios. Test accuracy: ALBERT {acc(sa, 'Test')}%, "
               f"BERT L1 {acc(sb, 'Test')}%, teacher {acc(a['teacher'], 'Test')}%."]

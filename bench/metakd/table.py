@@ -31,7 +31,7 @@ def cell(values):
 
 md, js = [], {"tables": []}
 md.append("# Meta-KD on data/uci-sentiment (3 domains) with the MiniLM encoder\n")
-md.append("Test accuracy (%) per domain, paper layout (papers.md §3.6). Produced by `bench/metakd/run.sh runs/metakd SEED` "
+md.append("Test accuracy (%) per domain, paper layout (docs/metakd.md §Results). Produced by `bench/metakd/run.sh runs/metakd SEED` "
           "then `python3 bench/metakd/table.py runs/metakd` (the whole grid: `bench/metakd/grid.sh runs/metakd`); each cell is the "
           "mean over the seeds listed ± the sample standard deviation when there are several. Per-run reports: runs/metakd/s<seed>/<run>/report.md.\n")
 for title, _, names in SETTINGS:

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Distil.Tests;
 
 /// <summary>
-/// The collapse to parameter-free cells (papers.md §1.12) on a task that only convolutions can solve: with the paper's
+/// The collapse to parameter-free cells (docs/adabert.md §Collapse) on a task that only convolutions can solve: with the paper's
 /// softmax normalisation of the measured op costs and the default beta the search keeps convolutions; with costs
 /// divided by the costliest op (the earlier default) the same search derives a cell without any.
 /// </summary>

@@ -9,7 +9,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Distil.Tests;
 
-/// <summary>Meta-KD's pieces against values worked out by hand (papers.md §3.3-3.5).</summary>
+/// <summary>Meta-KD's pieces against values worked out by hand (docs/metakd.md §Prototype, §Meta-teacher, §Expertise).</summary>
 public class MetaKdTests
 {
     public MetaKdTests() => torch.set_num_threads(1);

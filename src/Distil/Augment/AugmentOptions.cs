@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Distil.Augment;
 
 /// <summary>
-/// TinyBERT word-replacement settings (papers.md §1.10 / §5: N = 20-30 copies, p = 0.4, M = 15 candidates).
+/// TinyBERT word-replacement settings (docs/tinybert.md §Augmentation: N = 20-30 copies, p = 0.4, M = 15 candidates).
 /// JSON names are config keys (the "augment" section of `distil distill`, or `distil augment`'s config).
 /// </summary>
 public sealed record AugmentOptions

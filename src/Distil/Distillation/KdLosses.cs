@@ -1,5 +1,5 @@
 // Distillation losses on TorchSharp tensors (TextBrewer losses.py / TinyBERT / DistilBERT / MiniLM; see
-// shared/reference/papers.md §4-5). Every teacher argument is detached here: the teacher is a fixed target.
+// docs/kd-presets.md §Losses and docs/minilm.md §Losses). Every teacher argument is detached here: the teacher is a fixed target.
 // Masks are (B, T) with 1 = token, 0 = padding; padded tokens never contribute to a loss or to its normaliser.
 using TorchSharp;
 using static TorchSharp.torch;

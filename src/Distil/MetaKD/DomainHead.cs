@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Distil.MetaKD;
 
 /// <summary>
-/// Meta-KD's domain representation (papers.md §3.4-3.5, official MetaTeacherForSequenceClassification):
+/// Meta-KD's domain representation (docs/metakd.md §Meta-teacher, §Meta-distillation; official MetaTeacherForSequenceClassification):
 /// h_dom = W_d (E_dom[k] + mean_{t≥1} H_L), i.e. a learned domain embedding plus the mean of the last-layer states
 /// after [CLS], through one Linear. The teacher puts tanh, dropout and a K-way domain classifier on top (trained
 /// against corrupted domain labels); the student matches the teacher's h_dom in stage 1 (the transferable domain

@@ -1,7 +1,7 @@
 namespace Distil.MetaKD;
 
 /// <summary>
-/// Meta-KD's domain-expertise weight (papers.md §3.5, official meta_distill.py):
+/// Meta-KD's domain-expertise weight (docs/metakd.md §Expertise; official meta_distill.py):
 /// λ(x) = (1 + t(x)) / (1 + exp((1 - p_y)²)), with p_y the teacher's probability of the gold label and t the prototype
 /// score. A confident, correct teacher on a transferable example teaches most; λ lies in ((1+t)/(1+e), (1+t)/2].
 /// </summary>

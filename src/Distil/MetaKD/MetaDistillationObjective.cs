@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Distil.MetaKD;
 
 /// <summary>
-/// Meta-distillation stage 1 (papers.md §3.5): L = (1/B) Σ_x λ(x) · [L_embd + L_hidn + L_attn + γ₂ · L_dom](x).
+/// Meta-distillation stage 1 (docs/metakd.md §Meta-distillation): L = (1/B) Σ_x λ(x) · [L_embd + L_hidn + L_attn + γ₂ · L_dom](x).
 /// The embedding / hidden / attention terms are the tinybert preset's matches evaluated per example by MatchLoss
 /// (weights applied before the batch mean); L_dom(x) = mean over features of (fit(h^S_dom) - h^T_dom)², the
 /// transferable domain knowledge of the meta-teacher. λ is precomputed once (the teacher is frozen).

@@ -5,7 +5,7 @@ using Distil.Training;
 namespace Distil.MetaKD;
 
 /// <summary>
-/// Settings of `distil metakd` (papers.md §3; defaults from the official scripts where they fit a CPU run).
+/// Settings of `distil metakd` (docs/metakd.md §Defaults: from the official scripts where they fit a CPU run).
 /// teacher_mode x distill picks Meta-KD or a baseline: meta + metakd = Meta-KD; single + tinybert = BERT-s -> TinyBERT-KD;
 /// mix + tinybert = BERT-mix -> TinyBERT-KD; meta + tinybert (or kd) = meta-teacher -> plain KD.
 /// </summary>

@@ -8,7 +8,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace Distil.MetaKD;
 
 /// <summary>
-/// Meta-teacher fine-tuning loss (papers.md §3.4): ℓ_i = CE(y_i, logits_i) + γ₁ · CE(z̃_i, dlogits_i), z̃ = the batch's
+/// Meta-teacher fine-tuning loss (docs/metakd.md §Meta-teacher): ℓ_i = CE(y_i, logits_i) + γ₁ · CE(z̃_i, dlogits_i), z̃ = the batch's
 /// domain ids shuffled; L = (1/B) Σ_i w_i · ℓ_i with w = the prototype scores t(x). With all weights 1 and γ₁ = 0 it is
 /// plain fine-tuning, which is how BERT-mix and BERT-s are trained (one code path for every teacher).
 /// </summary>

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Distil.MetaKD;
 
 /// <summary>
-/// Meta-KD's instance-level transferability (prototype score, papers.md §3.3, official generate_meta_weights.py):
+/// Meta-KD's instance-level transferability (prototype score, docs/metakd.md §Prototype; official generate_meta_weights.py):
 /// h(x) = mean of the pre-trained encoder's last-layer states over the tokens after [CLS];
 /// p_k = mean of h over domain k (the domain prototype);
 /// t(x) = ½ [cos(h(x), p_own) + cos(h(x), mean of the other domains' prototypes)].

@@ -26,7 +26,7 @@ public sealed record SearchOutcome(float[][] Alpha, float[] AlphaDepth, long Ste
 
 /// <summary>
 /// The AdaBERT search, run by the one <see cref="Trainer{TBatch}"/>. The method alternates two optimisers on each batch
-/// (docs/adabert.md §Search): first the supernet weights w (Adam with L2 decay, the loss of one Gumbel sample: the
+/// (docs/adabert.md §Optimisation): first the supernet weights w (Adam with L2 decay, the loss of one Gumbel sample: the
 /// Trainer's step with <see cref="OptimizerSetup"/>), then the architecture parameters alpha, alpha_depth (their own
 /// Adam on a fresh sample, w frozen: <see cref="ISecondUpdate{TBatch}"/>); alpha stays frozen for a warm-up, and only
 /// then is the argmax architecture evaluated (<see cref="IGatedEvaluator"/>). So the search gets the Trainer's seeding

@@ -11,7 +11,7 @@ namespace Distil.Search;
 /// <summary>
 /// The AdaBERT search loss for the one Trainer: the weight step on one Gumbel sample (the Trainer's optimiser), then,
 /// after the weight warm-up, the architecture step on a fresh sample of the same batch with w frozen (docs/adabert.md
-/// §Search). The temperature tau and the efficiency weight beta follow the step (schedules over the whole search).
+/// §Optimisation). The temperature tau and the efficiency weight beta follow the step (schedules over the whole search).
 /// </summary>
 sealed class ArchSearchObjective(SuperNet net, SearchOptions o, ProbeTargets targets, OpCosts costs, Parameter[] weights,
     OptimizerHelper archOptimizer, Device device) : IObjective<Batch>, IStepAware, ISecondUpdate<Batch>

@@ -9,7 +9,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Distil.Search;
 
-/// <summary>ReLU -> Conv1d (no bias: BN follows) -> BatchNorm1d, the DARTS order (papers.md §1.4).</summary>
+/// <summary>ReLU -> Conv1d (no bias: BN follows) -> BatchNorm1d, the DARTS order (docs/adabert.md §Search space).</summary>
 public sealed class ConvOp : nn.Module<Tensor, Tensor, Tensor>
 {
     public readonly Conv1d conv;

@@ -58,7 +58,7 @@ public static class CnnInputs
     }
 
     /// <summary>
-    /// The depth-K classifier input (papers.md §1.5): tanh(Σ_{i=0..K} softmax(layerWeights)_i · pooled_i), pooled_0 the
+    /// The depth-K classifier input (docs/adabert.md §Heads): tanh(Σ_{i=0..K} softmax(layerWeights)_i · pooled_i), pooled_0 the
     /// embedding layer and pooled_i cell i. (K+1) x (B, H) -> (B, H).
     /// </summary>
     public static Tensor Combine(IReadOnlyList<Tensor> pooled, Tensor layerWeights)
@@ -75,7 +75,7 @@ public static class CnnInputs
 public sealed record TeacherTables(Tensor Word, Tensor Position);
 
 /// <summary>
-/// Search-time embedding (TF AdaBERT, papers.md §1.3): the teacher's token + position embeddings projected to the
+/// Search-time embedding (TF AdaBERT, docs/adabert.md §Embeddings): the teacher's token + position embeddings projected to the
 /// student width by a learned matrix, then LayerNorm and dropout. Linear, so the derived model folds it into
 /// low-dimensional tables word·Cᵀ and position·Cᵀ (<see cref="AdaBertCnn"/>).
 /// </summary>

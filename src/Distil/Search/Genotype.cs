@@ -48,7 +48,7 @@ public sealed record Genotype(
     public static string Name(int node) => node < SearchSpace.Inputs ? $"in{node}" : $"n{node}";
 }
 
-/// <summary>Turns architecture parameters into a genotype (papers.md §1.9).</summary>
+/// <summary>Turns architecture parameters into a genotype (docs/adabert.md §Derivation).</summary>
 public static class Derive
 {
     /// <summary>

@@ -5,7 +5,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace Distil.Search;
 
 /// <summary>
-/// Hard Gumbel-softmax with straight-through gradients (papers.md §1.7, written out rather than taken from a library):
+/// Hard Gumbel-softmax with straight-through gradients (docs/adabert.md §Gumbel sampling, written out rather than taken from a library):
 /// soft = softmax((log_softmax(alpha) + g) / tau), g = -log(-log(U + 1e-8) + 1e-8); hard = onehot(argmax soft) - soft.detach() + soft.
 /// The forward value is exactly one-hot (one op per edge runs); the backward pass sees d soft / d alpha.
 /// </summary>

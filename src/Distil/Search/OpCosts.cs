@@ -11,7 +11,7 @@ namespace Distil.Search;
 /// <summary>
 /// Measured batch-1 latency of each candidate op at the student's shape (1, H, T) on this CPU, in ms, in op order
 /// (beyond the paper: it used parameter and FLOP counts). `zero` costs 0 by definition (it is never run in a
-/// derived model). <see cref="Normalised"/> turns them into the c_o of L_E (papers.md §1.6.3).
+/// derived model). <see cref="Normalised"/> turns them into the c_o of L_E (docs/adabert.md §Efficiency loss).
 /// </summary>
 public sealed record OpCosts(
     [property: JsonPropertyName("milliseconds")] double[] Milliseconds,
@@ -21,7 +21,7 @@ public sealed record OpCosts(
     [property: JsonPropertyName("machine")] string Machine)
 {
     /// <summary>
-    /// The c_o of L_E. "softmax" (default) is the paper's normalisation (papers.md §1.6.3, c_o = softmax_o(SIZE_o/1e5),
+    /// The c_o of L_E. "softmax" (default) is the paper's normalisation (docs/adabert.md §Efficiency loss, c_o = softmax_o(SIZE_o/1e5),
     /// the scale putting the costliest ops near 1) with the measured latency divided by the costliest op's in the role
     /// of SIZE/1e5: c_o = softmax_o(t_o / t_max), so the costs sum to 1 and the costliest op costs at most e (2.7x) times
     /// a free one. The paper's own vector differs by 14% between ops; here the convolutions that matter cost

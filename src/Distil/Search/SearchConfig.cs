@@ -4,7 +4,7 @@ using Distil.Training;
 
 namespace Distil.Search;
 
-/// <summary>The "search" section: AdaBERT's search space and loss (defaults from papers.md §1.3-1.8 unless noted).</summary>
+/// <summary>The "search" section: AdaBERT's search space and loss (defaults: docs/adabert.md §Defaults).</summary>
 public sealed record SearchOptions
 {
     [JsonPropertyName("k_max")] public int KMax { get; init; } = 8;
@@ -63,7 +63,7 @@ public sealed record RetrainOptions
     [JsonPropertyName("training")] public TrainingOptions Training { get; init; } = new() { Epochs = 5, LearningRate = 1e-3, WarmupRatio = 0.1, WeightDecay = 0.01 };
     /// <summary>
     /// TinyBERT word replacement of the training rows, labelled by the teacher, added to the retraining data only
-    /// (copies 0 = off). AdaBERT's main results use such data (papers.md §1.10); the search keeps the original rows,
+    /// (copies 0 = off). AdaBERT's main results use such data (docs/adabert.md §Retraining); the search keeps the original rows,
     /// whose probe targets are cached, so its cost does not grow with the augmentation.
     /// </summary>
     [JsonPropertyName("augment")] public Augment.AugmentOptions Augment { get; init; } = new();

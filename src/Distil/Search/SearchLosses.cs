@@ -1,4 +1,4 @@
-// AdaBERT's search loss L = (1 - gamma) L_CE + gamma L_KD + beta L_E (papers.md §1.6), as functions of tensors.
+// AdaBERT's search loss L = (1 - gamma) L_CE + gamma L_KD + beta L_E (docs/adabert.md §Loss), as functions of tensors.
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

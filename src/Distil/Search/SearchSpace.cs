@@ -1,7 +1,7 @@
 namespace Distil.Search;
 
 /// <summary>
-/// AdaBERT's search space (papers.md §1.4): 10 candidate operations per edge, cells with 2 inputs and 3 intermediate
+/// AdaBERT's search space (docs/adabert.md §Search space): 10 candidate operations per edge, cells with 2 inputs and 3 intermediate
 /// nodes, every node fed by all earlier nodes (2 + 3 + 4 = 9 mixed edges). The op order is the TF code's
 /// (cnn3/5/7, dilated_cnn3/5/7, max_pool, avg_pool, identity, zero); it is also the column order of alpha.
 /// </summary>

@@ -1,4 +1,4 @@
-// AdaBERT's supernet (papers.md §1.4-1.5): K_max cells that share one set of architecture parameters alpha (9 edges x
+// AdaBERT's supernet (docs/adabert.md §Search space, §Heads): K_max cells that share one set of architecture parameters alpha (9 edges x
 // 10 ops), alpha_depth over depths 1..K_max, and one attentive head per depth 0..K_max (head m pools the embedding
 // layer and cells 1..m). Field names are the keys of the search checkpoints.
 using Distil.Models;

@@ -21,7 +21,7 @@ public sealed record ProbeTargets(Tensor ProbeLogits, Tensor TeacherLogits, doub
 public sealed record ProbeSettings(int Epochs = 4, double LearningRate = 5e-3, int BatchSize = 32, int Seed = 42);
 
 /// <summary>
-/// Teacher probes (papers.md §1.6.2): the teacher is frozen; each layer's mean-pooled hidden states (layer 0 = the
+/// Teacher probes (docs/adabert.md §Probes): the teacher is frozen; each layer's mean-pooled hidden states (layer 0 = the
 /// embedding output) feed a linear probe trained with cross-entropy on the gold labels. Mean pooling (not [CLS])
 /// because that is how the fine-tuned teacher itself pools. Computed once per (teacher, data, settings) and cached
 /// next to the data like the teacher logits.

@@ -3,7 +3,7 @@ using Distil.Data;
 namespace Distil.Augment.L2A;
 
 /// <summary>
-/// Generator (a): a corrupt-and-reconstruct Markov chain over target examples (papers.md §2.2, after Bengio et al. 2013,
+/// Generator (a): a corrupt-and-reconstruct Markov chain over target examples (docs/l2a.md §Pipeline, step 2a, after Bengio et al. 2013,
 /// "Generalized denoising auto-encoders as generative models"). One step masks a fraction of the replaceable words and
 /// refills each from <see cref="WordReplacementAugmenter.Candidates"/> (the teacher's MLM head given the rest of the
 /// sentence, or its word-embedding neighbours), drawing uniformly from the top-M; the chain runs <c>steps</c> steps

@@ -25,7 +25,7 @@ public sealed class SelectorPolicy : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// The reinforced selector (papers.md §2.2; Qu, Qiu et al. WSDM 2019): each candidate of a batch is kept or dropped by
+/// The reinforced selector (docs/l2a.md §Pipeline, step 4; Qu, Qiu et al. WSDM 2019): each candidate of a batch is kept or dropped by
 /// an independent Bernoulli draw from π_θ(keep | s); after the caller measures the reward R of the kept set, REINFORCE
 /// with a moving-average baseline b updates θ by ∇J = (R - b) Σ_i ∇ log π_θ(a_i | s_i), then b ← β b + (1 - β) R.
 /// The first reward initialises b (so the first update does not chase the reward's scale). Draws use a seeded
