@@ -52,6 +52,9 @@ public static class SearchPipeline
             teacher.bert.embeddings.position_embeddings.weight!.detach().clone().to(device));
         using var net = new SuperNet(tables, o.KMax, o.HiddenSize, data.Labels.Count, o.Dropout, o.Pooling);
         net.to(device);
+        // Before the search and the retraining: refused up front when the supernet at this batch cannot fit.
+        runner.CheckMemory("distil search", c.SearchTraining.BatchSize,
+            b => SearchMemory.Estimate(net.parameters().Sum(p => p.numel()), teacher.Config, o, b, c.Data.MaxSeqLen), c.SearchTraining.MemoryLimitMb);
 
         // 1. search
         string searchDir = Path.Combine(run.Dir, "search");

@@ -39,6 +39,10 @@ public static class L2aPipeline
         long pad = tokenizer.Pad;
         int maxLen = c.Data.MaxSeqLen;
         var labels = LabelSet.FromConfig(teacher.Config);
+        // Before generating anything: the scout and every arm train this student with the teacher in the step (kd);
+        // max_seq_len bounds generated rows, which can be longer than the originals.
+        var studentShape = StudentShapes.FromName(c.Student, teacher.Config);
+        runner.CheckMemory("distil l2a", c.Training.BatchSize, b => MemoryEstimate.ForTraining(studentShape, b, maxLen, teacher.Config), c.Training.MemoryLimitMb);
 
         var train = Read(c.Data, c.Data.Train!);
         var target = Split.Portion(train.Examples.Where(e => e.Domain == c.Target).ToArray(), c.DataPortion, c.Training.Seed);
@@ -84,8 +88,7 @@ public static class L2aPipeline
             SelectorTraining.StaticFeatures(poolLogits, keepRows.Select(i => dScore[i]).ToArray(), poolPooled, targetView.Pooled, pool));
 
         // Reinforced selector against a scout student of the same shape and init as the final students.
-        var studentConfig = StudentShapes.FromName(c.Student, teacher.Config);
-        var scout = StudentInit.Create(studentConfig, teacher, c.Init, c.Training.Seed);
+        var scout = StudentInit.Create(studentShape, teacher, c.Init, c.Training.Seed);
         scout.to(device);
         using var selector = new ReinforcedSelector(CandidatePool.FeatureNames.Length, 16, c.SelectorLearningRate, c.Training.Seed);
         var heldOut = Encode(dev, tokenizer, labels, maxLen);
