@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Distil.FineTune;
 using Distil.Reports;
 using Distil.Training;
 using Spectre.Console;

@@ -3,7 +3,7 @@ using Google.Protobuf;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace Distil.Compression;
+namespace Distil.Onnx;
 
 /// <summary>
 /// How a quantized MatMul is written. All three quantize the weight once (int8, per output channel) and the

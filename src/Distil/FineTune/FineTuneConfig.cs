@@ -1,7 +1,8 @@
 using System.Text.Json.Serialization;
 using Distil.Data;
+using Distil.Training;
 
-namespace Distil.Training;
+namespace Distil.FineTune;
 
 /// <summary>Settings of `distil finetune` (and of the demo's fine-tuning stage). JSON names are the config keys.</summary>
 public sealed record FineTuneConfig

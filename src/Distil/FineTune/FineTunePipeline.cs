@@ -5,10 +5,11 @@ using Distil.Data;
 using Distil.Models;
 using Distil.Reports;
 using Distil.Text;
+using Distil.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Distil.Training;
+namespace Distil.FineTune;
 
 public sealed record FineTuneResult(IReadOnlyList<(string Split, IReadOnlyDictionary<string, double> Metrics)> Splits,
     long Steps, double TrainSeconds, double SecondsPerEpoch, string BestDir);
