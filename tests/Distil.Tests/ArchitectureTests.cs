@@ -5,9 +5,9 @@ namespace Distil.Tests;
 
 /// <summary>
 /// The library's layers, read from the built Distil.dll (signatures and method bodies, see AssemblyTypeUses): no
-/// namespace uses a higher layer, no namespaces form a cycle, every namespace has a layer, each source folder holds
-/// its namespace, and README's Layout diagram lists the same layers in the same order. Distil.Cli is a separate
-/// assembly on top; its project reference already makes that direction one-way.
+/// namespace uses a higher layer, no namespaces form a cycle, every namespace has a layer; and from the sources: each
+/// folder holds its namespace, no file imports a higher layer, and README's Layout diagram lists the same layers in
+/// the same order. Distil.Cli is a separate assembly on top; its project reference already makes that direction one-way.
 /// </summary>
 public sealed class ArchitectureTests
 {
@@ -97,6 +97,32 @@ public sealed class ArchitectureTests
             if (declared != expected) wrong.Add($"{rel}: namespace {declared}, folder says {expected}");
         }
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
+    /// <summary>
+    /// The source says the same: no file imports a higher layer's namespace. The compiled IL cannot show a use that
+    /// only reads a constant (the compiler copies the value in), nor a using directive left behind by a move.
+    /// </summary>
+    [Fact]
+    public void NoFileImportsAHigherLayer()
+    {
+        string src = Path.Combine(RepoRoot(), "src", "Distil");
+        var rank = Layers.SelectMany((l, i) => l.Namespaces.Select(ns => (ns, i))).ToDictionary(p => p.ns, p => p.i);
+        var wrong = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories))
+        {
+            string text = File.ReadAllText(file);
+            string own = Regex.Match(text, @"^namespace\s+([\w.]+)", RegexOptions.Multiline).Groups[1].Value;
+            if (!rank.TryGetValue(own, out int ownRank)) continue; // bin/obj, and EachFolderHoldsItsNamespace names strays
+            foreach (Match m in Regex.Matches(text, @"^using\s+(?:static\s+)?(Distil[\w.]*);", RegexOptions.Multiline))
+            {
+                string used = m.Groups[1].Value;
+                while (!rank.ContainsKey(used) && used.Contains('.')) used = used[..used.LastIndexOf('.')]; // using static Distil.X.Type
+                if (rank.TryGetValue(used, out int usedRank) && usedRank > ownRank)
+                    wrong.Add($"{Path.GetRelativePath(src, file)} ({Layers[ownRank].Layer}): using {m.Groups[1].Value} ({Layers[usedRank].Layer})");
+            }
+        }
+        Assert.True(wrong.Count == 0, "imports of a higher layer:\n" + string.Join("\n", wrong));
     }
 
     /// <summary>README's Layout diagram lists the layers top to bottom, each line naming its layer's folders.</summary>
