@@ -37,7 +37,7 @@ public static class OrtProfile
                 case "--threads": threads = int.Parse(Next()); break;
                 case "--out": outPrefix = Next(); break;
                 case "--dump": // the nodes of an ONNX file (e.g. ORT's optimized graph from DISTIL_ORT_OPTIMIZED_MODEL), one per line
-                    foreach (var n in Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Next())).Graph.Node)
+                    foreach (var n in global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Next())).Graph.Node)
                         Console.WriteLine($"{n.OpType} {n.Domain} [{string.Join(", ", n.Input)}] -> [{string.Join(", ", n.Output)}]");
                     return 0;
                 default:

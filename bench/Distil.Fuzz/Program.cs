@@ -1,6 +1,7 @@
 using Distil;
 using Distil.Checkpoints;
 using Distil.Data;
+using Distil.Onnx;
 using SharpFuzz;
 using TorchSharp;
 

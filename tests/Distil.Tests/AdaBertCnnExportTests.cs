@@ -1,6 +1,7 @@
-using Distil.Compression;
+using Distil.Checkpoints;
+using Distil.Models;
+using Distil.Onnx;
 using Distil.Deploy;
-using Distil.Search;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using TorchSharp;

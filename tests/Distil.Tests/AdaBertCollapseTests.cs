@@ -1,4 +1,5 @@
 using Distil.Data;
+using Distil.Models;
 using Distil.Search;
 using Distil.Training;
 using TorchSharp;

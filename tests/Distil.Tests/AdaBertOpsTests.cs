@@ -1,3 +1,4 @@
+using Distil.Models;
 using Distil.Search;
 using TorchSharp;
 using Xunit;

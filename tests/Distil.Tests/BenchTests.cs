@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Distil.Cli;
 using Distil.Deploy;
+using Distil.Onnx;
 using TorchSharp;
 using Xunit;
 

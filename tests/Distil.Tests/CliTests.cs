@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Distil.FineTuning;
+using Distil.FineTune;
 using Distil.Checkpoints;
 using Distil.Cli;
 using Distil.Cli.Commands;
@@ -80,7 +80,7 @@ public class CliTests
     {
         string cfg = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-cfg-").FullName, "run.json");
         File.WriteAllText(cfg, """{ "model": "m", "training": { "epoch": 2 } }""");
-        var e = Assert.Throws<DistilException>(() => ConfigResolver.Resolve<Distil.FineTuning.FineTuneConfig>(cfg, new Dictionary<string, JsonNode?>()));
+        var e = Assert.Throws<DistilException>(() => ConfigResolver.Resolve<Distil.FineTune.FineTuneConfig>(cfg, new Dictionary<string, JsonNode?>()));
         Assert.Equal(ExitCodes.InvalidUsage, e.ExitCode);
         Assert.Contains("unknown key 'training.epoch'", e.Message);
         Assert.Contains("did you mean 'training.epochs'", e.Message);
@@ -92,7 +92,7 @@ public class CliTests
     {
         string cfg = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-cfg-").FullName, "run.json");
         File.WriteAllText(cfg, """{ "model": "m", "data": { "max_seq_len": 32 }, "training": { "epochs": 5, "batch_size": 4 } }""");
-        var (c, _) = ConfigResolver.Resolve<Distil.FineTuning.FineTuneConfig>(cfg, new Dictionary<string, JsonNode?> { ["training.epochs"] = 1 });
+        var (c, _) = ConfigResolver.Resolve<Distil.FineTune.FineTuneConfig>(cfg, new Dictionary<string, JsonNode?> { ["training.epochs"] = 1 });
         Assert.Equal((1, 4, 32, 0.01), (c.Training.Epochs, c.Training.BatchSize, c.Data.MaxSeqLen, c.Training.WeightDecay));
     }
 

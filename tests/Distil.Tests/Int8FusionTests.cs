@@ -1,4 +1,4 @@
-using Distil.Compression;
+using Distil.Onnx;
 using Distil.Deploy;
 using Onnx;
 using TorchSharp;

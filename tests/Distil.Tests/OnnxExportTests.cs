@@ -1,6 +1,6 @@
 using Distil.Checkpoints;
-using Distil.Deploy;
 using Distil.Models;
+using Distil.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Distil.Checkpoints;
 using Distil.Models;
+using Distil.Onnx;
 using Google.Protobuf;
 using Onnx;
 using TorchSharp;

@@ -1,4 +1,4 @@
-using Distil.Checkpoints;
+using Distil.Onnx;
 using Google.Protobuf;
 using Onnx;
 using Xunit;

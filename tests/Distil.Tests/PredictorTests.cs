@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Runtime.Loader;
 using Distil.Checkpoints;
 using Distil.Cli.Commands;
-using Distil.Compression;
+using Distil.Onnx;
 using Distil.Data;
 using Distil.Deploy;
 using Distil.Text;

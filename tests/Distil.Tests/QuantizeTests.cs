@@ -1,4 +1,4 @@
-using Distil.Compression;
+using Distil.Onnx;
 using Distil.Deploy;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;

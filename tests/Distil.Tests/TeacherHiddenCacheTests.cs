@@ -2,6 +2,7 @@ using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Distillation;
 using Distil.Models;
+using Distil.Training;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,6 +1,5 @@
 using Distil.Checkpoints;
 using Distil.Data;
-using Distil.Distillation;
 using Distil.Training;
 using TorchSharp;
 using Xunit;

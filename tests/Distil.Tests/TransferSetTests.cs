@@ -1,6 +1,5 @@
 using Distil.Augment;
 using Distil.Checkpoints;
-using Distil.Distillation;
 using Distil.Text;
 using Distil.Training;
 using TorchSharp;

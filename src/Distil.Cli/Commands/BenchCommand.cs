@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using Distil.Compression;
+using Distil.Onnx;
 using Distil.Deploy;
 using Spectre.Console;
 

@@ -2,12 +2,14 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Distil.Pipelines;
-using Distil.FineTuning;
+using Distil.FineTune;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Augment.L2A;
 using Distil.Distillation;
+using Distil.FineTune;
 using Distil.MetaKD;
+using Distil.Onnx;
 using Distil.Reports;
 using Distil.Training;
 using Spectre.Console;
@@ -165,7 +167,7 @@ public static class DemoCommand
         var options = new Distil.Deploy.BenchOptions
         {
             DataPath = testData, MaxSeqLen = 64, Threads = 1, Warmup = 2, LatencyRuns = 20, ThroughputRuns = 3,
-            Int8Formats = [Distil.Compression.Int8Format.Integer],
+            Int8Formats = [Distil.Onnx.Int8Format.Integer],
         };
         string scratch = Directory.CreateTempSubdirectory("distil-demo-bench-").FullName;
         try
@@ -191,7 +193,7 @@ public static class DemoCommand
     /// <summary>Run folders directly under the demo folder whose best/ is an AdaBERT CNN student.</summary>
     static IEnumerable<string> AdaBertStudents(string root) => Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal)
         .Where(d => File.Exists(Path.Combine(d, "best", "config.json")) && File.Exists(Path.Combine(d, "best", "model.safetensors"))
-            && ClassifierFolder.ModelType(Path.Combine(d, "best")) == Distil.Search.AdaBertCnnConfig.Type);
+            && ClassifierFolder.ModelType(Path.Combine(d, "best")) == Distil.Models.AdaBertCnnConfig.Type);
 
     static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds, string? benchMarkdown, MetaKdResult? metaKd, L2aResult? l2a)
     {

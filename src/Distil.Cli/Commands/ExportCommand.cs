@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Distil.Deploy;
+using Distil.Onnx;
 using Spectre.Console;
 
 namespace Distil.Cli.Commands;

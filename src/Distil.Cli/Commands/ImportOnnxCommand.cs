@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Distil.Checkpoints;
+using Distil.Onnx;
 using Spectre.Console;
 
 namespace Distil.Cli.Commands;

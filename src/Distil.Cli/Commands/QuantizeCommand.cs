@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Distil.Compression;
+using Distil.Deploy;
+using Distil.Onnx;
 using Spectre.Console;
 
 namespace Distil.Cli.Commands;

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Distil.Checkpoints;
 using Distil.Data;
-using Distil.Distillation;
 using Distil.Models;
 using Distil.Text;
 using Distil.Training;

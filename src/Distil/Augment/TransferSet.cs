@@ -1,8 +1,8 @@
 using System.Text.Json.Serialization;
 using Distil.Data;
-using Distil.Distillation;
 using Distil.Models;
 using Distil.Text;
+using Distil.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Distil.Models;
-using Distil.Search;
 using TorchSharp;
 using static TorchSharp.torch;
 

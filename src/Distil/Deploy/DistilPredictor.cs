@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Distil.Data;
+using Distil.Onnx;
 using Distil.Text;
 
 namespace Distil.Deploy;

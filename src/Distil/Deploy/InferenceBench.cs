@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Distil.Checkpoints;
-using Distil.Compression;
+using Distil.Onnx;
 using Distil.Data;
 using Distil.Models;
 using Distil.Text;

@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using Distil.Augment;
 using Distil.Checkpoints;
 using Distil.Data;
-using Distil.Deploy;
 using Distil.Models;
 using Distil.Pipelines;
 using Distil.Reports;

@@ -1,5 +1,6 @@
 using Distil.Data;
 using Distil.Distillation;
+using Distil.Models;
 using Distil.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,5 +1,6 @@
 // The supernet's cell: 9 mixed edges, each holding all 10 candidate ops, and the blend of the 3 intermediate nodes.
 // Shapes: B = batch, H = hidden (channels), T = sequence length; cell tensors are (B, H, T) for Conv1d.
+using Distil.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -68,18 +69,5 @@ public sealed class SearchCell : nn.Module
             nodes.Add(node);
         }
         return CellBlend.Blend(nodes.Skip(SearchSpace.Inputs).ToList(), node_weights).MoveToOuterDisposeScope();
-    }
-}
-
-public static class CellBlend
-{
-    /// <summary>Σ_j softmax(weights)_j · nodes[j]; each node (B, H, T).</summary>
-    public static Tensor Blend(IReadOnlyList<Tensor> nodes, Tensor weights)
-    {
-        using var scope = NewDisposeScope();
-        var w = nn.functional.softmax(weights, 0);
-        Tensor sum = nodes[0] * w[0];
-        for (int j = 1; j < nodes.Count; j++) sum = sum + nodes[j] * w[j];
-        return sum.MoveToOuterDisposeScope();
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Distil.Data;
+using Distil.Models;
 using Distil.Training;
 
 namespace Distil.Search;

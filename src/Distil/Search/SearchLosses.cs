@@ -1,4 +1,5 @@
 // AdaBERT's search loss L = (1 - gamma) L_CE + gamma L_KD + beta L_E (docs/adabert.md §Loss), as functions of tensors.
+using Distil.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

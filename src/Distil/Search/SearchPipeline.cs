@@ -4,7 +4,6 @@ using System.Text.Json;
 using Distil.Augment;
 using Distil.Checkpoints;
 using Distil.Data;
-using Distil.Deploy;
 using Distil.Distillation;
 using Distil.Models;
 using Distil.Pipelines;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Distil.Models;
 using ScottPlot;
 
 namespace Distil.Search;

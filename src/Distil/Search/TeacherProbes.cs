@@ -1,6 +1,6 @@
 using Distil.Checkpoints;
 using Distil.Data;
-using Distil.Distillation;
+using Distil.Training;
 using Distil.Models;
 using TorchSharp;
 using static TorchSharp.torch;

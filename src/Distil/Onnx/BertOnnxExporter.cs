@@ -4,7 +4,7 @@ using Onnx;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace Distil.Deploy;
+namespace Distil.Onnx;
 
 /// <summary>
 /// A <see cref="BertForSequenceClassification"/> as an ONNX graph, written node by node after BertModeling.cs's

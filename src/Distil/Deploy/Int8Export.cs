@@ -3,10 +3,11 @@ using System.Text.Json;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Deploy;
+using Distil.Onnx;
 using Google.Protobuf;
 using Onnx;
 
-namespace Distil.Compression;
+namespace Distil.Deploy;
 
 /// <summary>fp32 vs int8 logits on one set: largest difference, argmax agreement, and accuracies when labelled.</summary>
 public sealed record Int8Comparison(string Set, int Examples, double MaxAbsDiff, double MeanAbsDiff, double Fp32MaxAbsLogit, double ArgmaxAgreement,

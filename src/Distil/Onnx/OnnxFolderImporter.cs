@@ -1,7 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using Distil.Checkpoints;
 
-namespace Distil.Checkpoints;
+namespace Distil.Onnx;
 
 /// <summary>Writes an ONNX BERT encoder as a Hugging Face BertModel folder (config.json, model.safetensors, vocab.txt, tokenizer_config.json).</summary>
 public static class OnnxFolderImporter

@@ -2,7 +2,7 @@ using Distil.Models;
 using Onnx;
 using static TorchSharp.torch;
 
-namespace Distil.Checkpoints;
+namespace Distil.Onnx;
 
 /// <summary>
 /// The result of an ONNX import: HF BertModel keys WITHOUT the "bert." prefix, plus the graph's own input/output

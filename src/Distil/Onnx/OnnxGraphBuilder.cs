@@ -3,7 +3,7 @@ using Google.Protobuf;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace Distil.Deploy;
+namespace Distil.Onnx;
 
 /// <summary>
 /// Writes an ONNX graph with the onnx.proto types, one small helper per operator (MatMul, Add, LayerNorm, Conv, ...),

@@ -1,7 +1,7 @@
 using System.Text;
-using Distil.Checkpoints;
+using Distil.Models;
 
-namespace Distil.Search;
+namespace Distil.Checkpoints;
 
 /// <summary>
 /// A derived student as a model folder: config.json (model_type adabert_cnn, the genotype), model.safetensors and the

@@ -3,7 +3,7 @@ using Distil.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Distil.Deploy;
+namespace Distil.Training;
 
 /// <summary>Batch-1 forward latency of a classifier in TorchSharp: median and p95 over timed runs after warm-up.</summary>
 public static class TorchLatency

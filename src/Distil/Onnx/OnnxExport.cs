@@ -3,12 +3,11 @@ using System.Text.Json;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Models;
-using Distil.Search;
 using Distil.Text;
 using Google.Protobuf;
 using Onnx;
 
-namespace Distil.Deploy;
+namespace Distil.Onnx;
 
 public sealed record ExportOptions
 {

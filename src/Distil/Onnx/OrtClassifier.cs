@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 
-namespace Distil.Deploy;
+namespace Distil.Onnx;
 
 /// <summary>
 /// An exported classifier (model.onnx with input_ids / attention_mask / token_type_ids -> logits) in ONNX Runtime,

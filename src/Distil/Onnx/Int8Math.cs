@@ -1,4 +1,4 @@
-namespace Distil.Compression;
+namespace Distil.Onnx;
 
 /// <summary>
 /// The arithmetic of dynamic int8 quantization, in plain C# so that tests can check it by hand and the quantizer and

@@ -7,7 +7,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace Distil.Search;
+namespace Distil.Models;
 
 /// <summary>ReLU -> Conv1d (no bias: BN follows) -> BatchNorm1d, the DARTS order (docs/adabert.md §Search space).</summary>
 public sealed class ConvOp : nn.Module<Tensor, Tensor, Tensor>

@@ -1,4 +1,4 @@
-namespace Distil.Search;
+namespace Distil.Models;
 
 /// <summary>
 /// AdaBERT's search space (docs/adabert.md §Search space): 10 candidate operations per edge, cells with 2 inputs and 3 intermediate

@@ -4,7 +4,7 @@ using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Distil.Checkpoints;
+namespace Distil.Onnx;
 
 /// <summary>
 /// Read-only view of an ONNX graph for pattern matching: constants (initializers and Constant nodes alike),

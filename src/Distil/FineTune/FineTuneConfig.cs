@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 using Distil.Data;
 using Distil.Training;
 
-namespace Distil.FineTuning;
+namespace Distil.FineTune;
 
 /// <summary>Settings of `distil finetune` (and of the demo's fine-tuning stage). JSON names are the config keys.</summary>
 public sealed record FineTuneConfig

@@ -3,7 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Distil.Search;
+namespace Distil.Models;
 
 public static class CnnInputs
 {
@@ -68,41 +68,5 @@ public static class CnnInputs
         Tensor sum = pooled[0] * w[0];
         for (int i = 1; i < pooled.Count; i++) sum = sum + pooled[i] * w[i];
         return sum.tanh().MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>The teacher's word and position tables, frozen and kept out of the module's state (they are the teacher's).</summary>
-public sealed record TeacherTables(Tensor Word, Tensor Position);
-
-/// <summary>
-/// Search-time embedding (TF AdaBERT, docs/adabert.md §Embeddings): the teacher's token + position embeddings projected to the
-/// student width by a learned matrix, then LayerNorm and dropout. Linear, so the derived model folds it into
-/// low-dimensional tables word·Cᵀ and position·Cᵀ (<see cref="AdaBertCnn"/>).
-/// </summary>
-public sealed class SearchEmbeddings : nn.Module
-{
-    public readonly Linear projection;
-    public readonly LayerNorm LayerNorm;
-    readonly Dropout dropout;
-    readonly TeacherTables tables;
-
-    public SearchEmbeddings(TeacherTables tables, int hidden, double dropoutP) : base(nameof(SearchEmbeddings))
-    {
-        this.tables = tables;
-        projection = nn.Linear(tables.Word.shape[1], hidden, hasBias: false);
-        nn.init.xavier_uniform_(projection.weight);
-        LayerNorm = nn.LayerNorm(hidden, eps: 1e-12);
-        dropout = nn.Dropout(dropoutP);
-        RegisterComponents();
-    }
-
-    public TeacherTables Tables => tables;
-
-    public Tensor forward(Tensor inputIds, Tensor tokenTypes)
-    {
-        using var scope = NewDisposeScope();
-        var summed = tables.Word.index_select(0, inputIds.reshape(-1)).view(inputIds.shape[0], inputIds.shape[1], -1)
-                   + tables.Position.index_select(0, CnnInputs.Positions(tokenTypes).reshape(-1)).view(inputIds.shape[0], inputIds.shape[1], -1); // (B, T, H_teacher)
-        return dropout.forward(LayerNorm.forward(projection.forward(summed))).MoveToOuterDisposeScope();
     }
 }

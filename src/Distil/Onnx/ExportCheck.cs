@@ -1,7 +1,7 @@
 using Distil.Models;
 using static TorchSharp.torch;
 
-namespace Distil.Deploy;
+namespace Distil.Onnx;
 
 /// <summary>How far an exported graph's logits are from the TorchSharp model's on the same padded batches.</summary>
 public sealed record ParityResult(string Set, int Examples, int Batches, double MaxAbsDiff, int ArgmaxAgree, IReadOnlyList<string> Shapes)

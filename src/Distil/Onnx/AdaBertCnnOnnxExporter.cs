@@ -1,10 +1,10 @@
 using System.Text.Json;
-using Distil.Search;
+using Distil.Models;
 using Onnx;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace Distil.Deploy;
+namespace Distil.Onnx;
 
 /// <summary>
 /// A derived AdaBERT CNN student (<see cref="AdaBertCnnForSequenceClassification"/>) as an ONNX graph, written after

@@ -6,7 +6,7 @@ using Distil.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Distil.Distillation;
+namespace Distil.Training;
 
 /// <summary>
 /// Teacher logits computed once per (teacher, dataset) and reused across runs (EasyNLP-style offline KD).

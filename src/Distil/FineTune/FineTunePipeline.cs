@@ -10,7 +10,7 @@ using Distil.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Distil.FineTuning;
+namespace Distil.FineTune;
 
 /// <summary>The metrics of best/ on one split.</summary>
 public sealed record SplitMetrics(string Split, IReadOnlyDictionary<string, double> Metrics);
