@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Distil.Models;
 using Distil.Augment.L2A;
 using Distil.Cli;
 using Distil.Distillation;

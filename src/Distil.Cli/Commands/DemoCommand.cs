@@ -7,7 +7,6 @@ using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Augment.L2A;
 using Distil.Distillation;
-using Distil.FineTune;
 using Distil.MetaKD;
 using Distil.Onnx;
 using Distil.Reports;
