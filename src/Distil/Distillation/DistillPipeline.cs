@@ -13,10 +13,6 @@ using static TorchSharp.torch;
 
 namespace Distil.Distillation;
 
-/// <summary>One row of the comparison table: a model, its size, accuracy and batch-1 latency.</summary>
-public sealed record ModelSummary(string Name, long Parameters, long NonEmbeddingParameters, IReadOnlyDictionary<string, double> Dev,
-    IReadOnlyDictionary<string, double>? Test, double LatencyMs);
-
 public sealed record DistillResult(ModelSummary Teacher, ModelSummary Student, double TrainSeconds, string BestDir);
 
 /// <summary>run/result.json of `distil distill` (read by bench summaries).</summary>
@@ -121,16 +117,8 @@ public static class DistillPipeline
         return MemoryEstimate.ForTraining(student, batch, seq, teacher, maps, cache);
     }
 
-    static ModelSummary Summarize(string name, EncoderClassifier m, TaskData data, DistillConfig c, long pad, Device device, int seq)
-    {
-        IReadOnlyDictionary<string, double> Metrics(EncodedExample[] set) =>
-            Classifier.Metrics(Classifier.PredictProbabilities(m, set, c.EvalBatchSize, pad, device), set, data.Labels.Count, data.Domains);
-        var dev = data.DevSet != null ? Metrics(data.DevSet) : new Dictionary<string, double>();
-        var test = data.TestSet != null ? Metrics(data.TestSet) : null;
-        long all = m.parameters().Sum(p => p.numel());
-        return new ModelSummary(name, all, StudentShapes.NonEmbeddingParameters(m), dev, test,
-            TorchLatency.Measure(m, i => m.forward(i).Logits, m.Shape.VocabSize, seq).MedianMs);
-    }
+    static ModelSummary Summarize(string name, EncoderClassifier m, TaskData data, DistillConfig c, long pad, Device device, int seq) =>
+        ModelSummary.Measure(name, m, i => m.forward(i).Logits, m.Shape.VocabSize, StudentShapes.NonEmbeddingParameters(m), data, c.EvalBatchSize, pad, device, seq, latencyRuns: 30);
 
     static void WriteReport(DistillConfig c, RunFolder run, DistillationPlan plan, DistillResult r, TaskData data, int augmented)
     {

@@ -153,14 +153,8 @@ public static class SearchPipeline
         return list;
     }
 
-    static ModelSummary Summarize(string name, nn.Module m, Func<BertInputs, Tensor> logits, int vocab, long nonEmbedding, TaskData data, SearchConfig c, long pad, Device device, int seq)
-    {
-        IReadOnlyDictionary<string, double> Metrics(EncodedExample[] set) =>
-            Classifier.Metrics(Classifier.Predict(m, logits, set, c.EvalBatchSize, pad, device), set, data.Labels.Count, data.Domains);
-        var dev = data.DevSet != null ? Metrics(data.DevSet) : new Dictionary<string, double>();
-        var test = data.TestSet != null ? Metrics(data.TestSet) : null;
-        return new ModelSummary(name, m.parameters().Sum(p => p.numel()), nonEmbedding, dev, test, TorchLatency.Measure(m, logits, vocab, seq, runs: 50).MedianMs);
-    }
+    static ModelSummary Summarize(string name, nn.Module m, Func<BertInputs, Tensor> logits, int vocab, long nonEmbedding, TaskData data, SearchConfig c, long pad, Device device, int seq) =>
+        ModelSummary.Measure(name, m, logits, vocab, nonEmbedding, data, c.EvalBatchSize, pad, device, seq, latencyRuns: 50);
 
     static string F(double v, string f = "F2") => v.ToString(f, CultureInfo.InvariantCulture);
 
