@@ -40,11 +40,7 @@ public static class DistillCommand
         common.AddTrainingOptions(cmd, new DistillConfig().Training);
         cmd.SetAction(r =>
         {
-            var (config, resolved) = ConfigResolver.Resolve<DistillConfig>(CommonOptions.ConfigOrRunConfig(r, common, "distill"), common.Overrides(r));
-            config.Validate();
-            var device = CommonOptions.Setup(config.Device, config.Threads);
-            var run = RunFolder.Create(config.Out!, "distill", resolved, r.GetValue(common.Resume));
-            var result = run.Run(() => TrainingProgress.Run("distill", p => DistillPipeline.Run(config, new RunContext(run, r.GetValue(common.Resume), device, p, Console.WriteLine))));
+            var (result, run) = PipelineCommand.Run<DistillConfig, DistillResult>(r, common, "distill", DistillPipeline.Run);
             Print(result, run);
             return ExitCodes.Ok;
         });

@@ -30,11 +30,7 @@ public static class FinetuneCommand
         common.AddTrainingOptions(cmd, new FineTuneConfig().Training);
         cmd.SetAction(r =>
         {
-            var (config, resolved) = ConfigResolver.Resolve<FineTuneConfig>(CommonOptions.ConfigOrRunConfig(r, common, "finetune"), common.Overrides(r));
-            config.Validate();
-            var device = CommonOptions.Setup(config.Device, config.Threads);
-            var run = RunFolder.Create(config.Out!, "finetune", resolved, r.GetValue(common.Resume));
-            var result = run.Run(() => TrainingProgress.Run("finetune", progress => FineTunePipeline.Run(config, new RunContext(run, r.GetValue(common.Resume), device, progress))));
+            var (result, run) = PipelineCommand.Run<FineTuneConfig, FineTuneResult>(r, common, "finetune", FineTunePipeline.Run);
             Print(result, run);
             return ExitCodes.Ok;
         });

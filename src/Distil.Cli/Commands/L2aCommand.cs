@@ -40,13 +40,8 @@ public static class L2aCommand
         common.AddTrainingOptions(cmd, new L2aConfig().Training);
         cmd.SetAction(r =>
         {
-            var (config, resolved) = ConfigResolver.Resolve<L2aConfig>(CommonOptions.ConfigOrRunConfig(r, common, "l2a"), common.Overrides(r));
-            config.Validate();
-            var device = CommonOptions.Setup(config.Device, config.Threads);
-            bool resume = r.GetValue(common.Resume);
-            var run = RunFolder.Create(config.Out!, "l2a", resolved, resume);
             // RunFolder.Run keeps the folder once anything resumable exists (arms/NAME/ of a finished arm).
-            var result = run.Run(() => L2aPipeline.Run(config, new RunContext(run, resume, device, null, Console.WriteLine)));
+            var (result, run) = PipelineCommand.Run<L2aConfig, L2aResult>(r, common, "l2a", L2aPipeline.Run);
             var table = new Table().AddColumns("arm", "train rows", "dev acc", "test acc", "teacher test acc");
             foreach (var a in result.Arms)
                 table.AddRow(a.Name, $"{a.TargetRows} + {a.AugmentedRows}", $"{100 * a.DevAccuracy:F2}%", double.IsNaN(a.TestAccuracy) ? "-" : $"{100 * a.TestAccuracy:F2}%",

@@ -50,12 +50,7 @@ public static class MetaKdCommand
         common.AddTrainingOptions(cmd, new MetaKdConfig().Training);
         cmd.SetAction(r =>
         {
-            var (config, resolved) = ConfigResolver.Resolve<MetaKdConfig>(CommonOptions.ConfigOrRunConfig(r, common, "metakd"), common.Overrides(r));
-            config.Validate();
-            var device = CommonOptions.Setup(config.Device, config.Threads);
-            bool resume = r.GetValue(common.Resume);
-            var run = RunFolder.Create(config.Out!, "metakd", resolved, resume);
-            var result = run.Run(() => TrainingProgress.Run("metakd", p => MetaKdPipeline.Run(config, new RunContext(run, resume, device, p, Console.WriteLine))));
+            var (result, run) = PipelineCommand.Run<MetaKdConfig, MetaKdResult>(r, common, "metakd", MetaKdPipeline.Run);
             var table = new Table().AddColumns(new[] { "teacher → student" }.Concat(result.Domains).Append("Avg").ToArray());
             foreach (var row in new[] { result.Teacher, result.Student })
             {

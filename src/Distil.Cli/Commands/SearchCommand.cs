@@ -63,11 +63,7 @@ public static class SearchCommand
             // One --batch-size / --seed for both stages.
             if (overrides.TryGetValue("search_training.batch_size", out var bs)) overrides["retrain.training.batch_size"] = bs;
             if (overrides.TryGetValue("search_training.seed", out var seed)) overrides["retrain.training.seed"] = seed;
-            var (config, resolved) = ConfigResolver.Resolve<SearchConfig>(CommonOptions.ConfigOrRunConfig(r, common, "search"), overrides);
-            config.Validate();
-            var device = CommonOptions.Setup(config.Device, config.Threads);
-            var run = RunFolder.Create(config.Out!, "search", resolved, r.GetValue(common.Resume));
-            var result = run.Run(() => TrainingProgress.Run("search", p => SearchPipeline.Run(config, new RunContext(run, r.GetValue(common.Resume), device, p, Console.WriteLine))));
+            var (result, run) = PipelineCommand.Run<SearchConfig, SearchRunResult>(r, common, "search", SearchPipeline.Run, overrides);
             var table = new Table().AddColumns("model", "parameters", "outside tables", "dev acc", "test acc", "batch-1 ms");
             foreach (var m in new[] { result.Teacher, result.Student })
                 table.AddRow(Markup.Escape(m.Name), $"{m.Parameters / 1e6:F2}M", $"{m.NonEmbeddingParameters / 1e6:F2}M",

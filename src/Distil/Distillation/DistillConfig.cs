@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Distil.Pipelines;
 using Distil.Augment;
 using Distil.Data;
 using Distil.Training;
@@ -6,7 +7,7 @@ using Distil.Training;
 namespace Distil.Distillation;
 
 /// <summary>Settings of `distil distill`. JSON names are the config keys.</summary>
-public sealed record DistillConfig
+public sealed record DistillConfig : IRunConfig
 {
     /// <summary>The fine-tuned teacher: a sequence-classification model folder (e.g. runs/ft/best).</summary>
     [JsonPropertyName("teacher")] public string? Teacher { get; init; }

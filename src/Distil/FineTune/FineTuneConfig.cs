@@ -1,11 +1,12 @@
 using System.Text.Json.Serialization;
+using Distil.Pipelines;
 using Distil.Data;
 using Distil.Training;
 
 namespace Distil.FineTune;
 
 /// <summary>Settings of `distil finetune` (and of the demo's fine-tuning stage). JSON names are the config keys.</summary>
-public sealed record FineTuneConfig
+public sealed record FineTuneConfig : IRunConfig
 {
     /// <summary>Teacher folder: config.json, model.safetensors, vocab.txt (an encoder alone gets a new classifier head).</summary>
     [JsonPropertyName("model")] public string? Model { get; init; }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Distil.Pipelines;
 using Distil.Data;
 using Distil.Training;
 
@@ -9,7 +10,7 @@ namespace Distil.MetaKD;
 /// teacher_mode x distill picks Meta-KD or a baseline: meta + metakd = Meta-KD; single + tinybert = BERT-s -> TinyBERT-KD;
 /// mix + tinybert = BERT-mix -> TinyBERT-KD; meta + tinybert (or kd) = meta-teacher -> plain KD.
 /// </summary>
-public sealed record MetaKdConfig
+public sealed record MetaKdConfig : IRunConfig
 {
     /// <summary>The pre-trained encoder every teacher is fine-tuned from and that gives the prototype embeddings h(x):
     /// key "model" and --model, as in finetune (the C# name is older; "teacher" is a fine-tuned classifier in every command).</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Distil.Pipelines;
 using Distil.Data;
 using Distil.Models;
 using Distil.Training;
@@ -73,7 +74,7 @@ public sealed record RetrainOptions
 }
 
 /// <summary>Settings of `distil search`. JSON names are the config keys.</summary>
-public sealed record SearchConfig
+public sealed record SearchConfig : IRunConfig
 {
     [JsonPropertyName("teacher")] public string? Teacher { get; init; }
     [JsonPropertyName("data")] public DataSettings Data { get; init; } = new();

@@ -1,11 +1,12 @@
 using System.Text.Json.Serialization;
+using Distil.Pipelines;
 using Distil.Data;
 using Distil.Training;
 
 namespace Distil.Augment.L2A;
 
 /// <summary>Settings of `distil l2a`. JSON names are the config keys (see docs/l2a.md for why each default).</summary>
-public sealed record L2aConfig
+public sealed record L2aConfig : IRunConfig
 {
     [JsonPropertyName("teacher")] public string? Teacher { get; init; }
     /// <summary>The data-scarce domain (a value of the data's domain column).</summary>
