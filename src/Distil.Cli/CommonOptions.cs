@@ -76,6 +76,8 @@ public sealed class CommonOptions
         Add(new Option<int>("--save-every") { Description = "Checkpoint every N steps (default: each epoch)" }, "training.save_every_steps");
         Add(new Option<int>("--max-steps") { Description = "Stop after N steps in all" }, "training.max_steps");
         Add(new Option<int>("--memory-limit-mb") { Description = "Refuse the run up front when its memory estimate exceeds N MB (default: the available memory; 0: no check)" }, "training.memory_limit_mb");
+        Add(new Option<int>("--keep-checkpoints") { Description = "Resumable checkpoints kept under checkpoints/, the newest (default 2)" }, "training.keep_checkpoints");
+        Add(new Option<bool>("--drop-checkpoints") { Description = "Delete checkpoints/ when training ran to its end, keeping best/ (saves the disk; --resume then starts over)" }, "training.drop_checkpoints");
         Add(new Option<int>("--skip-nonfinite") { Description = "Skip up to N steps with a NaN/Inf loss or gradient (no update, logged) before stopping (default 0: stop at the first)" }, "training.max_bad_steps");
     }
 

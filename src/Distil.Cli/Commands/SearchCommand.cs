@@ -46,6 +46,8 @@ public static class SearchCommand
         Add(new Option<int>("--transfer-max-rows") { Description = "With --transfer: keep at most N sentences, drawn at random (default 0 = all)" }, "retrain.transfer.max_rows");
         Add(new Option<int>("--batch-size") { Description = "Batch size of search and retraining (default 32)" }, "search_training.batch_size");
         Add(new Option<int>("--seed") { Description = "Seed of search and retraining (default 42)" }, "search_training.seed");
+        Add(new Option<int>("--keep-checkpoints") { Description = "Resumable checkpoints of retraining kept, the newest (default 2)" }, "retrain.training.keep_checkpoints");
+        Add(new Option<bool>("--drop-checkpoints") { Description = "Delete retraining's checkpoints/ when it ran to its end, keeping best/" }, "retrain.training.drop_checkpoints");
         common.AddDataOptions(cmd);
         cmd.SetAction(r =>
         {
