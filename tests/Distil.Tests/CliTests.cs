@@ -19,7 +19,7 @@ public class CliTests
     public CliTests() => torch.set_num_threads(1);
 
     /// <summary>Rows "text, label, domain": label 1 when a positive word appears.</summary>
-    static string Data(string name, int rows, int seed, string? extraLine = null)
+    internal static string Data(string name, int rows, int seed, string? extraLine = null)
     {
         var rng = new Random(seed);
         string path = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-data-").FullName, name);

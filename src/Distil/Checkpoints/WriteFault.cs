@@ -75,7 +75,7 @@ public static class WriteFault
     /// read-only disk, with .NET's message, which names the file. Permission errors are left alone here: without
     /// knowing the operation, a read of an unreadable input would be mistaken for an output.
     /// </summary>
-    public static DistilException? TranslateUnguarded(Exception e) => e is IOException io && Kind(io) is var k && k != Fault.None && !(k == Fault.NotWritable && Code(io.HResult) != EROFS)
+    public static DistilException? TranslateUnguarded(Exception e) => e is IOException io && Kind(io) is var k && (k == Fault.Full || io.HResult == EROFS)
         ? new DistilException(k == Fault.Full ? ExitCodes.DiskFull : ExitCodes.OutputNotWritable,
             k == Fault.Full ? $"{io.Message}: the disk is full; free space on it or choose another --out (resume from the last checkpoint with --resume)"
                 : $"{io.Message}: the file system is read-only; make it writable or choose another --out", io)
@@ -88,19 +88,25 @@ public static class WriteFault
     static Fault Kind(Exception e) => e switch
     {
         UnauthorizedAccessException => Fault.NotWritable,
-        IOException io => Code(io.HResult) switch
+        IOException io when IsWin32(io.HResult) => (io.HResult & 0xFFFF) switch
         {
-            ENOSPC or EDQUOT_LINUX or EDQUOT_MAC or ERROR_DISK_FULL or ERROR_HANDLE_DISK_FULL => Fault.Full,
-            EROFS or EACCES or EPERM or ERROR_WRITE_PROTECT or ERROR_ACCESS_DENIED => Fault.NotWritable,
+            ERROR_DISK_FULL or ERROR_HANDLE_DISK_FULL => Fault.Full,
+            ERROR_WRITE_PROTECT or ERROR_ACCESS_DENIED => Fault.NotWritable,
+            _ => Fault.None,
+        },
+        IOException io => io.HResult switch
+        {
+            ENOSPC or EDQUOT_LINUX or EDQUOT_MAC => Fault.Full,
+            EROFS or EACCES or EPERM => Fault.NotWritable,
             _ => Fault.None,
         },
         _ => Fault.None,
     };
 
-    /// <summary>errno as is on Unix; the Win32 code of a 0x8007xxxx HRESULT on Windows.</summary>
-    static int Code(int hresult) => (hresult & 0xFFFF0000) == 0x80070000 ? hresult & 0xFFFF : hresult;
+    /// <summary>A Win32 error inside an HRESULT (0x8007xxxx), as on Windows; on Unix the HResult is the errno itself.</summary>
+    static bool IsWin32(int hresult) => (hresult & 0xFFFF0000) == 0x80070000;
 
-    static string Reason(Exception e) => e is IOException io && Code(io.HResult) == EROFS ? "read-only file system" : "permission denied";
+    static string Reason(Exception e) => e is IOException { HResult: EROFS } ? "read-only file system" : "permission denied";
 
     /// <summary>The nearest folder of <paramref name="target"/> that exists: the place the user has to make room in.</summary>
     static string Folder(string target)
