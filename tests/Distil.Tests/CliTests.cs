@@ -75,6 +75,39 @@ public class CliTests
     }
 
     [Fact]
+    public void EveryTrainingCommandTakesKeepAndDropCheckpoints()
+    {
+        var root = CliApp.Build();
+        foreach (string name in new[] { "finetune", "distill", "search", "l2a", "metakd" })
+        {
+            var cmd = root.Subcommands.Single(c => c.Name == name);
+            foreach (string option in new[] { "--keep-checkpoints", "--drop-checkpoints" })
+                Assert.True(cmd.Options.Any(o => o.Name == option), $"distil {name} has no {option}");
+        }
+    }
+
+    [Fact]
+    public void FinetuneKeepsAsManyCheckpointsAsAskedOrDropsThemAtTheEnd()
+    {
+        string teacher = TinyBert.TeacherFolder(), train = Data("train.tsv", 32, 1), dev = Data("dev.tsv", 8, 2);
+        using var t = new TempDir();
+        string[] Args(string run, params string[] more) => new[] { "finetune", "--model", teacher, "--train", train, "--dev", dev, "--out", run,
+            "--epochs", "2", "--batch-size", "8", "--max-seq-len", "16", "--threads", "1", "--save-every", "2" }.Concat(more).ToArray();
+
+        string keep = Path.Combine(t.Path, "keep");
+        Assert.Equal(ExitCodes.Ok, Run(Args(keep, "--keep-checkpoints", "3")));
+        Assert.Equal(new[] { "step-0000004", "step-0000006", "step-0000008" },
+            Directory.GetDirectories(Path.Combine(keep, "checkpoints")).Select(Path.GetFileName).Order().ToArray());
+
+        string drop = Path.Combine(t.Path, "drop");
+        Assert.Equal(ExitCodes.Ok, Run(Args(drop, "--drop-checkpoints")));
+        Assert.False(Directory.Exists(Path.Combine(drop, "checkpoints")));
+        Assert.True(File.Exists(Path.Combine(drop, "best", "model.safetensors")));
+        var resolved = JsonNode.Parse(File.ReadAllText(Path.Combine(drop, "config.resolved.json")))!;
+        Assert.True(resolved["config"]!["training"]!["drop_checkpoints"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public void UnknownConfigKeyIsAUsageErrorWithASuggestion()
     {
         string cfg = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-cfg-").FullName, "run.json");

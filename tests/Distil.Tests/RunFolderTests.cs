@@ -61,4 +61,32 @@ public class RunFolderTests
         Assert.Equal(ExitCodes.InvalidInput, e.ExitCode);
         Assert.Contains("config.resolved.json", e.Message);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFolderOfTheUsersOwnFilesIsRefusedAndLeftUntouched(bool resume)
+    {
+        using var t = new TempDir();
+        string mine = t.File("thesis.tex", "my own work");
+        var e = Assert.Throws<DistilException>(() => RunFolder.Create(t.Path, "finetune", new JsonObject(), resume));
+        Assert.Equal(ExitCodes.InvalidUsage, e.ExitCode);
+        Assert.Contains($"{t.Path} is not empty and is not a run folder", e.Message);
+        Assert.Equal(new[] { mine }, Directory.GetFileSystemEntries(t.Path));
+        Assert.Equal("my own work", File.ReadAllText(mine));
+        // The same through the command line, before anything is read or written.
+        Assert.Equal(ExitCodes.InvalidUsage, Distil.Cli.CliApp.Run(resume
+            ? new[] { "finetune", "--model", "m", "--train", "t.tsv", "--out", t.Path, "--resume" }
+            : new[] { "finetune", "--model", "m", "--train", "t.tsv", "--out", t.Path }));
+        Assert.Equal(new[] { mine }, Directory.GetFileSystemEntries(t.Path));
+    }
+
+    [Fact]
+    public void AnEmptyExistingFolderBecomesANewRunFolder()
+    {
+        using var t = new TempDir();
+        var run = RunFolder.Create(t.Path, "finetune", new JsonObject(), resume: false);
+        Assert.True(run.IsNew);
+        Assert.True(File.Exists(run.ConfigPath));
+    }
 }

@@ -181,6 +181,30 @@ public class TrainerTests
             Assert.True(v.allclose(b[k], rtol: 0, atol: 1e-5), $"{k} differs after resuming past the read-only disk");
     }
 
+    sealed class Stopper(int atStep) : TrainerCallback
+    {
+        public override void OnStepEnd(TrainerState s, StepReport r) { if (r.Step == atStep) s.ShouldStop = true; }
+    }
+
+    [Fact]
+    public void KeepCheckpointsKeepsTheNewestAndDropCheckpointsDeletesThemOnlyAfterACompleteRun()
+    {
+        string kept = TempDir();
+        var (_, t0, _) = Make(kept, new TrainingOptions { Epochs = 1, LearningRate = 1e-3, SaveEverySteps = 2, KeepCheckpoints = 3 });
+        t0.Train();
+        Assert.Equal(new[] { "step-0000004", "step-0000006", "step-0000008" }, Checkpoints(kept));
+
+        var o = new TrainingOptions { Epochs = 1, LearningRate = 1e-3, SaveEverySteps = 3, DropCheckpoints = true };
+        string dir = TempDir();
+        var (_, t1, _) = Make(dir, o, new Stopper(atStep: 4));
+        Assert.Equal(4, t1.Train().GlobalStep);
+        Assert.Equal(new[] { "step-0000003", "step-0000004" }, Checkpoints(dir)); // stopped early: kept for --resume
+        var (_, t2, rec) = Make(dir, o);
+        Assert.Equal(8, t2.Train(resume: true).GlobalStep);
+        Assert.Equal(4, rec.Losses.Count); // resumed from step 4, then ran to its end
+        Assert.False(Directory.Exists(Path.Combine(dir, "checkpoints")));
+    }
+
     [Fact]
     public void NanLossStopsWithAClearError()
     {
