@@ -22,7 +22,7 @@ public class CliTests
     internal static string Data(string name, int rows, int seed, string? extraLine = null)
     {
         var rng = new Random(seed);
-        string path = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-data-").FullName, name);
+        string path = Path.Combine(TempDir.Scratch("cli-data"), name);
         var lines = new List<string> { "text\tlabel\tdomain" };
         for (int i = 0; i < rows; i++)
         {
@@ -41,7 +41,7 @@ public class CliTests
     public void FinetuneWritesARunFolderAndEvalAndPredictAgree()
     {
         string teacher = TinyBert.TeacherFolder(), train = Data("train.tsv", 48, 1), dev = Data("dev.tsv", 24, 2);
-        string run = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-run-").FullName, "ft");
+        string run = Path.Combine(TempDir.Scratch("cli-run"), "ft");
         int code = Run("finetune", "--model", teacher, "--train", train, "--dev", dev, "--test", dev, "--out", run,
             "--epochs", "10", "--batch-size", "8", "--lr", "3e-3", "--max-seq-len", "16", "--threads", "1", "--pooling", "mean");
         Assert.Equal(ExitCodes.Ok, code);
@@ -110,7 +110,7 @@ public class CliTests
     [Fact]
     public void UnknownConfigKeyIsAUsageErrorWithASuggestion()
     {
-        string cfg = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-cfg-").FullName, "run.json");
+        string cfg = Path.Combine(TempDir.Scratch("cli-cfg"), "run.json");
         File.WriteAllText(cfg, """{ "model": "m", "training": { "epoch": 2 } }""");
         var e = Assert.Throws<DistilException>(() => ConfigResolver.Resolve<Distil.Training.FineTuneConfig>(cfg, new Dictionary<string, JsonNode?>()));
         Assert.Equal(ExitCodes.InvalidUsage, e.ExitCode);
@@ -122,7 +122,7 @@ public class CliTests
     [Fact]
     public void FlagsOverrideTheConfigFile()
     {
-        string cfg = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-cfg-").FullName, "run.json");
+        string cfg = Path.Combine(TempDir.Scratch("cli-cfg"), "run.json");
         File.WriteAllText(cfg, """{ "model": "m", "data": { "max_seq_len": 32 }, "training": { "epochs": 5, "batch_size": 4 } }""");
         var (c, _) = ConfigResolver.Resolve<Distil.Training.FineTuneConfig>(cfg, new Dictionary<string, JsonNode?> { ["training.epochs"] = 1 });
         Assert.Equal((1, 4, 32, 0.01), (c.Training.Epochs, c.Training.BatchSize, c.Data.MaxSeqLen, c.Training.WeightDecay));
@@ -133,7 +133,7 @@ public class CliTests
     {
         string teacher = TinyBert.TeacherFolder();
         string train = Data("train.tsv", 16, 1, extraLine: "only one column");
-        string run = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-run-").FullName, "ft");
+        string run = Path.Combine(TempDir.Scratch("cli-run"), "ft");
         Assert.Equal(ExitCodes.InvalidInput, Run("finetune", "--model", teacher, "--train", train, "--out", run, "--max-steps", "1"));
         Assert.False(Directory.Exists(Path.Combine(run, "best")), "nothing half-done is left behind");
         var e = Assert.Throws<DistilException>(() => Distil.Data.DatasetReader.Read(train));
@@ -147,7 +147,7 @@ public class CliTests
     [Fact]
     public void MissingInputsHaveTheirExitCodes()
     {
-        string run = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-run-").FullName, "ft");
+        string run = Path.Combine(TempDir.Scratch("cli-run"), "ft");
         Assert.Equal(ExitCodes.InputNotFound, Run("finetune", "--model", "/nonexistent/model", "--train", "/nonexistent/train.tsv", "--out", run));
         Assert.Equal(ExitCodes.InvalidUsage, Run("finetune", "--train", "x.tsv", "--out", run)); // no --model
     }
@@ -155,7 +155,7 @@ public class CliTests
     [Fact]
     public void DemoRefusesAnUnknownStepToSkipBeforeDoingAnything()
     {
-        string dir = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-demo-").FullName, "demo");
+        string dir = Path.Combine(TempDir.Scratch("cli-demo"), "demo");
         Assert.Equal(ExitCodes.InvalidUsage, Run("demo", "--out", dir, "--skip", "metakd,adabert"));
         Assert.False(Directory.Exists(dir));
     }

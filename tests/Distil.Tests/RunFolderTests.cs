@@ -7,7 +7,7 @@ namespace Distil.Tests;
 /// <summary>What a failed run leaves behind: nothing when it saved nothing resumable, everything once it did.</summary>
 public class RunFolderTests
 {
-    static string NewPath() => Path.Combine(Directory.CreateTempSubdirectory("distil-runfolder-").FullName, "run");
+    static string NewPath() => Path.Combine(TempDir.Scratch("runfolder"), "run");
 
     [Fact]
     public void ARunThatFailsBeforeSavingAnythingRemovesItsNewFolder()

@@ -75,12 +75,12 @@ public class TrainerTests
         return (model, trainer, rec);
     }
 
-    static string TempDir() => Directory.CreateTempSubdirectory("distil-trainer-").FullName;
+    static string NewDir() => TempDir.Scratch("trainer");
 
     [Fact]
     public void LossDecreasesOnATinyTask()
     {
-        var (_, trainer, rec) = Make(TempDir(), new TrainingOptions { Epochs = 12, LearningRate = 3e-3, WarmupRatio = 0.1 });
+        var (_, trainer, rec) = Make(NewDir(), new TrainingOptions { Epochs = 12, LearningRate = 3e-3, WarmupRatio = 0.1 });
         trainer.Train();
         Assert.Equal(96, rec.Losses.Count);
         double first = rec.Losses.Take(8).Average(), last = rec.Losses.TakeLast(8).Average();
@@ -91,10 +91,10 @@ public class TrainerTests
     public void ResumeAfterStopGivesTheSameWeightsAsOneRun()
     {
         var o = new TrainingOptions { Epochs = 2, LearningRate = 1e-3, SaveEverySteps = 5 };
-        var (straight, t1, _) = Make(TempDir(), o);
+        var (straight, t1, _) = Make(NewDir(), o);
         t1.Train();
 
-        string dir = TempDir();
+        string dir = NewDir();
         var (_, t2, _) = Make(dir, o, new Killer(atStep: 12)); // dies two steps after the checkpoint at step 10 (mid-epoch 2)
         Assert.Throws<KilledException>(() => t2.Train());
         var (resumed, t3, rec3) = Make(dir, o);
@@ -129,7 +129,7 @@ public class TrainerTests
     public void ACheckpointOnAFullDiskFailsCleanlyAndTheRunResumesFromTheOneBefore()
     {
         var o = new TrainingOptions { Epochs = 2, LearningRate = 1e-3, SaveEverySteps = 5 };
-        var (straight, t1, _) = Make(TempDir(), o);
+        var (straight, t1, _) = Make(NewDir(), o);
         t1.Train();
 
         using var disk = new Tmpfs(4 << 20);
@@ -159,7 +159,7 @@ public class TrainerTests
     public void ACheckpointOnAReadOnlyDiskFailsCleanlyAndTheRunResumesOnceWritable()
     {
         var o = new TrainingOptions { Epochs = 2, LearningRate = 1e-3, SaveEverySteps = 5 };
-        var (straight, t1, _) = Make(TempDir(), o);
+        var (straight, t1, _) = Make(NewDir(), o);
         t1.Train();
 
         using var disk = new Tmpfs(4 << 20);
@@ -189,13 +189,13 @@ public class TrainerTests
     [Fact]
     public void KeepCheckpointsKeepsTheNewestAndDropCheckpointsDeletesThemOnlyAfterACompleteRun()
     {
-        string kept = TempDir();
+        string kept = NewDir();
         var (_, t0, _) = Make(kept, new TrainingOptions { Epochs = 1, LearningRate = 1e-3, SaveEverySteps = 2, KeepCheckpoints = 3 });
         t0.Train();
         Assert.Equal(new[] { "step-0000004", "step-0000006", "step-0000008" }, Checkpoints(kept));
 
         var o = new TrainingOptions { Epochs = 1, LearningRate = 1e-3, SaveEverySteps = 3, DropCheckpoints = true };
-        string dir = TempDir();
+        string dir = NewDir();
         var (_, t1, _) = Make(dir, o, new Stopper(atStep: 4));
         Assert.Equal(4, t1.Train().GlobalStep);
         Assert.Equal(new[] { "step-0000003", "step-0000004" }, Checkpoints(dir)); // stopped early: kept for --resume
@@ -208,7 +208,7 @@ public class TrainerTests
     [Fact]
     public void NanLossStopsWithAClearError()
     {
-        var (_, trainer, _) = Make(TempDir(), new TrainingOptions { Epochs = 1, LearningRate = 1e30, MaxGradNorm = 1e30 });
+        var (_, trainer, _) = Make(NewDir(), new TrainingOptions { Epochs = 1, LearningRate = 1e30, MaxGradNorm = 1e30 });
         var e = Assert.Throws<DistilException>(() => trainer.Train());
         Assert.Equal(ExitCodes.NumericalFault, e.ExitCode);
         Assert.Contains("training diverged", e.Message);
