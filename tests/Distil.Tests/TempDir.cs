@@ -2,9 +2,9 @@ namespace Distil.Tests;
 
 /// <summary>
 /// A fresh temporary folder for one test, deleted afterwards. The one way tests make temporary files (a test checks
-/// that no other source file asks for the temp path): every folder lives under one root per test process, which is
-/// removed when the process exits, so folders handed out by helpers (<see cref="Scratch"/>) and any a failing test
-/// did not dispose are gone after the suite too.
+/// that no other source file asks for the temp path): every folder lives under one root per test process, which
+/// <see cref="CleanupTestFramework"/> removes when the last test has run, so folders handed out by helpers
+/// (<see cref="Scratch"/>) and any a failing test did not dispose are gone after the suite too.
 /// </summary>
 public sealed class TempDir : IDisposable
 {
@@ -15,7 +15,6 @@ public sealed class TempDir : IDisposable
     {
         string r = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"distil-test-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
         Directory.CreateDirectory(r);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Delete(r);
         return r;
     });
 
@@ -27,7 +26,7 @@ public sealed class TempDir : IDisposable
         Directory.CreateDirectory(Path);
     }
 
-    /// <summary>A new folder that lives until the test process ends: for helpers whose callers keep the path
+    /// <summary>A new folder that lives until the end of the run: for helpers whose callers keep the path
     /// (a teacher folder, a data file) and for fields of test classes.</summary>
     public static string Scratch(string prefix) => new TempDir(prefix).Path;
 
@@ -44,6 +43,9 @@ public sealed class TempDir : IDisposable
         return p;
     }
     public void Dispose() => Delete(Path);
+
+    /// <summary>Removes the root and everything under it (at the end of the run).</summary>
+    public static void DeleteRoot() { if (root.IsValueCreated) Delete(root.Value); }
 
     static void Delete(string dir)
     {

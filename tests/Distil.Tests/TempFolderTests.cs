@@ -4,7 +4,7 @@ namespace Distil.Tests;
 
 /// <summary>
 /// Tests leave nothing in the temp folder: <see cref="TempDir"/> is the only way they make temporary files, and it
-/// puts everything under one root per test process that is removed at exit.
+/// puts everything under one root per test process that CleanupTestFramework removes after the last test.
 /// </summary>
 public class TempFolderTests
 {
@@ -29,7 +29,7 @@ public class TempFolderTests
         var offenders = files.SelectMany(f => File.ReadLines(f).Select((line, i) => (File: Path.GetFileName(f), Line: i + 1, Text: line)))
             .Where(x => calls.Any(c => x.Text.Contains(c, StringComparison.Ordinal)))
             .Select(x => $"{x.File}:{x.Line}: {x.Text.Trim()}").ToArray();
-        Assert.True(offenders.Length == 0, "make temporary folders with TempDir (disposed) or TempDir.Scratch (removed at exit):\n" + string.Join("\n", offenders));
+        Assert.True(offenders.Length == 0, "make temporary folders with TempDir (disposed) or TempDir.Scratch (removed after the run):\n" + string.Join("\n", offenders));
     }
 
     [Fact]
@@ -46,5 +46,6 @@ public class TempFolderTests
         Assert.False(Directory.Exists(path));
         Assert.StartsWith(TempDir.Root + Path.DirectorySeparatorChar, TempDir.Scratch("scratch"));
         Assert.StartsWith($"distil-test-{Environment.ProcessId}-", Path.GetFileName(TempDir.Root));
+        Assert.True(CleanupTestFramework.Active, "the tests do not run through CleanupTestFramework: TempDir.Root would stay after the run");
     }
 }
