@@ -46,6 +46,16 @@ public class DiskFaultTests
         Assert.Null(WriteFault.Translate(DistilException.BadInput("bad row"), "/x"));
     }
 
+    /// <summary>CliApp's fallback for writes outside the atomic writers: only what is surely about an output.</summary>
+    [Fact]
+    public void TheLastLineOfDefenceTakesFullAndReadOnlyDisksButNotPermissionErrors()
+    {
+        Assert.Equal(ExitCodes.DiskFull, WriteFault.TranslateUnguarded(new IOException("No space left on device : '/r/metrics.jsonl'", 28))!.ExitCode);
+        Assert.Equal(ExitCodes.OutputNotWritable, WriteFault.TranslateUnguarded(new IOException("Read-only file system : '/r/bench.json'", 30))!.ExitCode);
+        Assert.Null(WriteFault.TranslateUnguarded(new IOException("Permission denied : '/data/train.tsv'", 13))); // may be an input
+        Assert.Null(WriteFault.TranslateUnguarded(new UnauthorizedAccessException("denied")));
+    }
+
     static Dictionary<string, Tensor> Weights(int n, float value) => new() { ["w"] = full(n, value) };
 
     [TmpfsFact]
