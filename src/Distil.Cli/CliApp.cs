@@ -45,6 +45,12 @@ public static class CliApp
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return e.ExitCode;
         }
+        catch (Exception e) when (Checkpoints.WriteFault.TranslateUnguarded(e) is DistilException d)
+        {
+            // A full or read-only disk hit by a write outside the atomic writers: still a message and its exit code.
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {d.Message}");
+            return d.ExitCode;
+        }
         catch (OperationCanceledException)
         {
             AnsiConsole.MarkupLine("[yellow]cancelled[/]; the last checkpoint is kept (use --resume)");

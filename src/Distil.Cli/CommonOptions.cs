@@ -83,8 +83,24 @@ public sealed class CommonOptions
         Add(OptionMeanings.Create<int>("--eval-every", $"({Steps(t.EvalEverySteps)})"), "training.eval_every_steps");
         Add(OptionMeanings.Create<int>("--save-every", $"({Steps(t.SaveEverySteps)})"), "training.save_every_steps");
         Add(OptionMeanings.Create<int>("--max-steps", t.MaxSteps > 0 ? $"in all (default {t.MaxSteps})" : "in all"), "training.max_steps");
-        Add(new Option<int>("--memory-limit-mb") { Description = "Refuse the run up front when its memory estimate exceeds N MB (default: the available memory; 0: no check)" }, "training.memory_limit_mb");
-        Add(new Option<int>("--skip-nonfinite") { Description = "Skip up to N steps with a NaN/Inf loss or gradient (no update, logged) before stopping (default 0: stop at the first)" }, "training.max_bad_steps");
+        AddRunOptions(c, "training");
+    }
+
+    /// <summary>
+    /// What the one Trainer gives every command, whatever its own options: the memory check, checkpoint retention and
+    /// the non-finite step policy, each mapped to every training section of the command's config (search has two).
+    /// </summary>
+    public void AddRunOptions(Command c, params string[] trainingSections)
+    {
+        void Add<T>(Option<T> o, string key)
+        {
+            c.Options.Add(o);
+            foreach (string section in trainingSections) Map(o, $"{section}.{key}");
+        }
+        Add(new Option<int>("--memory-limit-mb") { Description = "Refuse the run up front when its memory estimate exceeds N MB (default: the available memory; 0: no check)" }, "memory_limit_mb");
+        Add(new Option<int>("--keep-checkpoints") { Description = "Resumable checkpoints kept under checkpoints/, the newest (default 2)" }, "keep_checkpoints");
+        Add(new Option<bool>("--drop-checkpoints") { Description = "Delete checkpoints/ when training ran to its end, keeping best/ (saves the disk; --resume then starts over)" }, "drop_checkpoints");
+        Add(new Option<int>("--skip-nonfinite") { Description = "Skip up to N steps with a NaN/Inf loss or gradient (no update, logged) before stopping (default 0: stop at the first)" }, "max_bad_steps");
     }
 
     /// <summary>--config, or with --resume and no --config the run folder's own config.resolved.json (flags still override).</summary>

@@ -15,6 +15,10 @@ public static class ExitCodes
     public const int NumericalFault = 5;
     /// <summary>A quality gate failed (e.g. an export whose outputs differ from the original).</summary>
     public const int CheckFailed = 6;
+    /// <summary>An output (checkpoint, best/, a run file, a cache) could not be written: the disk is full. Nothing half-written is left.</summary>
+    public const int DiskFull = 7;
+    /// <summary>An output could not be written: its folder is read-only or not writable. Nothing half-written is left.</summary>
+    public const int OutputNotWritable = 8;
     public const int Cancelled = 130;
 }
 

@@ -16,7 +16,7 @@ public class AdaBertCliTests
     {
         var rng = new Random(seed);
         var w = TinyBert.Words;
-        string path = Path.Combine(Directory.CreateTempSubdirectory("distil-ab-data-").FullName, name);
+        string path = Path.Combine(TempDir.Scratch("ab-data"), name);
         File.WriteAllLines(path, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, rows).Select(i =>
             $"the {w[9 + rng.Next(3)]} was {(i % 2 == 1 ? w[rng.Next(4)] : w[4 + rng.Next(4)])} .\t{i % 2}")));
         return path;
@@ -35,7 +35,7 @@ public class AdaBertCliTests
     public void SearchDerivesRetrainsAndLeavesAStudentThatEvalAndPredictLoad()
     {
         string train = Data("train.tsv", 48, 1), dev = Data("dev.tsv", 16, 2);
-        string root = Directory.CreateTempSubdirectory("distil-ab-run-").FullName;
+        string root = TempDir.Scratch("ab-run");
         string teacher = FineTunedTeacher(root, train, dev, epochs: 4);
         string config = Path.Combine(root, "search.json");
         File.WriteAllText(config, """
@@ -78,7 +78,7 @@ public class AdaBertCliTests
     public void AugmentRetrainsOnTheTrainingRowsPlusTheirTeacherLabelledCopies()
     {
         string train = Data("train.tsv", 40, 3), dev = Data("dev.tsv", 16, 4);
-        string root = Directory.CreateTempSubdirectory("distil-ab-aug-").FullName;
+        string root = TempDir.Scratch("ab-aug");
         string teacher = FineTunedTeacher(root, train, dev, epochs: 2);
         string config = Path.Combine(root, "search.json");
         File.WriteAllText(config, """{ "search": { "op_costs_ms": [1.0, 1.4, 1.8, 1.1, 1.5, 2.0, 0.3, 0.3, 0.02, 0] }, "log_every_steps": 100 }""");
@@ -102,7 +102,7 @@ public class AdaBertCliTests
     public void TransferRetrainsOnTheRowsPlusTheDistinctTransferSentencesNotInDev()
     {
         string train = Data("train.tsv", 40, 5), dev = Data("dev.tsv", 16, 6);
-        string root = Directory.CreateTempSubdirectory("distil-ab-transfer-").FullName;
+        string root = TempDir.Scratch("ab-transfer");
         string teacher = FineTunedTeacher(root, train, dev, epochs: 1);
         string devSentence = File.ReadLines(dev).Skip(1).First().Split('\t')[0];
         var w = TinyBert.Words;
@@ -141,7 +141,7 @@ public class AdaBertCliTests
     public void BadInputsFailWithClearCodes()
     {
         string train = Data("train.tsv", 8, 1);
-        string root = Directory.CreateTempSubdirectory("distil-ab-bad-").FullName;
+        string root = TempDir.Scratch("ab-bad");
         Assert.Equal(ExitCodes.InputNotFound, CliApp.Run(["search", "--teacher", Path.Combine(root, "missing"), "--train", train, "--out", Path.Combine(root, "a")]));
         Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(["search", "--teacher", root, "--train", train, "--k-max", "0", "--out", Path.Combine(root, "b")]));
         Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(["search", "--train", train, "--out", Path.Combine(root, "c")]));

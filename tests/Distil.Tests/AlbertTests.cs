@@ -17,7 +17,7 @@ namespace Distil.Tests;
 /// </summary>
 public sealed class AlbertTests : IDisposable
 {
-    readonly string root = Directory.CreateTempSubdirectory("distil-albert-").FullName;
+    readonly string root = TempDir.Scratch("albert");
 
     public AlbertTests() => torch.set_num_threads(1);
 
@@ -348,7 +348,7 @@ public sealed class AlbertTests : IDisposable
     {
         var rng = new Random(seed);
         var w = TinyBert.Words;
-        string path = Path.Combine(Directory.CreateTempSubdirectory("distil-albert-data-").FullName, name);
+        string path = Path.Combine(TempDir.Scratch("albert-data"), name);
         File.WriteAllLines(path, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, rows).Select(i =>
             $"the {w[9 + rng.Next(3)]} was {(i % 2 == 1 ? w[rng.Next(4)] : w[4 + rng.Next(4)])} .\t{i % 2}")));
         return path;

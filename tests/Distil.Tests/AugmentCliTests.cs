@@ -27,7 +27,7 @@ public class AugmentCliTests
     static string Teacher()
     {
         string encoder = TinyBert.TeacherFolder(layers: 2);
-        string dir = Path.Combine(Directory.CreateTempSubdirectory("distil-aug-teacher-").FullName, "teacher");
+        string dir = Path.Combine(TempDir.Scratch("aug-teacher"), "teacher");
         var (model, _) = ModelFolder.LoadForClassification(encoder, new[] { "0", "1" }, pooling: "mean");
         using (model) ModelFolder.Save(dir, model, encoder);
         return dir;
@@ -37,7 +37,7 @@ public class AugmentCliTests
     public void DistillAugmentTrainsOnTeacherLabelledCopiesCachedNextToTheData()
     {
         string teacher = Teacher();
-        string dataDir = Directory.CreateTempSubdirectory("distil-aug-data-").FullName;
+        string dataDir = TempDir.Scratch("aug-data");
         string train = Data(dataDir, "train.tsv", 24, 1), dev = Data(dataDir, "dev.tsv", 8, 2);
         string run = Path.Combine(dataDir, "runs", "kd");
         string[] Args(string output) => new[] { "distill", "--teacher", teacher, "--student", "L1-H8-A2-I16", "--preset", "kd", "--augment", "2",

@@ -25,7 +25,7 @@ public class BadInputCorpusTests
     public void CaseGivesItsExitCodeAndMessage(string name)
     {
         var spec = JsonNode.Parse(File.ReadAllText(Path.Combine(CorpusDir, "cases.json")))!.AsArray().Single(c => c!["name"]!.GetValue<string>() == name)!;
-        string work = Directory.CreateTempSubdirectory($"distil-bad-{name}-").FullName;
+        string work = TempDir.Scratch($"bad-{name}");
         string caseDir = Path.Combine(work, "case");
         CopyTree(Path.Combine(CorpusDir, name), caseDir);
 
@@ -54,7 +54,7 @@ public class BadInputCorpusTests
     [Fact]
     public void TenMegabyteSingleLineIsRefused()
     {
-        string work = Directory.CreateTempSubdirectory("distil-bad-longline-").FullName;
+        string work = TempDir.Scratch("bad-longline");
         string train = Path.Combine(work, "train.tsv");
         using (var w = new StreamWriter(train))
         {

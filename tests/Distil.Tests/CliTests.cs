@@ -20,10 +20,10 @@ public class CliTests
     public CliTests() => torch.set_num_threads(1);
 
     /// <summary>Rows "text, label, domain": label 1 when a positive word appears.</summary>
-    static string Data(string name, int rows, int seed, string? extraLine = null)
+    internal static string Data(string name, int rows, int seed, string? extraLine = null)
     {
         var rng = new Random(seed);
-        string path = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-data-").FullName, name);
+        string path = Path.Combine(TempDir.Scratch("cli-data"), name);
         var lines = new List<string> { "text\tlabel\tdomain" };
         for (int i = 0; i < rows; i++)
         {
@@ -42,7 +42,7 @@ public class CliTests
     public void FinetuneWritesARunFolderAndEvalAndPredictAgree()
     {
         string teacher = TinyBert.TeacherFolder(), train = Data("train.tsv", 48, 1), dev = Data("dev.tsv", 24, 2);
-        string run = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-run-").FullName, "ft");
+        string run = Path.Combine(TempDir.Scratch("cli-run"), "ft");
         int code = Run("finetune", "--model", teacher, "--train", train, "--dev", dev, "--test", dev, "--out", run,
             "--epochs", "10", "--batch-size", "8", "--lr", "3e-3", "--max-seq-len", "16", "--threads", "1", "--pooling", "mean");
         Assert.Equal(ExitCodes.Ok, code);
@@ -76,9 +76,42 @@ public class CliTests
     }
 
     [Fact]
+    public void EveryTrainingCommandTakesKeepAndDropCheckpoints()
+    {
+        var root = CliApp.Build();
+        foreach (string name in new[] { "finetune", "distill", "search", "l2a", "metakd" })
+        {
+            var cmd = root.Subcommands.Single(c => c.Name == name);
+            foreach (string option in new[] { "--keep-checkpoints", "--drop-checkpoints" })
+                Assert.True(cmd.Options.Any(o => o.Name == option), $"distil {name} has no {option}");
+        }
+    }
+
+    [Fact]
+    public void FinetuneKeepsAsManyCheckpointsAsAskedOrDropsThemAtTheEnd()
+    {
+        string teacher = TinyBert.TeacherFolder(), train = Data("train.tsv", 32, 1), dev = Data("dev.tsv", 8, 2);
+        using var t = new TempDir();
+        string[] Args(string run, params string[] more) => new[] { "finetune", "--model", teacher, "--train", train, "--dev", dev, "--out", run,
+            "--epochs", "2", "--batch-size", "8", "--max-seq-len", "16", "--threads", "1", "--save-every", "2" }.Concat(more).ToArray();
+
+        string keep = Path.Combine(t.Path, "keep");
+        Assert.Equal(ExitCodes.Ok, Run(Args(keep, "--keep-checkpoints", "3")));
+        Assert.Equal(new[] { "step-0000004", "step-0000006", "step-0000008" },
+            Directory.GetDirectories(Path.Combine(keep, "checkpoints")).Select(Path.GetFileName).Order().ToArray());
+
+        string drop = Path.Combine(t.Path, "drop");
+        Assert.Equal(ExitCodes.Ok, Run(Args(drop, "--drop-checkpoints")));
+        Assert.False(Directory.Exists(Path.Combine(drop, "checkpoints")));
+        Assert.True(File.Exists(Path.Combine(drop, "best", "model.safetensors")));
+        var resolved = JsonNode.Parse(File.ReadAllText(Path.Combine(drop, "config.resolved.json")))!;
+        Assert.True(resolved["config"]!["training"]!["drop_checkpoints"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public void UnknownConfigKeyIsAUsageErrorWithASuggestion()
     {
-        string cfg = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-cfg-").FullName, "run.json");
+        string cfg = Path.Combine(TempDir.Scratch("cli-cfg"), "run.json");
         File.WriteAllText(cfg, """{ "model": "m", "training": { "epoch": 2 } }""");
         var e = Assert.Throws<DistilException>(() => ConfigResolver.Resolve<Distil.FineTune.FineTuneConfig>(cfg, new Dictionary<string, JsonNode?>()));
         Assert.Equal(ExitCodes.InvalidUsage, e.ExitCode);
@@ -90,7 +123,7 @@ public class CliTests
     [Fact]
     public void FlagsOverrideTheConfigFile()
     {
-        string cfg = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-cfg-").FullName, "run.json");
+        string cfg = Path.Combine(TempDir.Scratch("cli-cfg"), "run.json");
         File.WriteAllText(cfg, """{ "model": "m", "data": { "max_seq_len": 32 }, "training": { "epochs": 5, "batch_size": 4 } }""");
         var (c, _) = ConfigResolver.Resolve<Distil.FineTune.FineTuneConfig>(cfg, new Dictionary<string, JsonNode?> { ["training.epochs"] = 1 });
         Assert.Equal((1, 4, 32, 0.01), (c.Training.Epochs, c.Training.BatchSize, c.Data.MaxSeqLen, c.Training.WeightDecay));
@@ -101,7 +134,7 @@ public class CliTests
     {
         string teacher = TinyBert.TeacherFolder();
         string train = Data("train.tsv", 16, 1, extraLine: "only one column");
-        string run = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-run-").FullName, "ft");
+        string run = Path.Combine(TempDir.Scratch("cli-run"), "ft");
         Assert.Equal(ExitCodes.InvalidInput, Run("finetune", "--model", teacher, "--train", train, "--out", run, "--max-steps", "1"));
         Assert.False(Directory.Exists(Path.Combine(run, "best")), "nothing half-done is left behind");
         var e = Assert.Throws<DistilException>(() => Distil.Data.DatasetReader.Read(train));
@@ -115,7 +148,7 @@ public class CliTests
     [Fact]
     public void MissingInputsHaveTheirExitCodes()
     {
-        string run = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-run-").FullName, "ft");
+        string run = Path.Combine(TempDir.Scratch("cli-run"), "ft");
         Assert.Equal(ExitCodes.InputNotFound, Run("finetune", "--model", "/nonexistent/model", "--train", "/nonexistent/train.tsv", "--out", run));
         Assert.Equal(ExitCodes.InvalidUsage, Run("finetune", "--train", "x.tsv", "--out", run)); // no --model
     }
@@ -123,7 +156,7 @@ public class CliTests
     [Fact]
     public void DemoRefusesAnUnknownStepToSkipBeforeDoingAnything()
     {
-        string dir = Path.Combine(Directory.CreateTempSubdirectory("distil-cli-demo-").FullName, "demo");
+        string dir = Path.Combine(TempDir.Scratch("cli-demo"), "demo");
         Assert.Equal(ExitCodes.InvalidUsage, Run("demo", "--out", dir, "--skip", "metakd,adabert"));
         Assert.False(Directory.Exists(dir));
     }

@@ -15,7 +15,7 @@ public class DistillCliTests
     {
         var rng = new Random(seed);
         var w = TinyBert.Words;
-        string path = Path.Combine(Directory.CreateTempSubdirectory("distil-kd-data-").FullName, name);
+        string path = Path.Combine(TempDir.Scratch("kd-data"), name);
         File.WriteAllLines(path, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, rows).Select(i =>
             $"the {w[9 + rng.Next(3)]} was {(i % 2 == 1 ? w[rng.Next(4)] : w[4 + rng.Next(4)])} .\t{i % 2}")));
         return path;
@@ -26,7 +26,7 @@ public class DistillCliTests
     {
         string encoder = TinyBert.TeacherFolder(layers: 2);
         string train = Data("train.tsv", 48, 1), dev = Data("dev.tsv", 16, 2);
-        string run = Path.Combine(Directory.CreateTempSubdirectory("distil-kd-teacher-").FullName, "ft");
+        string run = Path.Combine(TempDir.Scratch("kd-teacher"), "ft");
         Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "finetune", "--model", encoder, "--train", train, "--dev", dev, "--out", run,
             "--epochs", "6", "--batch-size", "8", "--lr", "3e-3", "--max-seq-len", "16", "--pooling", "mean", "--threads", "1" }));
         return (Path.Combine(run, "best"), train, dev);
@@ -39,7 +39,7 @@ public class DistillCliTests
         foreach (var (preset, student) in new[] { ("kd", "L1-H16-A2-I32"), ("distilbert", "L1-H16-A2-I32"), ("pkd", "L1-H8-A2-I16"),
                                                   ("tinybert", "L1-H8-A2-I16"), ("minilm", "L1-H8-A2-I16") })
         {
-            string run = Path.Combine(Directory.CreateTempSubdirectory("distil-kd-run-").FullName, preset);
+            string run = Path.Combine(TempDir.Scratch("kd-run"), preset);
             int code = CliApp.Run(new[] { "distill", "--teacher", teacher, "--student", student, "--preset", preset, "--train", train, "--dev", dev,
                 "--out", run, "--epochs", "1", "--batch-size", "8", "--max-seq-len", "16", "--lr", "1e-3", "--threads", "1" });
             Assert.True(code == ExitCodes.Ok, $"{preset} exited with {code}");
@@ -57,7 +57,7 @@ public class DistillCliTests
     public void KdFromTheTeacherWidthLearnsTheTaskAndUsesTheLogitsCache()
     {
         var (teacher, train, dev) = FineTunedTeacher();
-        string run = Path.Combine(Directory.CreateTempSubdirectory("distil-kd-run-").FullName, "kd");
+        string run = Path.Combine(TempDir.Scratch("kd-run"), "kd");
         Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "distill", "--teacher", teacher, "--student", "L1-H16-A2-I32", "--init", "teacher",
             "--train", train, "--dev", dev, "--out", run, "--epochs", "4", "--batch-size", "8", "--max-seq-len", "16", "--lr", "3e-3", "--threads", "1" }));
         Assert.Single(Directory.GetFiles(Path.Combine(Path.GetDirectoryName(train)!, ".distil-cache"), "teacher-logits-*.safetensors"));
@@ -69,7 +69,7 @@ public class DistillCliTests
     public void APlanThatCannotWorkFailsBeforeTraining()
     {
         var (teacher, train, dev) = FineTunedTeacher();
-        string run = Path.Combine(Directory.CreateTempSubdirectory("distil-kd-run-").FullName, "bad");
+        string run = Path.Combine(TempDir.Scratch("kd-run"), "bad");
         // tinybert matches attention head by head: a student with another head count is refused up front.
         Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(new[] { "distill", "--teacher", teacher, "--student", "L1-H16-A4-I32", "--preset", "tinybert",
             "--train", train, "--out", run, "--threads", "1" }));

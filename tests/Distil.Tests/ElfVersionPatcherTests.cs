@@ -110,7 +110,7 @@ public class ElfVersionPatcherTests
     [Fact]
     public void PatchFileIsIdempotentOnDisk()
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("distil-elf-").FullName, "libLibTorchSharp.so");
+        string path = Path.Combine(TempDir.Scratch("elf"), "libLibTorchSharp.so");
         File.WriteAllBytes(path, BuildElf());
         Assert.Equal(ElfPatchResult.Patched, ElfVersionPatcher.PatchFile(path));
         var once = File.ReadAllBytes(path);

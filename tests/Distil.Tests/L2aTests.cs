@@ -211,7 +211,7 @@ public class L2aTests
     [Fact]
     public void L2aRunsEndToEndAndWritesAnInspectableSelection()
     {
-        string folder = Directory.CreateTempSubdirectory("distil-l2a-").FullName;
+        string folder = TempDir.Scratch("l2a");
         string Data(string name, int perDomain, int seed)
         {
             var rows = Rows("a", new[] { "movie", "plot" }, perDomain, seed).Concat(Rows("b", new[] { "phone", "battery" }, perDomain, seed + 1))

@@ -35,7 +35,7 @@ public class MetaKdCliTests
     static (string Encoder, string Dir) Setup()
     {
         string encoder = TinyBert.TeacherFolder(layers: 2);
-        string dir = Directory.CreateTempSubdirectory("distil-metakd-data-").FullName;
+        string dir = TempDir.Scratch("metakd-data");
         Data(dir, "train.tsv", 16, 1); Data(dir, "dev.tsv", 6, 2); Data(dir, "test.tsv", 6, 3);
         return (encoder, dir);
     }

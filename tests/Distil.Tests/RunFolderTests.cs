@@ -7,7 +7,7 @@ namespace Distil.Tests;
 /// <summary>What a failed run leaves behind: nothing when it saved nothing resumable, everything once it did.</summary>
 public class RunFolderTests
 {
-    static string NewPath() => Path.Combine(Directory.CreateTempSubdirectory("distil-runfolder-").FullName, "run");
+    static string NewPath() => Path.Combine(TempDir.Scratch("runfolder"), "run");
 
     [Fact]
     public void ARunThatFailsBeforeSavingAnythingRemovesItsNewFolder()
@@ -60,5 +60,33 @@ public class RunFolderTests
         e = Assert.Throws<DistilException>(() => RunFolder.Create(dir, "finetune", new JsonObject(), resume: true));
         Assert.Equal(ExitCodes.InvalidInput, e.ExitCode);
         Assert.Contains("config.resolved.json", e.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFolderOfTheUsersOwnFilesIsRefusedAndLeftUntouched(bool resume)
+    {
+        using var t = new TempDir();
+        string mine = t.File("thesis.tex", "my own work");
+        var e = Assert.Throws<DistilException>(() => RunFolder.Create(t.Path, "finetune", new JsonObject(), resume));
+        Assert.Equal(ExitCodes.InvalidUsage, e.ExitCode);
+        Assert.Contains($"{t.Path} is not empty and is not a run folder", e.Message);
+        Assert.Equal(new[] { mine }, Directory.GetFileSystemEntries(t.Path));
+        Assert.Equal("my own work", File.ReadAllText(mine));
+        // The same through the command line, before anything is read or written.
+        Assert.Equal(ExitCodes.InvalidUsage, Distil.Cli.CliApp.Run(resume
+            ? new[] { "finetune", "--model", "m", "--train", "t.tsv", "--out", t.Path, "--resume" }
+            : new[] { "finetune", "--model", "m", "--train", "t.tsv", "--out", t.Path }));
+        Assert.Equal(new[] { mine }, Directory.GetFileSystemEntries(t.Path));
+    }
+
+    [Fact]
+    public void AnEmptyExistingFolderBecomesANewRunFolder()
+    {
+        using var t = new TempDir();
+        var run = RunFolder.Create(t.Path, "finetune", new JsonObject(), resume: false);
+        Assert.True(run.IsNew);
+        Assert.True(File.Exists(run.ConfigPath));
     }
 }

@@ -9,7 +9,7 @@ namespace Distil.Tests;
 
 public sealed class SafeTensorsTests : IDisposable
 {
-    readonly string dir = Directory.CreateTempSubdirectory("distil-st-").FullName;
+    readonly string dir = TempDir.Scratch("st");
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     /// <summary>A safetensors file from a header string and data bytes, built by hand.</summary>

@@ -32,7 +32,7 @@ sealed class TinyClassifier : nn.Module
 
 public sealed class StateDictLoaderTests : IDisposable
 {
-    readonly string dir = Directory.CreateTempSubdirectory("distil-sd-").FullName;
+    readonly string dir = TempDir.Scratch("sd");
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     static Tensor T(long[] shape, float start) => torch.arange(start, start + shape.Aggregate(1L, (a, b) => a * b), 1f).reshape(shape);

@@ -77,7 +77,7 @@ public class TeacherHiddenCacheTests
         string teacherDir = TinyBert.TeacherFolder(layers: 2);
         var (teacher, _) = ModelFolder.LoadForClassification(teacherDir, new[] { "0", "1" });
         using var __ = teacher;
-        string data = Path.Combine(Directory.CreateTempSubdirectory("distil-hidden-").FullName, "train.tsv");
+        string data = Path.Combine(TempDir.Scratch("hidden"), "train.tsv");
         File.WriteAllText(data, "text\tlabel\n");
         var needs = new TeacherNeeds(new[] { 0, 2 }, new[] { 1 }, new[] { 1 });
         var log = new List<string>();

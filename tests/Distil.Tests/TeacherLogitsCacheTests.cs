@@ -18,7 +18,7 @@ public class TeacherLogitsCacheTests
     {
         string teacherDir = TinyBert.TeacherFolder();
         var (teacher, _) = ModelFolder.LoadForClassification(teacherDir, new[] { "0", "1" });
-        string data = Path.Combine(Directory.CreateTempSubdirectory("distil-cache-").FullName, "train.tsv");
+        string data = Path.Combine(TempDir.Scratch("cache"), "train.tsv");
         File.WriteAllText(data, "text\tlabel\n");
         var examples = new[] { Ex(2, 7, 8, 3), Ex(2, 9, 3), Ex(2, 10, 11, 12, 3) };
         var log = new List<string>();

@@ -19,7 +19,7 @@ public static class TinyBert
     /// <summary>A model folder as HF would save a bare encoder: config.json, model.safetensors, vocab.txt, tokenizer_config.json.</summary>
     public static string TeacherFolder(int layers = 1)
     {
-        string dir = Directory.CreateTempSubdirectory("distil-cli-teacher-").FullName;
+        string dir = TempDir.Scratch("cli-teacher");
         var vocab = new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "!" }.Concat(Words).ToArray();
         File.WriteAllLines(Path.Combine(dir, "vocab.txt"), vocab);
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"do_lower_case": true}""");

@@ -2,13 +2,15 @@ using Distil.Models;
 using Distil.Training;
 using TorchSharp;
 using Xunit;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Distil.Tests;
 
 public class TrainerTests
 {
-    public TrainerTests() => torch.set_num_threads(1);
+    readonly ITestOutputHelper output;
+    public TrainerTests(ITestOutputHelper output) { this.output = output; torch.set_num_threads(1); }
 
     sealed record ToyBatch(Tensor Ids, Tensor Mask, Tensor Labels) : IDisposable
     {
@@ -73,12 +75,12 @@ public class TrainerTests
         return (model, trainer, rec);
     }
 
-    static string TempDir() => Directory.CreateTempSubdirectory("distil-trainer-").FullName;
+    static string NewDir() => TempDir.Scratch("trainer");
 
     [Fact]
     public void LossDecreasesOnATinyTask()
     {
-        var (_, trainer, rec) = Make(TempDir(), new TrainingOptions { Epochs = 12, LearningRate = 3e-3, WarmupRatio = 0.1 });
+        var (_, trainer, rec) = Make(NewDir(), new TrainingOptions { Epochs = 12, LearningRate = 3e-3, WarmupRatio = 0.1 });
         trainer.Train();
         Assert.Equal(96, rec.Losses.Count);
         double first = rec.Losses.Take(8).Average(), last = rec.Losses.TakeLast(8).Average();
@@ -89,10 +91,10 @@ public class TrainerTests
     public void ResumeAfterStopGivesTheSameWeightsAsOneRun()
     {
         var o = new TrainingOptions { Epochs = 2, LearningRate = 1e-3, SaveEverySteps = 5 };
-        var (straight, t1, _) = Make(TempDir(), o);
+        var (straight, t1, _) = Make(NewDir(), o);
         t1.Train();
 
-        string dir = TempDir();
+        string dir = NewDir();
         var (_, t2, _) = Make(dir, o, new Killer(atStep: 12)); // dies two steps after the checkpoint at step 10 (mid-epoch 2)
         Assert.Throws<KilledException>(() => t2.Train());
         var (resumed, t3, rec3) = Make(dir, o);
@@ -108,10 +110,105 @@ public class TrainerTests
         Assert.Equal(new[] { "step-0000015", "step-0000016" }, left);
     }
 
+    /// <summary>Does something to the disk right after the checkpoint of one step was written.</summary>
+    sealed class AtSave(long step, Action act) : TrainerCallback
+    {
+        public override void OnSave(TrainerState s, string dir) { if (s.GlobalStep == step) act(); }
+    }
+
+    static long FolderSize(string dir) => Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+
+    static string[] Checkpoints(string dir) => Directory.GetDirectories(Path.Combine(dir, "checkpoints")).Select(p => Path.GetFileName(p)!).Order().ToArray();
+
+    /// <summary>
+    /// A real full disk (a tmpfs) while the second checkpoint is written: the error names the checkpoint, the place to
+    /// free and the checkpoint that is kept; the half-written temp folder is gone; after freeing space the run resumes
+    /// from the kept checkpoint and ends with the weights of an uninterrupted run.
+    /// </summary>
+    [TmpfsFact]
+    public void ACheckpointOnAFullDiskFailsCleanlyAndTheRunResumesFromTheOneBefore()
+    {
+        var o = new TrainingOptions { Epochs = 2, LearningRate = 1e-3, SaveEverySteps = 5 };
+        var (straight, t1, _) = Make(NewDir(), o);
+        t1.Train();
+
+        using var disk = new Tmpfs(4 << 20);
+        string dir = Path.Combine(disk.Path, "run"), first = Path.Combine(dir, "checkpoints", "step-0000005");
+        // Half a checkpoint of room: the next one starts writing and runs out of space part-way.
+        var (_, t2, _) = Make(dir, o, new AtSave(5, () => disk.Fill(leave: FolderSize(first) / 2)));
+        var e = Assert.Throws<DistilException>(() => t2.Train());
+        output.WriteLine(e.Message);
+        Assert.Equal(ExitCodes.DiskFull, e.ExitCode);
+        Assert.StartsWith($"{Path.Combine(dir, "checkpoints", "step-0000010")}: not written, the disk is full", e.Message);
+        Assert.Contains($"free space on the disk that holds {Path.Combine(dir, "checkpoints")} or choose another --out", e.Message);
+        Assert.Contains($"the previous checkpoint {first} is intact", e.Message);
+        Assert.Empty(disk.Leftovers());
+        Assert.Equal(new[] { "step-0000005" }, Checkpoints(dir));
+
+        disk.Free();
+        var (resumed, t3, rec3) = Make(dir, o);
+        Assert.Equal(16, t3.Train(resume: true).GlobalStep);
+        Assert.Equal(11, rec3.Losses.Count); // steps 6..16: it went on from the kept checkpoint
+        var a = straight.state_dict(); var b = resumed.state_dict();
+        foreach (var (k, v) in a)
+            Assert.True(v.allclose(b[k], rtol: 0, atol: 1e-5), $"{k} differs after resuming past the full disk");
+    }
+
+    /// <summary>The run folder's file system goes read-only between two checkpoints (a read-only remount stops root too).</summary>
+    [TmpfsFact]
+    public void ACheckpointOnAReadOnlyDiskFailsCleanlyAndTheRunResumesOnceWritable()
+    {
+        var o = new TrainingOptions { Epochs = 2, LearningRate = 1e-3, SaveEverySteps = 5 };
+        var (straight, t1, _) = Make(NewDir(), o);
+        t1.Train();
+
+        using var disk = new Tmpfs(4 << 20);
+        string dir = Path.Combine(disk.Path, "run");
+        var (_, t2, _) = Make(dir, o, new AtSave(5, disk.ReadOnly));
+        var e = Assert.Throws<DistilException>(() => t2.Train());
+        output.WriteLine(e.Message);
+        Assert.Equal(ExitCodes.OutputNotWritable, e.ExitCode);
+        Assert.StartsWith($"{Path.Combine(dir, "checkpoints", "step-0000010")}: not written, {Path.Combine(dir, "checkpoints")} is read-only or not writable (read-only file system)", e.Message);
+        Assert.Contains("make it writable or choose another --out", e.Message);
+        Assert.Empty(disk.Leftovers());
+        Assert.Equal(new[] { "step-0000005" }, Checkpoints(dir));
+
+        disk.Writable();
+        var (resumed, t3, _) = Make(dir, o);
+        Assert.Equal(16, t3.Train(resume: true).GlobalStep);
+        var a = straight.state_dict(); var b = resumed.state_dict();
+        foreach (var (k, v) in a)
+            Assert.True(v.allclose(b[k], rtol: 0, atol: 1e-5), $"{k} differs after resuming past the read-only disk");
+    }
+
+    sealed class Stopper(int atStep) : TrainerCallback
+    {
+        public override void OnStepEnd(TrainerState s, StepReport r) { if (r.Step == atStep) s.ShouldStop = true; }
+    }
+
+    [Fact]
+    public void KeepCheckpointsKeepsTheNewestAndDropCheckpointsDeletesThemOnlyAfterACompleteRun()
+    {
+        string kept = NewDir();
+        var (_, t0, _) = Make(kept, new TrainingOptions { Epochs = 1, LearningRate = 1e-3, SaveEverySteps = 2, KeepCheckpoints = 3 });
+        t0.Train();
+        Assert.Equal(new[] { "step-0000004", "step-0000006", "step-0000008" }, Checkpoints(kept));
+
+        var o = new TrainingOptions { Epochs = 1, LearningRate = 1e-3, SaveEverySteps = 3, DropCheckpoints = true };
+        string dir = NewDir();
+        var (_, t1, _) = Make(dir, o, new Stopper(atStep: 4));
+        Assert.Equal(4, t1.Train().GlobalStep);
+        Assert.Equal(new[] { "step-0000003", "step-0000004" }, Checkpoints(dir)); // stopped early: kept for --resume
+        var (_, t2, rec) = Make(dir, o);
+        Assert.Equal(8, t2.Train(resume: true).GlobalStep);
+        Assert.Equal(4, rec.Losses.Count); // resumed from step 4, then ran to its end
+        Assert.False(Directory.Exists(Path.Combine(dir, "checkpoints")));
+    }
+
     [Fact]
     public void NanLossStopsWithAClearError()
     {
-        var (_, trainer, _) = Make(TempDir(), new TrainingOptions { Epochs = 1, LearningRate = 1e30, MaxGradNorm = 1e30 });
+        var (_, trainer, _) = Make(NewDir(), new TrainingOptions { Epochs = 1, LearningRate = 1e30, MaxGradNorm = 1e30 });
         var e = Assert.Throws<DistilException>(() => trainer.Train());
         Assert.Equal(ExitCodes.NumericalFault, e.ExitCode);
         Assert.Contains("training diverged", e.Message);

@@ -50,6 +50,7 @@ public static class SearchCommand
         Add(OptionMeanings.Create<int>("--batch-size", "of search and retraining (default 32)"), "search_training.batch_size");
         Add(OptionMeanings.Create<int>("--seed", ": search and retraining (default 42)"), "search_training.seed");
         common.AddDataOptions(cmd, new SearchConfig().Data);
+        common.AddRunOptions(cmd, "search_training", "retrain.training");
         cmd.SetAction(r =>
         {
             if (r.GetValue(deriveOnly) is string runDir)

@@ -77,7 +77,9 @@ public static class TeacherAugmentation
         }
         var augmenter = Augmenter(teacherDir, teacher.bert, tokenizer, options, maxSeqLen, device, log);
         var rows = Create(augmenter, teacher, tokenizer, data.Examples, maxSeqLen, batchSize, device, log);
-        AugmentedSet.Write(path, teacher.Config.Labels, rows);
+        // The training run reads the set from this file, so it must be written; the error says where it is kept.
+        try { AugmentedSet.Write(path, teacher.Config.Labels, rows); }
+        catch (DistilException e) when (WriteFault.Translate(e, path, remedy: "(augmented sets are cached in .distil-cache next to the training data)") is DistilException d) { throw d; }
         log?.Invoke($"augmented set ({rows.Count} rows) written to {path}");
         return path;
     }

@@ -10,7 +10,8 @@ public static class AtomicFile
     {
         string full = Path.GetFullPath(path);
         string tmp = full + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
+        // A full or read-only disk becomes a DistilException naming the file; the temp file is removed either way.
+        WriteFault.Guard(full, tmp, () =>
         {
             using (var o = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
@@ -18,11 +19,6 @@ public static class AtomicFile
                 o.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
+        });
     }
 }

@@ -22,6 +22,13 @@ public static class AtomicFolder
     public static void Replace(string dir, Action<string> fill)
     {
         string full = Normalize(dir);
+        // The temp folder is already removed and the old folder restored below; this names the folder in the error.
+        try { Swap(dir, full, fill); }
+        catch (Exception e) when (WriteFault.Translate(e, full) is DistilException d) { throw d; }
+    }
+
+    static void Swap(string dir, string full, Action<string> fill)
+    {
         string old = full + OldSuffix;
         string parent = Path.GetDirectoryName(full) ?? throw DistilException.Usage($"{dir}: cannot replace a root folder");
         Directory.CreateDirectory(parent);

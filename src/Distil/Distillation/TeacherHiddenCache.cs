@@ -62,12 +62,8 @@ public sealed class TeacherHiddenCache : IDisposable
         }
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var cache = Compute(teacher, examples, needs, batchSize, padId, device);
-        try
-        {
-            cache.Save(path);
+        if (WriteFault.TryWriteCache(path, "teacher hidden states", () => cache.Save(path), log))
             log?.Invoke($"teacher hidden states ({bytes / 1048576.0:F0} MiB, layers {needs.Signature}) computed in {clock.Elapsed.TotalSeconds:F0} s and cached in {path}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { log?.Invoke($"teacher hidden states not written ({e.Message})"); }
         return cache;
     }
 

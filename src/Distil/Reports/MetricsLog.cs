@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Distil.Checkpoints;
 using Distil.Training;
 
 namespace Distil.Reports;
@@ -68,7 +69,9 @@ public sealed class MetricsLog : TrainerCallback
     void Append(JsonObject o)
     {
         if (stage is int k) o["stage"] = k;
-        File.AppendAllText(path, o.ToJsonString() + "\n");
+        // A line cut by a full disk is dropped on --resume (OnTrainBegin), like one cut by a kill.
+        WriteFault.Guard(path, null, () => File.AppendAllText(path, o.ToJsonString() + "\n"),
+            kept: "the lines before are intact (a cut last line is dropped on --resume), and so are the checkpoints");
     }
 
     static double Round(double v) => Math.Round(v, 6);

@@ -1,5 +1,7 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Distil.Checkpoints;
 
 namespace Distil.Reports;
 
@@ -32,10 +34,13 @@ public sealed class RunFolder
             if (!resume)
                 throw DistilException.Usage($"{full} already holds a run; pass --resume to continue it, or choose another --out");
         }
-        else if (resume && Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
-            throw DistilException.Usage($"{full} is not a run folder of this tool (no config.resolved.json); choose another --out");
-        var run = new RunFolder(full, isNew: !Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any());
-        Directory.CreateDirectory(run.Dir);
+        // A folder of the user's own files is never written into (nor later removed by Run), resume or not; an empty
+        // one, or one that only holds the temp file of a config write that was killed, is a new run folder.
+        else if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any(e => !IsConfigTemp(e)))
+            throw DistilException.Usage($"{full} is not empty and is not a run folder of this tool (no config.resolved.json); " +
+                "it was left as it is: choose another --out (a new or empty folder)");
+        var run = new RunFolder(full, isNew: !exists);
+        WriteFault.Guard(run.Dir, null, () => Directory.CreateDirectory(run.Dir));
         var doc = new JsonObject
         {
             ["command"] = command,
@@ -45,6 +50,8 @@ public sealed class RunFolder
         WriteAtomic(run.ConfigPath, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return run;
     }
+
+    static bool IsConfigTemp(string entry) => Path.GetFileName(entry).StartsWith("config.resolved.json.tmp-", StringComparison.Ordinal);
 
     /// <summary>
     /// Reads a saved config.resolved.json and checks that it parses and was written by <paramref name="command"/> of this
@@ -80,10 +87,10 @@ public sealed class RunFolder
         }
     }
 
-    public static void WriteAtomic(string path, string text)
-    {
-        string tmp = $"{path}.tmp-{Environment.ProcessId}";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
-    }
+    /// <summary>Writes a text file of the run through <see cref="AtomicFile"/>: complete or absent, and a full or
+    /// read-only disk is a <see cref="ExitCodes.DiskFull"/> / <see cref="ExitCodes.OutputNotWritable"/> error.</summary>
+    public static void WriteAtomic(string path, string text) =>
+        AtomicFile.Write(path, s => s.Write(Utf8.GetBytes(text)));
+
+    static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false); // as File.WriteAllText writes
 }

@@ -125,8 +125,11 @@ public sealed class ArchSearch
     {
         // The supernet weights of the selected step go with its alpha: the derived student starts from them.
         string tmp = Path.Combine(dir, $".best-{Environment.ProcessId}.dat");
-        net.save(tmp);
-        File.Move(tmp, Path.Combine(dir, "best_supernet.dat"), overwrite: true);
+        WriteFault.Guard(BestSupernetPath, tmp, () =>
+        {
+            net.save(tmp);
+            File.Move(tmp, BestSupernetPath, overwrite: true);
+        });
         var o = new JsonObject
         {
             ["step"] = state.GlobalStep, ["dev_accuracy"] = accuracy, ["search_seconds"] = seconds,
@@ -154,7 +157,8 @@ public sealed class ArchSearch
             ["ops"] = Rows(F.softmax(net.alpha, -1)),
             ["depth"] = new JsonArray(Values(F.softmax(net.alpha_depth, 0)).Select(v => (JsonNode)Math.Round(v, 5)).ToArray()),
         };
-        File.AppendAllText(AlphaLogPath, o.ToJsonString() + "\n");
+        WriteFault.Guard(AlphaLogPath, null, () => File.AppendAllText(AlphaLogPath, o.ToJsonString() + "\n"),
+            kept: "the lines before are intact, and so are the checkpoints");
     }
 
     internal void TruncateAlphaLog(long step)

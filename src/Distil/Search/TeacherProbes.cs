@@ -70,8 +70,7 @@ public static class TeacherProbes
             new("train_accuracy", tensor(trainAcc.Select(x => (float)x).ToArray())),
         };
         if (devAcc != null) tensors.Add(new("dev_accuracy", tensor(devAcc.Select(x => (float)x).ToArray())));
-        try { SafeTensors.Write(path, tensors, new Dictionary<string, string> { ["format"] = "pt", ["teacher"] = Path.GetFullPath(teacherDir) }); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { log?.Invoke($"teacher probes not cached ({e.Message})"); }
+        WriteFault.TryWriteCache(path, "teacher probes", () => SafeTensors.Write(path, tensors, new Dictionary<string, string> { ["format"] = "pt", ["teacher"] = Path.GetFullPath(teacherDir) }), log);
         return result;
     }
 

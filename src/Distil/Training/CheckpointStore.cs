@@ -1,3 +1,4 @@
+using Distil.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
 
@@ -19,19 +20,34 @@ public sealed class CheckpointStore
     public string Save(TrainerState state, IReadOnlyDictionary<string, torch.nn.Module> modules, OptimizerHelper optimizer, int keep,
         IReadOnlyDictionary<string, OptimizerHelper>? extra = null)
     {
-        Directory.CreateDirectory(Root);
         string final = Path.Combine(Root, $"{Prefix}{state.GlobalStep:D7}");
         string tmp = Path.Combine(Root, $".tmp-{state.GlobalStep:D7}-{Environment.ProcessId}");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        Directory.CreateDirectory(tmp);
-        foreach (var (name, module) in modules) module.save(Path.Combine(tmp, $"{name}.dat"));
-        optimizer.save_state_dict(Path.Combine(tmp, "optimizer.dat"));
-        foreach (var (name, other) in extra ?? new Dictionary<string, OptimizerHelper>()) other.save_state_dict(Path.Combine(tmp, $"optimizer-{name}.dat"));
-        File.WriteAllText(Path.Combine(tmp, "trainer_state.json"), state.ToJson());
-        if (Directory.Exists(final)) Directory.Delete(final, recursive: true); // same step saved again (e.g. after resume)
-        Directory.Move(tmp, final);
+        // A full or read-only disk: the temp folder goes, the previous checkpoints stay, the error says where and what to do.
+        string? previous = Directory.Exists(Root) ? Directory.GetDirectories(Root, Prefix + "*").Order(StringComparer.Ordinal).LastOrDefault() : null;
+        WriteFault.Guard(final, tmp, () =>
+        {
+            Directory.CreateDirectory(Root);
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            Directory.CreateDirectory(tmp);
+            foreach (var (name, module) in modules) module.save(Path.Combine(tmp, $"{name}.dat"));
+            optimizer.save_state_dict(Path.Combine(tmp, "optimizer.dat"));
+            foreach (var (name, other) in extra ?? new Dictionary<string, OptimizerHelper>()) other.save_state_dict(Path.Combine(tmp, $"optimizer-{name}.dat"));
+            File.WriteAllText(Path.Combine(tmp, "trainer_state.json"), state.ToJson());
+            if (Directory.Exists(final)) Directory.Delete(final, recursive: true); // same step saved again (e.g. after resume)
+            Directory.Move(tmp, final);
+        }, kept: "nothing half-written was left behind; " +
+            (previous != null ? $"the previous checkpoint {previous} is intact: resume from it with --resume" : "no checkpoint was written yet"));
         foreach (string old in List().SkipLast(keep)) Directory.Delete(old, recursive: true);
         return final;
+    }
+
+    /// <summary>
+    /// Deletes checkpoints/ (every resumable checkpoint) after a run that completed: best/ is the result, the
+    /// checkpoints only serve --resume, and they can be several times the model's size.
+    /// </summary>
+    public void DropAll()
+    {
+        if (Directory.Exists(Root)) Directory.Delete(Root, recursive: true);
     }
 
     /// <summary>Complete checkpoints, oldest first. Temporary folders of an interrupted save are removed.</summary>

@@ -36,13 +36,9 @@ public static class TeacherLogitsCache
         }
         var probs = Classifier.PredictLogits(teacher, examples, batchSize, padId, device);
         var logits = tensor(probs.SelectMany(r => r).ToArray()).view(examples.Count, -1);
-        try
-        {
-            SafeTensors.Write(path, new[] { KeyValuePair.Create("logits", logits) }, new Dictionary<string, string> { ["format"] = "pt", ["teacher"] = Path.GetFullPath(teacherDir) });
+        if (WriteFault.TryWriteCache(path, "teacher logits", () =>
+                SafeTensors.Write(path, new[] { KeyValuePair.Create("logits", logits) }, new Dictionary<string, string> { ["format"] = "pt", ["teacher"] = Path.GetFullPath(teacherDir) }), log))
             log?.Invoke($"teacher logits cached in {path}");
-        }
-        catch (IOException e) { log?.Invoke($"teacher logits not cached ({e.Message})"); }
-        catch (UnauthorizedAccessException e) { log?.Invoke($"teacher logits not cached ({e.Message})"); }
         return logits;
     }
 

@@ -92,6 +92,8 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
             }
         }
         foreach (var c in callbacks) c.OnTrainEnd(state);
+        // Only a run that ran to its end: one stopped by a callback keeps its checkpoints for --resume.
+        if (options.DropCheckpoints && !state.ShouldStop) checkpoints.DropAll();
         return state;
     }
 

@@ -18,7 +18,10 @@ public sealed record TrainingOptions
     [JsonPropertyName("save_every_steps")] public int SaveEverySteps { get; init; }
     /// <summary>Stop after this many steps in total (0 = run all epochs).</summary>
     [JsonPropertyName("max_steps")] public int MaxSteps { get; init; }
+    /// <summary>Resumable checkpoints kept under checkpoints/ (the newest ones).</summary>
     [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; init; } = 2;
+    /// <summary>Delete checkpoints/ once training ran to its end (best/ stays): saves the disk, but --resume then starts over.</summary>
+    [JsonPropertyName("drop_checkpoints")] public bool DropCheckpoints { get; init; }
     /// <summary>Metric that picks best/: accuracy, macro_f1, mcc (higher is better) or loss (lower is better).</summary>
     [JsonPropertyName("select_best_by")] public string SelectBestBy { get; init; } = "accuracy";
     /// <summary>Steps with a NaN/Inf loss or gradient norm that may be skipped (no update, logged, counted) before the run
@@ -40,7 +43,7 @@ public sealed record TrainingOptions
         Require(EvalEverySteps >= 0 && SaveEverySteps >= 0 && MaxSteps >= 0, "eval_every_steps, save_every_steps and max_steps must be >= 0");
         Require(MemoryLimitMb is null or >= 0, $"memory_limit_mb must be >= 0 (0 switches the memory check off; got {MemoryLimitMb})");
         Require(MaxBadSteps >= 0, $"max_bad_steps must be >= 0 (got {MaxBadSteps})");
-        Require(KeepCheckpoints >= 1, "keep_checkpoints must be at least 1");
+        Require(KeepCheckpoints >= 1, $"keep_checkpoints must be at least 1 (got {KeepCheckpoints})");
         Require(SelectBestBy is "accuracy" or "macro_f1" or "mcc" or "loss", $"select_best_by '{SelectBestBy}' is not one of accuracy, macro_f1, mcc, loss");
     }
 
