@@ -103,15 +103,16 @@ public class CliOptionTests
 
     /// <summary>
     /// The settings a command resolved from its flags, read back from config.resolved.json. The run folder is made
-    /// beforehand (with a file in it), so it is kept when the run then fails on the missing data.
+    /// beforehand as an empty run of that command (config {}), resumed with the flags: so it is kept when the run then
+    /// fails on the missing data, and what it holds is exactly the defaults plus the flags.
     /// </summary>
     static T Resolved<T>(TempDir tmp, string name, params string[] args) where T : new()
     {
         string run = Path.Combine(tmp.Path, name);
         Directory.CreateDirectory(run);
-        File.WriteAllText(Path.Combine(run, "keep.txt"), "");
+        File.WriteAllText(Path.Combine(run, "config.resolved.json"), $$"""{ "command": "{{args[0]}}", "distil_version": "{{Distil.Version.Value}}", "config": {} }""");
         string missing = Path.Combine(tmp.Path, "missing.tsv");
-        int code = CliApp.Run([.. args, "--train", missing, "--dev", missing, "--out", run, "--threads", "1"]);
+        int code = CliApp.Run([.. args, "--train", missing, "--dev", missing, "--out", run, "--threads", "1", "--resume"]);
         Assert.NotEqual(ExitCodes.Ok, code);
         string saved = Path.Combine(run, "config.resolved.json");
         Assert.True(File.Exists(saved), $"{name}: exit {code} before the config was written");
