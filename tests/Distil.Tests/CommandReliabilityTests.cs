@@ -153,6 +153,7 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
         Assert.True(checkpoints.Length >= 2, $"{train}: {checkpoints.Length} checkpoints; the test needs one to resume from before the last");
         long resumeFrom = State(checkpoints[^2])["global_step"]!.GetValue<long>(), end = State(checkpoints[^1])["global_step"]!.GetValue<long>();
         long? bestStep = State(checkpoints[^1])["best_step"]?.GetValue<long>();
+        var resumedFrom = File.GetLastWriteTimeUtc(Path.Combine(checkpoints[^2], "trainer_state.json"));
         Directory.Delete(checkpoints[^1], recursive: true);
         if (bestStep is null || bestStep > resumeFrom) Directory.Delete(best, recursive: true);
         foreach (string gone in (unwritten ?? []).Append("result.json").Append("report.md").Select(u => Path.Combine(run, u)))
@@ -164,7 +165,8 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
         foreach (var (w, bytes) in weights)
             Assert.True(bytes.SequenceEqual(File.ReadAllBytes(Path.Combine(run, w))), $"{w} differs from the uninterrupted run's");
         Assert.Equal(result, Numbers(Path.Combine(run, "result.json")));
-        Assert.Equal(end, State(checkpoints[^1])["global_step"]!.GetValue<long>()); // trained again from S to the end
+        Assert.Equal(end, State(checkpoints[^1])["global_step"]!.GetValue<long>()); // trained again from S to the end ...
+        Assert.Equal(resumedFrom, File.GetLastWriteTimeUtc(Path.Combine(checkpoints[^2], "trainer_state.json"))); // ... and not up to S
         foreach (var (p, t) in stamps) Assert.True(File.Exists(p) && File.GetLastWriteTimeUtc(p) == t, $"{p} of a finished stage was written again");
         Assert.Equal(stamps.Keys.Order(), finished.SelectMany(s => Directory.EnumerateFiles(Path.Combine(run, s), "*", SearchOption.AllDirectories)).Order());
 
