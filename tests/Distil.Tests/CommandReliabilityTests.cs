@@ -58,18 +58,19 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
         "--train", f.Train, "--dev", f.Dev, "--test", f.Test, "--out", run, "--epochs", "2", "--batch-size", "8", "--lr", "1e-3", "--max-seq-len", "16",
         "--threads", "1", "--save-every", "4", "--eval-every", "2", "--seed", "5" }, .. extra];
 
-    string[] MetaKd(string run, params string[] extra) => [.. new[] { "metakd", "--teacher", f.Encoder, "--domains", "a,b", "--train", f.Train, "--dev", f.Dev,
+    string[] MetaKd(string run, params string[] extra) => [.. new[] { "metakd", "--model", f.Encoder, "--domains", "a,b", "--train", f.Train, "--dev", f.Dev,
         "--test", f.Test, "--student", "L1-H16-A2-I32", "--out", run, "--epochs", "1", "--stage1-epochs", "1", "--stage2-epochs", "3", "--batch-size", "8",
         "--lr", "3e-3", "--stage1-lr", "1e-3", "--stage2-lr", "1e-3", "--max-seq-len", "16", "--threads", "1", "--save-every", "2", "--seed", "5" }, .. extra];
 
-    /// <summary>search has no --save-every or --eval-every: its checkpoints and evaluations are set in its config file.</summary>
-    string[] Search(string run, params string[] extra)
+    /// <summary>search has no --save-every, --eval-every, --memory-limit-mb or --skip-nonfinite: its config file carries
+    /// them (<paramref name="training"/>: more keys of both search_training and retrain.training).</summary>
+    string[] Search(string run, string training = "", params string[] extra)
     {
         string config = Path.Combine(Path.GetDirectoryName(run)!, Path.GetFileName(run) + ".json");
-        File.WriteAllText(config, """
+        File.WriteAllText(config, $$"""
             { "search": { "op_costs_ms": [1.0, 1.4, 1.8, 1.1, 1.5, 2.0, 0.3, 0.3, 0.02, 0], "arch_learning_rate": 0.03 },
-              "search_training": { "save_every_steps": 2 },
-              "retrain": { "training": { "save_every_steps": 4, "eval_every_steps": 2 } } }
+              "search_training": { "save_every_steps": 2 {{training}} },
+              "retrain": { "training": { "save_every_steps": 4, "eval_every_steps": 2 {{training}} } } }
             """);
         return [.. new[] { "search", "--teacher", f.Teacher, "--train", f.Train, "--dev", f.Dev, "--test", f.Test, "--config", config, "--out", run,
             "--k-max", "2", "--hidden", "8", "--search-epochs", "1", "--retrain-epochs", "2", "--batch-size", "8", "--max-seq-len", "16", "--threads", "1",
@@ -78,7 +79,7 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
 
     string[] L2a(string run, params string[] extra) => [.. new[] { "l2a", "--teacher", f.Teacher, "--target", "a", "--sources", "b,c", "--arms", "none,l2a",
         "--train", f.Train, "--dev", f.Dev, "--test", f.Test, "--data-portion", "0.5", "--student", "L1-H16-A2-I32", "--max-seq-len", "16",
-        "--max-steps", "8", "--eval-every", "2", "--save-every", "3", "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "4", "--copies", "2",
+        "--max-steps", "8", "--eval-every", "2", "--save-every", "3", "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "4", "--augment", "2",
         "--threads", "1", "--seed", "5", "--out", run }, .. extra];
 
     string NewRun(string name) => Path.Combine(f.Dir, $"{name}-{Guid.NewGuid():N}");
@@ -207,9 +208,14 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     [Fact]
     public void MetaKdRefusesARunThatWillNotFitInMemory() => RefusedForMemory(MetaKd, "metakd");
 
-    /// <summary>l2a checks memory in each arm (a distill run): after generating and selecting, but before any arm trains.</summary>
+    /// <summary>l2a: before generating, and before the selector's scout student takes a step.</summary>
     [Fact]
-    public void L2aRefusesARunThatWillNotFitInMemory() => RefusedForMemory(L2a, "distill");
+    public void L2aRefusesARunThatWillNotFitInMemory() => RefusedForMemory(L2a, "l2a");
+
+    /// <summary>search: through its config (search_training.memory_limit_mb), before probing the teacher or searching.</summary>
+    [Fact]
+    public void SearchRefusesARunThatWillNotFitInMemory() =>
+        RefusedForMemory((run, _) => Search(run, ", \"memory_limit_mb\": 1"), "search");
 
     void RefusedForMemory(Func<string, string[], string[]> command, string named)
     {
@@ -218,12 +224,11 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
         Assert.True(code == ExitCodes.InvalidUsage, $"exit {code}:\n{output}");
         Assert.Contains($"distil {named} would not fit in memory: it needs about", output);
         Assert.Contains("only 1.0 MB is available (training.memory_limit_mb 1)", output);
-        Assert.Contains("--memory-limit-mb", output);
+        Assert.Matches(@"use --batch-size \d+ or smaller|even batch size 1 does not fit", output); // what to change
+        // Refused before anything trained: no step logged, no checkpoint, no stage finished, no selection made.
         if (Directory.Exists(run))
-        {
-            Assert.Empty(Directory.GetDirectories(run, "checkpoints", SearchOption.AllDirectories));
-            Assert.Empty(Directory.GetFiles(run, "done.json", SearchOption.AllDirectories));
-        }
+            foreach (string trace in new[] { "metrics.jsonl", "done.json", "trainer_state.json", "selector.jsonl", "candidates.tsv" })
+                Assert.Empty(Directory.GetFiles(run, trace, SearchOption.AllDirectories));
     }
 
     // ---- (c) non-finite steps -----------------------------------------------------------------------------------------
@@ -243,12 +248,14 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     public void MetaKdStopsOnANonFiniteStepUnlessSkipping() =>
         SkipsNonFinite(o => Set(MetaKd(o), "--stage2-lr", "1e30"), "students/a/metrics.jsonl");
 
-    /// <summary>search: --skip-nonfinite is the retraining's max_bad_steps (its search loop stops at the first non-finite step).</summary>
+    /// <summary>search has no --skip-nonfinite: max_bad_steps goes through its config (search and retraining alike).
+    /// Only the retraining diverges here.</summary>
     [Fact]
     public void SearchRetrainingStopsOnANonFiniteStepUnlessSkipping() =>
-        SkipsNonFinite(o => Search(o, "--retrain-lr", "1e30"), "metrics.jsonl");
+        SkipsNonFinite(o => Search(o, "", "--retrain-lr", "1e30"), "metrics.jsonl", o => Search(o, ", \"max_bad_steps\": 1000", "--retrain-lr", "1e30"));
 
-    void SkipsNonFinite(Func<string, string[]> command, string metrics)
+    /// <param name="skipping">The same run with up to 1000 skipped steps (default: with --skip-nonfinite 1000).</param>
+    void SkipsNonFinite(Func<string, string[]> command, string metrics, Func<string, string[]>? skipping = null)
     {
         string run = NewRun("nan");
         var (code, output) = RunCapturing(command(run));
@@ -256,16 +263,16 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
         Assert.Contains("training diverged:", output);
         Assert.Contains("--skip-nonfinite N", output);
 
-        string skipping = NewRun("skip");
-        (code, output) = RunCapturing([.. command(skipping), "--skip-nonfinite", "1000"]);
+        string skipped = NewRun("skip");
+        (code, output) = RunCapturing(skipping?.Invoke(skipped) ?? [.. command(skipped), "--skip-nonfinite", "1000"]);
         Assert.True(code == ExitCodes.Ok, $"exit {code}:\n{output}");
-        Assert.True(File.Exists(Path.Combine(skipping, "result.json")));
-        var rows = File.ReadAllLines(Path.Combine(skipping, metrics)).Select(l => JsonNode.Parse(l)!).ToArray();
-        var skipped = rows.Where(r => r["type"]!.GetValue<string>() == "skipped").ToArray();
-        Assert.NotEmpty(skipped);
+        Assert.True(File.Exists(Path.Combine(skipped, "result.json")));
+        var rows = File.ReadAllLines(Path.Combine(skipped, metrics)).Select(l => JsonNode.Parse(l)!).ToArray();
+        var skips = rows.Where(r => r["type"]!.GetValue<string>() == "skipped").ToArray();
+        Assert.NotEmpty(skips);
         // Once the weights are ~1e30 no later step is finite: in each stage that diverged, every step from the first or
         // second to the stage's last is logged as skipped, once, counted 1..n.
-        foreach (var stage in skipped.GroupBy(r => r["stage"]?.GetValue<int>()))
+        foreach (var stage in skips.GroupBy(r => r["stage"]?.GetValue<int>()))
         {
             var steps = stage.Select(r => r["step"]!.GetValue<long>()).ToArray();
             long last = rows.Where(r => r["stage"]?.GetValue<int>() == stage.Key).Max(r => r["step"]!.GetValue<long>());
