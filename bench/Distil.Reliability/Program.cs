@@ -58,7 +58,7 @@ var commands = new List<HarnessCommand>
     // Generators, discriminator and selector (not a stage: redone on --resume, so they must repeat exactly), then one
     // distill run per arm in arms/ARM: kills land in the selection or in either arm.
     new("l2a (generate, select, 2 arms)", o => new[] { "l2a", "--teacher", Path.Combine(work, "finetune-reference", "best"), "--target", "imdb", "--sources", "amazon,yelp",
-        "--data-portion", "0.05", "--arms", "none,l2a", "--student", "L1-H64-A2-I128", "--max-steps", "40", "--selector-steps", "20", "--copies", "2",
+        "--data-portion", "0.05", "--arms", "none,l2a", "--student", "L1-H64-A2-I128", "--max-steps", "40", "--selector-steps", "20", "--augment", "2",
         "--lr", "1e-3" }.Concat(Common(o)).ToArray(), "arms/*/best/model.safetensors"),
 };
 var rows = new List<HarnessRow>();
