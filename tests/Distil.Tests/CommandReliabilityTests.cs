@@ -10,7 +10,8 @@ namespace Distil.Tests;
 /// command, shared by the tests of <see cref="CommandReliabilityTests"/>.</summary>
 public sealed class ReliabilityFixture : IDisposable
 {
-    public string Dir { get; } = Directory.CreateTempSubdirectory("distil-reliability-").FullName;
+    readonly TempDir dir = new("reliability");
+    public string Dir => dir.Path;
     public string Encoder { get; }
     public string Train => Path.Combine(Dir, "train.tsv");
     public string Dev => Path.Combine(Dir, "dev.tsv");
@@ -38,7 +39,7 @@ public sealed class ReliabilityFixture : IDisposable
         File.WriteAllLines(path, lines);
     }
 
-    public void Dispose() { try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } }
+    public void Dispose() => dir.Dispose();
 }
 
 /// <summary>
