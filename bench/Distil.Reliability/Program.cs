@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Distil.Reliability;
 using TorchSharp;
 
-// bash bench/kill-resume.sh [--seeds N] [--kills N] [--commands finetune,distill,search,metakd] [--work DIR] [--out bench/results/kill-resume]
+// bash bench/kill-resume.sh [--seeds N] [--kills N] [--commands finetune,distill,search,metakd,l2a] [--work DIR] [--out bench/results/kill-resume]
 // Builds the CLI, then kills real runs and resumes them; prints a table and writes .json/.md. See bench/README.md.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -16,7 +16,7 @@ string repo = Path.GetFullPath(Arg("--repo", "."));
 string cli = Path.Combine(repo, "src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli.dll");
 if (!File.Exists(cli)) { Console.Error.WriteLine($"{cli} not found: build it first (dotnet build src/Distil.Cli -c Release), or use bench/kill-resume.sh"); return 3; }
 int seeds = int.Parse(Arg("--seeds", "3")), kills = int.Parse(Arg("--kills", "2"));
-string[] only = Arg("--commands", "finetune,distill,search,metakd").Split(',', StringSplitOptions.RemoveEmptyEntries);
+string[] only = Arg("--commands", "finetune,distill,search,metakd,l2a").Split(',', StringSplitOptions.RemoveEmptyEntries);
 string work = Path.GetFullPath(Arg("--work", Path.Combine(Path.GetTempPath(), $"distil-kill-resume-{Environment.ProcessId}")));
 string outBase = Arg("--out", Path.Combine(repo, "bench/results/kill-resume"));
 Directory.CreateDirectory(work);
@@ -55,11 +55,16 @@ var commands = new List<HarnessCommand>
     new("metakd (prototypes, meta-teacher, lambda, 3 students x 2 stages)", o => new[] { "metakd", "--model", teacher, "--test", test, "--student", "L1-H64-A2-I128", "--data-portion", "0.5", "--epochs", "1", "--stage1-epochs", "1", "--stage2-epochs", "1",
         "--lr", "1e-3", "--stage1-lr", "1e-3", "--stage2-lr", "1e-3" }.Concat(Common(o)).ToArray(),
         "teacher/best/model.safetensors;students/*/best/model.safetensors"),
+    // Generators, discriminator and selector (not a stage: redone on --resume, so they must repeat exactly), then one
+    // distill run per arm in arms/ARM: kills land in the selection or in either arm.
+    new("l2a (generate, select, 2 arms)", o => new[] { "l2a", "--teacher", Path.Combine(work, "finetune-reference", "best"), "--target", "imdb", "--sources", "amazon,yelp",
+        "--data-portion", "0.05", "--arms", "none,l2a", "--student", "L1-H64-A2-I128", "--max-steps", "40", "--selector-steps", "20", "--augment", "2",
+        "--lr", "1e-3" }.Concat(Common(o)).ToArray(), "arms/*/best/model.safetensors"),
 };
 var rows = new List<HarnessRow>();
 foreach (var c in commands.Where(c => only.Any(o => c.Name.StartsWith(o, StringComparison.Ordinal))))
 {
-    if ((c.Name.StartsWith("distill") || c.Name.StartsWith("search")) && !Directory.Exists(Path.Combine(work, "finetune-reference", "best")))
+    if ((c.Name.StartsWith("distill") || c.Name.StartsWith("search") || c.Name.StartsWith("l2a")) && !Directory.Exists(Path.Combine(work, "finetune-reference", "best")))
         harness.RunToEnd(commands[0].Args(Path.Combine(work, "finetune-reference")));
     rows.Add(harness.Test(c, seeds, kills));
 }

@@ -62,7 +62,8 @@ public sealed class MetricsLog : TrainerCallback
     public override void OnEvaluate(TrainerState state, IReadOnlyDictionary<string, double> metrics, bool isBest)
     {
         var o = new JsonObject { ["type"] = "eval", ["step"] = state.GlobalStep, ["is_best"] = isBest };
-        foreach (var (k, v) in metrics) o[k] = Round(v);
+        // A diverged model's dev loss is Infinity or NaN, which JSON numbers cannot hold: written as a string, as a skipped row's reason.
+        foreach (var (k, v) in metrics) o[k] = double.IsFinite(v) ? Round(v) : v.ToString(CultureInfo.InvariantCulture);
         Append(o);
     }
 

@@ -22,7 +22,8 @@ public sealed class TrainerState
     /// <summary>Set by a callback to end training after the current step (HF's TrainerControl).</summary>
     [JsonIgnore] public bool ShouldStop { get; set; }
 
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    // Named NaN/Infinity: a diverged model's eval loss in log_history must not make the checkpoint unwritable (--skip-nonfinite).
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
     public string ToJson() => JsonSerializer.Serialize(this, Json);
     public static TrainerState FromJson(string json, string source) =>
         JsonSerializer.Deserialize<TrainerState>(json, Json) ?? throw DistilException.BadInput($"{source}: empty trainer state");
