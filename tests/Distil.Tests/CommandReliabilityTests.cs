@@ -63,8 +63,8 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
         "--test", f.Test, "--student", "L1-H16-A2-I32", "--out", run, "--epochs", "1", "--stage1-epochs", "1", "--stage2-epochs", "3", "--batch-size", "8",
         "--lr", "3e-3", "--stage1-lr", "1e-3", "--stage2-lr", "1e-3", "--max-seq-len", "16", "--threads", "1", "--save-every", "2", "--seed", "5" }, .. extra];
 
-    /// <summary>search has no --save-every, --eval-every, --memory-limit-mb or --skip-nonfinite: its config file carries
-    /// them (<paramref name="training"/>: more keys of both search_training and retrain.training).</summary>
+    /// <summary>search has no --save-every or --eval-every: its config file carries them (<paramref name="training"/>: more
+    /// keys of both search_training and retrain.training).</summary>
     string[] Search(string run, string training = "", params string[] extra)
     {
         string config = Path.Combine(Path.GetDirectoryName(run)!, Path.GetFileName(run) + ".json");
@@ -213,10 +213,9 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     [Fact]
     public void L2aRefusesARunThatWillNotFitInMemory() => RefusedForMemory(L2a, "l2a");
 
-    /// <summary>search: through its config (search_training.memory_limit_mb), before probing the teacher or searching.</summary>
+    /// <summary>search: --memory-limit-mb sets both of its trainings' limits; refused before the search.</summary>
     [Fact]
-    public void SearchRefusesARunThatWillNotFitInMemory() =>
-        RefusedForMemory((run, _) => Search(run, ", \"memory_limit_mb\": 1"), "search");
+    public void SearchRefusesARunThatWillNotFitInMemory() => RefusedForMemory((run, extra) => Search(run, "", extra), "search");
 
     void RefusedForMemory(Func<string, string[], string[]> command, string named)
     {
@@ -249,19 +248,25 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     public void MetaKdStopsOnANonFiniteStepUnlessSkipping() =>
         SkipsNonFinite(o => Set(MetaKd(o), "--stage2-lr", "1e30"), "students/a/metrics.jsonl");
 
-    /// <summary>search has no --skip-nonfinite: max_bad_steps goes through its config (search and retraining alike).
-    /// Only the retraining diverges here.</summary>
+    /// <summary>--skip-nonfinite sets both of search's trainings' max_bad_steps; only the retraining diverges here.</summary>
     [Fact]
     public void SearchRetrainingStopsOnANonFiniteStepUnlessSkipping() =>
-        SkipsNonFinite(o => Search(o, "", "--retrain-lr", "1e30"), "metrics.jsonl", o => Search(o, ", \"max_bad_steps\": 1000", "--retrain-lr", "1e30"));
+        SkipsNonFinite(o => Search(o, "", "--retrain-lr", "1e30"), "metrics.jsonl");
+
+    /// <summary>The selector diverges first (its scout student steps at --lr, so the reward is non-finite): skipped under --skip-nonfinite
+    /// like the Trainer's, then the arms' students diverge and are skipped too.</summary>
+    [Fact]
+    public void L2aStopsOnANonFiniteStepUnlessSkipping() =>
+        SkipsNonFinite(o => Set(L2a(o), "--lr", "1e30"), "arms/none/metrics.jsonl", diverged: "L2A selector (REINFORCE step) diverged: reward is");
 
     /// <param name="skipping">The same run with up to 1000 skipped steps (default: with --skip-nonfinite 1000).</param>
-    void SkipsNonFinite(Func<string, string[]> command, string metrics, Func<string, string[]>? skipping = null)
+    /// <param name="diverged">What the first run's error says.</param>
+    void SkipsNonFinite(Func<string, string[]> command, string metrics, Func<string, string[]>? skipping = null, string diverged = "training diverged:")
     {
         string run = NewRun("nan");
         var (code, output) = RunCapturing(command(run));
         Assert.True(code == ExitCodes.NumericalFault, $"exit {code}:\n{output}");
-        Assert.Contains("training diverged:", output);
+        Assert.Contains(diverged, output);
         Assert.Contains("--skip-nonfinite N", output);
 
         string skipped = NewRun("skip");

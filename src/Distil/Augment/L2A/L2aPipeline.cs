@@ -93,7 +93,8 @@ public static class L2aPipeline
         using var selector = new ReinforcedSelector(CandidatePool.FeatureNames.Length, 16, c.SelectorLearningRate, c.Training.Seed);
         var heldOut = Encode(dev, tokenizer, labels, maxLen);
         var history = SelectorTraining.Run(selector, scout, candidatePool, heldOut,
-            new SelectorTraining.Settings(c.SelectorSteps, c.SelectorBatch, c.Training.LearningRate, c.Temperature, c.RewardScale, c.Training.Seed, c.EvalBatchSize),
+            new SelectorTraining.Settings(c.SelectorSteps, c.SelectorBatch, c.Training.LearningRate, c.Temperature, c.RewardScale, c.Training.Seed, c.EvalBatchSize,
+                c.Training.MaxBadSteps),
             pad, device, log);
         var keep = SelectorTraining.KeepProbabilities(selector, scout, candidatePool, pad, device, c.EvalBatchSize);
         scout.Dispose();
@@ -216,7 +217,10 @@ public static class L2aPipeline
     }
 
     static void WriteSelectorLog(string path, IEnumerable<SelectorStep> history) =>
-        RunFolder.WriteAtomic(path, string.Concat(history.Select(h => JsonSerializer.Serialize(h) + "\n")));
+        RunFolder.WriteAtomic(path, string.Concat(history.Select(h => JsonSerializer.Serialize(h, SelectorLogJson) + "\n")));
+
+    // A diverged scout (skipped under --skip-nonfinite) leaves NaN rewards; they are written as NaN, not a crash.
+    static readonly JsonSerializerOptions SelectorLogJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 }
 
 /// <summary>Seeded subsets: the target portion (stratified by label) and uniform samples of row indices.</summary>

@@ -1,3 +1,4 @@
+using Distil.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -59,9 +60,14 @@ public sealed class ReinforcedSelector : IDisposable
     /// <summary>Samples keep (true) / drop for each row.</summary>
     public bool[] Act(Tensor features) => KeepProbabilities(features).Select(p => rng.NextDouble() < p).ToArray();
 
-    /// <summary>One REINFORCE step for the actions taken on <paramref name="features"/>; returns the advantage R - b.</summary>
-    public double Update(Tensor features, bool[] actions, double reward)
+    /// <summary>One REINFORCE step for the actions taken on <paramref name="features"/>; returns the advantage R - b.
+    /// A non-finite reward or loss is a skipped step (no update, the baseline unchanged) while <paramref name="budget"/>
+    /// allows, else the numerical fault.</summary>
+    public double Update(Tensor features, bool[] actions, double reward, NonFiniteBudget? budget = null)
     {
+        budget ??= new NonFiniteBudget(0);
+        const string where = "L2A selector (REINFORCE step)", advice = "lower selector_lr or reward_scale; the selector features may hold NaN/Inf";
+        if (budget.Skip(reward, "reward", where, advice)) return 0;
         double advantage = reward - (Baseline ?? reward);
         Baseline = Baseline is double b ? decay * b + (1 - decay) * reward : reward;
         if (advantage == 0) return 0;
@@ -71,8 +77,7 @@ public sealed class ReinforcedSelector : IDisposable
         // log π(a|s) = -BCE(logit, a); loss = -(R - b) Σ log π(a_i|s_i)
         var logProb = -F.binary_cross_entropy_with_logits(Policy.forward(features), a, reduction: nn.Reduction.Sum);
         var loss = -advantage * logProb;
-        Training.NonFinite.Check(loss.item<float>(), "policy loss", "L2A selector (REINFORCE step)",
-            "lower selector_lr or reward_scale; the selector features may hold NaN/Inf");
+        if (budget.Skip(loss.item<float>(), "policy loss", where, advice)) return 0;
         loss.backward();
         optimizer.step();
         return advantage;

@@ -27,7 +27,9 @@ public sealed record CandidatePool(EncodedExample[] Examples, float[][] TeacherL
 /// </summary>
 public static class SelectorTraining
 {
-    public sealed record Settings(int Steps, int BatchSize, double StudentLearningRate, double Temperature, double RewardScale, int Seed, int EvalBatchSize);
+    /// <param name="MaxBadSteps">training.max_bad_steps: non-finite steps (scout or policy) skipped before the fault.</param>
+    public sealed record Settings(int Steps, int BatchSize, double StudentLearningRate, double Temperature, double RewardScale, int Seed, int EvalBatchSize,
+        int MaxBadSteps = 0);
 
     public static List<SelectorStep> Run(ReinforcedSelector selector, BertForSequenceClassification student, CandidatePool pool,
         EncodedExample[] heldOut, Settings s, long padId, Device device, Action<string>? log = null)
@@ -38,6 +40,7 @@ public static class SelectorTraining
         using var optimizer = optim.AdamW(student.parameters(), lr: s.StudentLearningRate);
         var rng = new Random(s.Seed);
         var history = new List<SelectorStep>();
+        var budget = new NonFiniteBudget(s.MaxBadSteps);
         double before = HeldOutLoss(student, heldOut, padId, device, s.EvalBatchSize);
         for (int step = 1; step <= s.Steps; step++)
         {
@@ -49,17 +52,18 @@ public static class SelectorTraining
             double after = before;
             if (kept.Length > 0)
             {
-                KdStep(student, optimizer, pool, kept, s.Temperature, padId, device);
+                KdStep(student, optimizer, pool, kept, s.Temperature, padId, device, budget);
                 after = HeldOutLoss(student, heldOut, padId, device, s.EvalBatchSize);
             }
             double reward = (before - after) * s.RewardScale;
-            selector.Update(features, keep, reward);
+            selector.Update(features, keep, reward, budget);
             var probs = selector.KeepProbabilities(features);
             history.Add(new SelectorStep(step, reward, selector.Baseline ?? 0, kept.Length, batch.Length, probs.Average(), after));
             if (step % 10 == 0 || step == s.Steps)
                 log?.Invoke($"selector step {step}/{s.Steps}: reward {reward:F3}, baseline {selector.Baseline:F3}, kept {kept.Length}/{batch.Length}, held-out loss {after:F4}");
             before = after;
         }
+        if (budget.Skipped > 0) log?.Invoke($"selector: {budget.Skipped} non-finite steps skipped (--skip-nonfinite {s.MaxBadSteps})");
         return history;
     }
 
@@ -113,7 +117,8 @@ public static class SelectorTraining
         }).ToArray();
     }
 
-    static void KdStep(BertForSequenceClassification student, optim.Optimizer optimizer, CandidatePool pool, int[] rows, double temperature, long padId, Device device)
+    static void KdStep(BertForSequenceClassification student, optim.Optimizer optimizer, CandidatePool pool, int[] rows, double temperature, long padId, Device device,
+        NonFiniteBudget budget)
     {
         student.train();
         using var scope = NewDisposeScope();
@@ -121,10 +126,12 @@ public static class SelectorTraining
         var teacher = tensor(rows.SelectMany(i => pool.TeacherLogits[i]).ToArray()).view(rows.Length, -1).to(device); // (B, C)
         optimizer.zero_grad();
         var loss = KdLosses.SoftCrossEntropy(student.forward(Classifier.Inputs(batch, device)).Logits, teacher, temperature) * (temperature * temperature);
-        NonFinite.Check(loss.item<float>(), "KD loss", "L2A selector training (inner student step)",
-            "lower training.learning_rate or raise temperature; the teacher logits may hold NaN/Inf");
-        loss.backward();
-        optimizer.step();
+        if (!budget.Skip(loss.item<float>(), "KD loss", "L2A selector training (inner student step)",
+                "lower training.learning_rate or raise temperature; the teacher logits may hold NaN/Inf"))
+        {
+            loss.backward();
+            optimizer.step();
+        }
         student.eval();
     }
 
