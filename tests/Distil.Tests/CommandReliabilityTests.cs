@@ -143,7 +143,7 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     /// </summary>
     static void ResumeMatches(string[] args, string run, string train, string best, string[] finished, string[] finalWeights, string[]? unwritten = null)
     {
-        var (code, output) = RunCapturing(args);
+        var (code, output) = CliCapture.Run(args);
         Assert.True(code == ExitCodes.Ok, $"exit {code}:\n{output}");
         var weights = finalWeights.ToDictionary(w => w, w => File.ReadAllBytes(Path.Combine(run, w)));
         string result = Numbers(Path.Combine(run, "result.json"));
@@ -162,7 +162,7 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
             if (File.Exists(gone)) File.Delete(gone);
             else Assert.Fail($"{gone} was not written by the uninterrupted run");
 
-        (code, output) = RunCapturing([.. args, "--resume"]);
+        (code, output) = CliCapture.Run([.. args, "--resume"]);
         Assert.True(code == ExitCodes.Ok, $"resume exit {code}:\n{output}");
         foreach (var (w, bytes) in weights)
             Assert.True(bytes.SequenceEqual(File.ReadAllBytes(Path.Combine(run, w))), $"{w} differs from the uninterrupted run's");
@@ -220,7 +220,7 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     void RefusedForMemory(Func<string, string[], string[]> command, string named)
     {
         string run = NewRun("refused");
-        var (code, output) = RunCapturing(command(run, ["--memory-limit-mb", "1"]));
+        var (code, output) = CliCapture.Run(command(run, ["--memory-limit-mb", "1"]));
         Assert.True(code == ExitCodes.InvalidUsage, $"exit {code}:\n{output}");
         Assert.Contains($"distil {named} would not fit in memory: it needs about", output);
         Assert.Contains("only 1.0 MB is available (training.memory_limit_mb 1)", output);
@@ -264,13 +264,13 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     void SkipsNonFinite(Func<string, string[]> command, string metrics, Func<string, string[]>? skipping = null, string diverged = "training diverged:")
     {
         string run = NewRun("nan");
-        var (code, output) = RunCapturing(command(run));
+        var (code, output) = CliCapture.Run(command(run));
         Assert.True(code == ExitCodes.NumericalFault, $"exit {code}:\n{output}");
         Assert.Contains(diverged, output);
         Assert.Contains("--skip-nonfinite N", output);
 
         string skipped = NewRun("skip");
-        (code, output) = RunCapturing(skipping?.Invoke(skipped) ?? [.. command(skipped), "--skip-nonfinite", "1000"]);
+        (code, output) = CliCapture.Run(skipping?.Invoke(skipped) ?? [.. command(skipped), "--skip-nonfinite", "1000"]);
         Assert.True(code == ExitCodes.Ok, $"exit {code}:\n{output}");
         Assert.True(File.Exists(Path.Combine(skipped, "result.json")));
         var rows = File.ReadAllLines(Path.Combine(skipped, metrics)).Select(l => JsonNode.Parse(l)!).ToArray();
@@ -295,19 +295,5 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
         var copy = args.ToArray();
         copy[Array.IndexOf(copy, option) + 1] = value;
         return copy;
-    }
-
-    static (int Code, string Output) RunCapturing(string[] args)
-    {
-        var writer = new StringWriter();
-        var saved = AnsiConsole.Console;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(writer), Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = 100_000;
-        AnsiConsole.Console = console;
-        try { return (CliApp.Run(args), writer.ToString()); }
-        finally { AnsiConsole.Console = saved; }
     }
 }

@@ -131,7 +131,7 @@ public class MemoryEstimateTests
         string teacher = TinyBert.TeacherFolder();
         string train = tmp.File("train.tsv", "text\tlabel\n" + string.Concat(Enumerable.Range(0, 16).Select(i => $"the movie was {(i % 2 == 1 ? "good" : "bad")} .\t{i % 2}\n")));
         string ft = Path.Combine(tmp.Path, "ft");
-        var (code, text) = RunCapturingOutput("finetune", "--model", teacher, "--train", train, "--out", ft, "--max-steps", "2", "--threads", "1",
+        var (code, text) = CliCapture.Run("finetune", "--model", teacher, "--train", train, "--out", ft, "--max-steps", "2", "--threads", "1",
             "--batch-size", "8", "--max-seq-len", "16", "--memory-limit-mb", "1");
         Assert.True(code == ExitCodes.InvalidUsage, $"exit {code}; output:\n{text}");
         Assert.Contains("distil finetune would not fit in memory: it needs about", text);
@@ -140,7 +140,7 @@ public class MemoryEstimateTests
         Assert.False(Directory.Exists(Path.Combine(ft, "checkpoints")), "a refused run must not have trained");
 
         // The same run fits with the check off, and its report names the estimate.
-        (code, text) = RunCapturingOutput("finetune", "--model", teacher, "--train", train, "--out", ft + "2", "--max-steps", "2", "--threads", "1",
+        (code, text) = CliCapture.Run("finetune", "--model", teacher, "--train", train, "--out", ft + "2", "--max-steps", "2", "--threads", "1",
             "--batch-size", "8", "--max-seq-len", "16", "--memory-limit-mb", "0", "--pooling", "mean");
         Assert.True(code == ExitCodes.Ok, $"exit {code}; output:\n{text}");
         Assert.Contains("memory estimate about", File.ReadAllText(Path.Combine(ft + "2", "report.md")));
@@ -149,7 +149,7 @@ public class MemoryEstimateTests
         try
         {
             Environment.SetEnvironmentVariable(MemoryLimit.EnvironmentVariable, "2");
-            (code, text) = RunCapturingOutput("distill", "--teacher", Path.Combine(ft + "2", "best"), "--train", train, "--out", Path.Combine(tmp.Path, "kd"),
+            (code, text) = CliCapture.Run("distill", "--teacher", Path.Combine(ft + "2", "best"), "--train", train, "--out", Path.Combine(tmp.Path, "kd"),
                 "--student", "L1-H16-A2-I32", "--max-steps", "2", "--threads", "1", "--batch-size", "8", "--max-seq-len", "16");
             Assert.True(code == ExitCodes.InvalidUsage, $"exit {code}; output:\n{text}");
             Assert.Contains("distil distill would not fit in memory", text);
@@ -157,19 +157,5 @@ public class MemoryEstimateTests
             Assert.Contains($"({MemoryLimit.EnvironmentVariable} 2)", text);
         }
         finally { Environment.SetEnvironmentVariable(MemoryLimit.EnvironmentVariable, saved == "" ? null : saved); }
-    }
-
-    static (int Code, string Output) RunCapturingOutput(params string[] args)
-    {
-        var writer = new StringWriter();
-        var saved = AnsiConsole.Console;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(writer), Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = 100_000;
-        AnsiConsole.Console = console;
-        try { return (CliApp.Run(args), writer.ToString()); }
-        finally { AnsiConsole.Console = saved; }
     }
 }
