@@ -2,16 +2,16 @@
 # Checks the up-front memory estimate (src/Distil/Training/MemoryEstimate.cs) against the measured peak RSS of real
 # short runs: finetune and distill of the MiniLM teacher on the shipped sentiment data at a few batch sizes and lengths.
 # Peak RSS = "Maximum resident set size" of GNU time (the whole process: load, training, evaluation, report).
-#   bash bench/memory-estimate.sh [TEACHER_DIR]        (default /work/teacher-ft: a fine-tuned MiniLM, 6 x 384)
+#   bash bench/memory-estimate.sh [TEACHER_DIR]        (default: the bench teacher of bench/make-teacher.sh, a fine-tuned MiniLM, 6 x 384)
 # Writes bench/results/memory-estimate.{md,json}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-teacher=${1:-/work/teacher-ft}
+teacher=${1:-$(bench/make-teacher.sh)}
 [ -f "$teacher/config.json" ] || { echo "$teacher: not a model folder; pass a fine-tuned BERT folder"; exit 3; }
 command -v /usr/bin/time >/dev/null || { echo "GNU time not found (apt-get install time)"; exit 3; }
 dotnet build src/Distil.Cli -c Release -v q -nologo >/dev/null
 cli="dotnet src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli.dll"
-work=$(mktemp -d /tmp/distil-memory-XXXXXX)
+mkdir -p runs && work=$(mktemp -d runs/memory-estimate-XXXXXX)
 mkdir -p "$work/data"
 for s in train dev; do cp "data/uci-sentiment/$s.domain.tsv" "$work/data/$s.tsv"; done
 # Long rows (12 sentences each, 170 rows): every batch is padded to the full --max-seq-len, the estimate's assumption.

@@ -139,3 +139,16 @@ public static partial class AdaBertSummary
         return 0;
     }
 }
+
+/// <summary>`summarize adabert-variant NAME RUN`: one line per retraining variant (bench/adabert/retrain-variants.sh).</summary>
+public static class AdaBertVariant
+{
+    public static int Summarize(string[] args)
+    {
+        if (args.Length != 2) { Console.Error.WriteLine("usage: summarize adabert-variant NAME RUN"); return 2; }
+        var r = RunFiles.Load<SearchRunResult>(Path.Combine(args[1], "result.json")).Value;
+        Console.WriteLine($"{args[0],-16} dev {Py.Fixed(100 * r.Student.Dev["accuracy"], 2)}  test {Py.Fixed(100 * r.Student.Test!["accuracy"], 2)}  " +
+                          $"retrain {Py.Fixed(r.RetrainSeconds, 0)} s  {r.GenotypeText}");
+        return 0;
+    }
+}

@@ -77,7 +77,7 @@ public static class MetaKdTable
         {
             "# Meta-KD on data/uci-sentiment (3 domains) with the MiniLM encoder\n",
             "Test accuracy (%) per domain, paper layout (papers.md §3.6). Produced by `bench/metakd/run.sh runs/metakd SEED` " +
-            "then `python3 bench/metakd/table.py runs/metakd` (the whole grid: `bench/metakd/grid.sh runs/metakd`); each cell is the " +
+            "then `dotnet run --project bench/Distil.Bench -c Release -- summarize metakd runs/metakd` (the whole grid: `bench/metakd/grid.sh runs/metakd`); each cell is the " +
             "mean over the seeds listed ± the sample standard deviation when there are several. Per-run reports: runs/metakd/s<seed>/<run>/report.md.\n",
         };
         var tables = new JsonArray();
@@ -133,7 +133,7 @@ public static class MetaKdTable
         }
         if (runs.Any(r => r.Seeds.Any(s => s.Run.Partial)))
             md.Add("‡ = the run did not finish on the shared machine before the deadline; its cells are the students that did finish, " +
-                   "measured by `python3 bench/metakd/collect-partial.py runs/metakd 42` (`distil eval` on each domain's test rows); " +
+                   "measured by `dotnet run --project bench/Distil.Bench -c Release -- summarize metakd-partial runs/metakd 42` (`distil eval` on each domain's test rows); " +
                    "a missing cell is a student that was not trained in time, and Avg is left out when a domain is missing.\n");
         md.Add("## Runs\n");
         md.Add("| run | seed | teacher | distill | train rows | teacher s | students s | whole run s |");

@@ -16,6 +16,7 @@ public static class SummarizeCommand
         ("albert", "[WORK] [--teacher-dir DIR]: bench/albert.sh runs -> bench/results/albert.{md,json}", AlbertSummary.Summarize),
         ("l2a", "WORK OUT_PREFIX: bench/l2a.sh runs -> OUT_PREFIX.{md,json}", L2aSummary.Summarize),
         ("adabert", "RUN...: bench/adabert/run.sh seeds -> $RESULTS.{json,table.md} (RESULTS default bench/results/adabert)", AdaBertSummary.Summarize),
+        ("adabert-variant", "NAME RUN: one line of bench/adabert/retrain-variants.sh (dev, test, retrain s, genotype)", AdaBertVariant.Summarize),
         ("metakd", "OUT_DIR [RESULTS_PREFIX]: bench/metakd/run.sh runs -> RESULTS_PREFIX.{md,json} (default bench/results/metakd)", MetaKdTable.Summarize),
         ("metakd-partial", "OUT_DIR SEED: `distil eval` of the students that finished in unfinished runs -> RUN/results-partial.json", MetaKdPartial.Summarize),
         ("metakd-teachers", "EVAL_DIR: teacher rows on the whole test file from `distil eval --json` files (markdown on stdout)", MetaKdTeachers.Summarize),
