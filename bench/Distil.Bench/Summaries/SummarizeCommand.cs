@@ -20,6 +20,7 @@ public static class SummarizeCommand
         ("metakd", "OUT_DIR [RESULTS_PREFIX]: bench/metakd/run.sh runs -> RESULTS_PREFIX.{md,json} (default bench/results/metakd)", MetaKdTable.Summarize),
         ("metakd-partial", "OUT_DIR SEED: `distil eval` of the students that finished in unfinished runs -> RUN/results-partial.json", MetaKdPartial.Summarize),
         ("metakd-teachers", "EVAL_DIR: teacher rows on the whole test file from `distil eval --json` files (markdown on stdout)", MetaKdTeachers.Summarize),
+        ("memory-estimate", "ROW... [--out PREFIX]: bench/memory-estimate.sh rows (name|args|estimate MB|peak MB|line) -> PREFIX.{md,json}", MemoryEstimateSummary.Summarize),
         ("int8-profile", "FILE.json...: the GEMM / non-GEMM split of ort-profile files (stdout)", Int8ProfileSummary.Summarize),
     ];
 
