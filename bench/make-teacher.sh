@@ -10,7 +10,7 @@
 #   TEACHER=${TEACHER:-$(bench/make-teacher.sh)}
 # Idempotent: a finished teacher is reused at once (nothing is built); an interrupted fine-tuning resumes from its last
 # checkpoint. Options (environment): BENCH_TEACHER_DIR (default runs/bench-teacher), THREADS (default: every core, as the
-# demo), DISTIL (default: the Release build of src/Distil.Cli, built when missing). About 10 minutes on 2 quiet cores.
+# demo), DISTIL (default: the Release build of src/Distil.Cli, built when missing). 29 minutes on 2 busy cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=${BENCH_TEACHER_DIR:-runs/bench-teacher}
