@@ -2,7 +2,7 @@
 # ALBERT students (issue 7) on data/uci-sentiment: real `distil distill` runs with the fine-tuned MiniLM teacher,
 # an ALBERT student (albert-L6-H384-E128: 6 layers sharing ONE layer's weights, embeddings 128 wide) against the BERT
 # student of the same non-embedding size (L1-H384: one unshared layer), same preset, init, budget and seed.
-# Each run's result.json gives parameters (total, non-embedding), dev/test accuracy and latency; bench/albert.py
+# Each run's result.json gives parameters (total, non-embedding), dev/test accuracy and latency; `summarize albert`
 # writes bench/results/albert.{md,json} after every run, so a cut-short bench still leaves a table.
 #
 #   bench/albert.sh
@@ -10,7 +10,7 @@
 #   DISTIL=/path/to/Distil.Cli bench/albert.sh    (a copy of the CLI, so rebuilding the repo cannot disturb a run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TEACHER=${TEACHER:-/work/teacher-ft}
+TEACHER=${TEACHER:-$(bench/make-teacher.sh)}   # default: the bench teacher, made when missing
 RUNS=${RUNS:-"albert-L6-H384-E128:kd L1-H384:kd albert-L6-H384-E128:tinybert"}   # student:preset
 INIT=${INIT:-teacher}
 EPOCHS=${EPOCHS:-2}                        # per stage (tinybert has two)
@@ -40,5 +40,5 @@ for spec in $RUNS; do
   "${cmd[@]}" 2>&1 | grep -v "^step " | tail -20
   echo "$(( $(date +%s) - start ))" > "$out/wall_seconds"
   echo "${cmd[*]}" > "$out/command"
-  python3 bench/albert.py "$WORK"
+  dotnet run --project bench/Distil.Bench -c Release -- summarize albert "$WORK" --teacher-dir "$TEACHER"
 done

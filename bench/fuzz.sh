@@ -14,7 +14,7 @@ rm -rf "$build"
 dotnet publish bench/Distil.Fuzz -c Release -o "$build" -v q -nologo
 .tools/sharpfuzz "$build/Distil.dll"          # instrument our library only (its branches guide AFL)
 seeds=bench/fuzz/seeds/$target
-findings=${FUZZ_OUT:-/tmp/distil-fuzz}/$target
+findings=${FUZZ_OUT:-runs/fuzz}/$target
 rm -rf "$findings"; mkdir -p "$findings"
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 afl-fuzz -V "$seconds" -i "$seeds" -o "$findings" -t 10000 -m none -- dotnet "$build/Distil.Fuzz.dll" "$target" || true

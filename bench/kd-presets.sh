@@ -2,7 +2,7 @@
 # Per-preset comparison of `distil distill` on data/uci-sentiment (issue 3): every preset (kd, distilbert, pkd,
 # tinybert, minilm) and tinybert + augmentation, same student shape, same budget, SEEDS seeds, one torch thread.
 # Each run is a real `distil distill` command; its run folder's result.json gives sizes, dev/test accuracy and
-# latency; the wall time of the whole command is measured here. bench/kd-presets.py aggregates mean ± sd into
+# latency; the wall time of the whole command is measured here. `Distil.Bench summarize kd-presets` aggregates mean ± sd into
 # bench/results/kd-presets.{md,json} after every run, so a cut-short bench still leaves a table of what finished.
 #
 #   bench/kd-presets.sh                         (all presets, seeds 1 2 3; about 45 min per seed without tinybert+augment on 2 quiet cores)
@@ -14,7 +14,7 @@
 # augmented set) live next to a private copy of the data in WORK, so the first seed's wall time includes building them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TEACHER=${TEACHER:-/work/teacher-ft}
+TEACHER=${TEACHER:-$(bench/make-teacher.sh)}   # default: the bench teacher, made when missing
 # L2-H384 (FFN 1536) is 33.34% of the MiniLM teacher's non-embedding parameters, just above 1/3; FFN 1472 gives 32.41%
 # and still starts from the teacher (embeddings, layers 1 and 4, the 1472 strongest FFN neurons of each).
 STUDENT=${STUDENT:-L2-H384-A12-I1472}
@@ -32,7 +32,7 @@ DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
 [ -x "$DISTIL" ] || { echo "no CLI at $DISTIL: run 'dotnet build -c Release' first (or set DISTIL)"; exit 2; }
 [ -f "$TEACHER/config.json" ] || { echo "no teacher at $TEACHER (set TEACHER to a fine-tuned model folder)"; exit 2; }
 mkdir -p "$WORK/data"
-# The commit the CLI comes from (kd-presets.py prints it); a copied CLI (DISTIL=...) is taken to be from this checkout.
+# The commit the CLI comes from (the summary prints it); a copied CLI (DISTIL=...) is taken to be from this checkout.
 [ -f "$WORK/cli-commit" ] || git rev-parse --short HEAD > "$WORK/cli-commit"
 cp -n data/uci-sentiment/{train,dev,test}.domain.tsv "$WORK/data/"
 
@@ -52,7 +52,7 @@ for seed in $SEEDS; do
       > "$WORK/$name.log" 2>&1 || { echo "   failed: see $WORK/$name.log"; continue; }
     end=$(date +%s.%N)
     echo "{\"preset\": \"$preset\", \"seed\": $seed, \"wall_seconds\": $(echo "$end - $start" | bc)}" > "$out/wall.json"
-    python3 bench/kd-presets.py "$WORK" bench/results/kd-presets \
-      "INIT=$INIT EPOCHS=$EPOCHS BATCH=$BATCH LR=$LR MAXLEN=$MAXLEN AUGMENT=$AUGMENT STUDENT=$STUDENT"
+    dotnet run --project bench/Distil.Bench -c Release -- summarize kd-presets "$WORK" bench/results/kd-presets \
+      "INIT=$INIT EPOCHS=$EPOCHS BATCH=$BATCH LR=$LR MAXLEN=$MAXLEN AUGMENT=$AUGMENT STUDENT=$STUDENT" --teacher-dir "$TEACHER"
   done
 done

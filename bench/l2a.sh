@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # L2A comparison (issue 6) on data/uci-sentiment: target TARGET with PORTIONS of its training rows, the other two
 # domains as sources, every arm (none, eda, tinybert, pool, l2a), SEEDS seeds, one torch thread. Each run is one real
-# `distil l2a` command; its result.json holds per-arm target dev/test accuracy and the teacher's. bench/l2a.py
+# `distil l2a` command; its result.json holds per-arm target dev/test accuracy and the teacher's. `summarize l2a`
 # aggregates mean ± sd into bench/results/l2a.{md,json} after every run, so a cut-short bench still leaves a table.
 #
 #   bench/l2a.sh                                   (imdb, portion 0.05, seed 1)
@@ -13,7 +13,7 @@
 # A finished run (result.json present) is skipped, so re-running completes a cut-short bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TEACHER=${TEACHER:-/work/teacher-ft}
+TEACHER=${TEACHER:-$(bench/make-teacher.sh)}   # default: the bench teacher, made when missing
 TARGET=${TARGET:-imdb}
 SOURCES=${SOURCES:-amazon,yelp}
 SEEDS=${SEEDS:-"1"}
@@ -38,6 +38,6 @@ for seed in $SEEDS; do
       --arms "$ARMS" --eval-every "$EVAL_EVERY" --save-every "$SAVE_EVERY" ${EXTRA:-} \
       --seed "$seed" --threads 1 --out "$out" "${resume[@]}"
     echo "$(( $(date +%s) - start ))" > "$out/wall_seconds"
-    python3 bench/l2a.py "$WORK" bench/results/l2a
+    dotnet run --project bench/Distil.Bench -c Release -- summarize l2a "$WORK" bench/results/l2a
   done
 done

@@ -8,11 +8,14 @@ using TorchSharp;
 
 // dotnet run --project bench/Distil.Bench -c Release -- [--threads N] [--steps N] [--warmup N] [--latency-steps N]
 //   [--base-steps N] [--base-warmup N] [--shapes minilm,base] [--out FILE.json] [--peer none|/usr/bin/python3] [--memory]
+//   ... -- ort-profile ... | summarize KIND ... | import-minilm DIR
 // See bench/README.md for what each number means.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
 if (args.Length > 0 && args[0] == "ort-profile") return OrtProfile.Run(args[1..]); // per-op time in ONNX Runtime (OrtProfile.cs)
+if (args.Length > 0 && args[0] == "summarize") return Distil.Bench.Summaries.SummarizeCommand.Run(args[1..]); // bench/results tables (Summaries/)
+if (args.Length > 0 && args[0] == "import-minilm") return ImportMiniLm.Run(args[1..]); // the demo's pre-trained teacher (bench/make-teacher.sh)
 
 var opts = BenchOptions.Parse(args);
 if (opts is null) return 2;

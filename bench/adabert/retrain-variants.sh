@@ -26,6 +26,5 @@ for v in "${VARIANTS[@]}"; do
     echo "== $name: $flags"
     "$DISTIL" search --out "$d" --resume $flags > "$d.log" 2>&1 || { echo "   failed: see $d.log"; continue; }
   fi
-  python3 -c "import json,sys; r=json.load(open('$d/result.json')); s=r['student']
-print(f\"{'$name':16} dev {100*s['Dev']['accuracy']:.2f}  test {100*s['Test']['accuracy']:.2f}  retrain {r['retrain_seconds']:.0f} s  {r['genotype_text']}\")"
+  dotnet run --project bench/Distil.Bench -c Release -- summarize adabert-variant "$name" "$d"
 done

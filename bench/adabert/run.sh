@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # AdaBERT on the shipped sentiment data: search + derive + retrain for 3 seeds, then bench/results/adabert.{md,json}.
-# Usage: bench/adabert/run.sh [TEACHER_DIR]   (default /work/teacher-ft; any fine-tuned folder, e.g. runs/demo/finetune/best)
+# Usage: bench/adabert/run.sh [TEACHER_DIR]   (default: the bench teacher of bench/make-teacher.sh, made when missing; any
+#   fine-tuned folder, e.g. runs/demo/finetune/best)
 #   SEEDS="42 1 2" (default), OUT=runs/adabert (results: bench/results/<basename of OUT>, or RESULTS=prefix), DISTIL=path/to/Distil.Cli (default: a copy of the Release build in $OUT/cli,
 #   made once, so rebuilding the repository cannot disturb a running bench), EXTRA="more distil search flags" (e.g.
 #   EXTRA="--search-epochs 15 --arch-lr 1e-2 --augment 10 --retrain-epochs 3").
@@ -8,7 +9,7 @@
 # 2-core machine inflate it several-fold). A finished seed (result.json) is skipped, an interrupted one resumes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TEACHER=${1:-/work/teacher-ft}
+TEACHER=${1:-$(bench/make-teacher.sh)}
 OUT=${OUT:-runs/adabert}
 SEEDS=${SEEDS:-"42 1 2"}
 mkdir -p "$OUT"
@@ -32,4 +33,4 @@ done
 runs=(); for seed in $SEEDS; do [ -f "$OUT/seed$seed/result.json" ] && runs+=("$OUT/seed$seed"); done
 # The table is named after OUT (runs/adabert -> bench/results/adabert, runs/adabert-max -> bench/results/adabert-max), so a
 # variant's bench never overwrites the main one.
-RESULTS=${RESULTS:-bench/results/$(basename "$OUT")} python3 bench/adabert/summarize.py "${runs[@]}"
+RESULTS=${RESULTS:-bench/results/$(basename "$OUT")} dotnet run --project bench/Distil.Bench -c Release -- summarize adabert "${runs[@]}"

@@ -10,6 +10,7 @@ SEEDS=${SEEDS:-"1 2 3"}
 # The rows; meta-tinybert (the paper's Meta-teacher -> TinyBERT-KD) is extra: FULL="... meta-tinybert".
 FULL=${FULL:-"meta-metakd meta-kd mix-tinybert single-tinybert"}
 LOW=${LOW:-"p10-meta-metakd p10-mix-tinybert p10-single-tinybert zs-imdb-meta-metakd zs-imdb-mix-tinybert"}
-for seed in $SEEDS; do bench/metakd/run.sh "$OUT" "$seed" $FULL; python3 bench/metakd/table.py "$OUT" > /dev/null; done
-for seed in ${LOW_SEEDS:-$SEEDS}; do bench/metakd/run.sh "$OUT" "$seed" $LOW; python3 bench/metakd/table.py "$OUT" > /dev/null; done
-python3 bench/metakd/table.py "$OUT"
+table() { dotnet run --project bench/Distil.Bench -c Release -- summarize metakd "$OUT"; }
+for seed in $SEEDS; do bench/metakd/run.sh "$OUT" "$seed" $FULL; table > /dev/null; done
+for seed in ${LOW_SEEDS:-$SEEDS}; do bench/metakd/run.sh "$OUT" "$seed" $LOW; table > /dev/null; done
+table

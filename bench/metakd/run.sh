@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Meta-KD and its baselines on data/uci-sentiment (3 domains) with the pre-trained MiniLM encoder.
 # Usage: bench/metakd/run.sh OUT_DIR SEED [RUN ...]   (default: every run below, in order; several scripts may run in parallel
-# on different RUN names). Rerunning resumes every finished stage. Then: python3 bench/metakd/table.py OUT_DIR
-# Short CPU settings (2 shared cores): max length 64, teacher 2 epochs lr 1e-4 batch 32 (the settings of /work/teacher-ft),
+# on different RUN names). Rerunning resumes every finished stage. Then:
+#   dotnet run --project bench/Distil.Bench -c Release -- summarize metakd OUT_DIR
+# Run it from the repository root (the data paths are relative).
+# Short CPU settings (2 shared cores): max length 64, teacher 2 epochs lr 1e-4 batch 32 (the settings of the bench teacher),
 # student L2-H384 initialised from the pre-trained encoder's layers 0 and 3
 # (the same start for every method), stage 1 one epoch, stage 2 two epochs (lr 1e-4), 1 thread per process; p10-* and
 # zs-* runs: see the epochs in run() below.
@@ -12,7 +14,8 @@ RUNS=("$@"); [ ${#RUNS[@]} -eq 0 ] && RUNS=(meta-metakd meta-kd meta-tinybert mi
 # BERT-mix is trained by the run itself (same settings as the meta-teacher, plain CE); MIX_TEACHER=DIR reuses a fine-tuned folder.
 MIX_TEACHER=${MIX_TEACHER:-}
 DISTIL=${DISTIL:-"dotnet run --project src/Distil.Cli -c Release --no-build --"}
-ENCODER=${ENCODER:-/work/demo-run/teacher-minilm}
+# The pre-trained MiniLM encoder every teacher starts from: bench/make-teacher.sh imports it (as the demo does) when missing.
+if [ -z "${ENCODER:-}" ]; then "$(dirname "$0")/../make-teacher.sh" > /dev/null; ENCODER=${BENCH_TEACHER_DIR:-runs/bench-teacher}/encoder; fi
 DATA=data/uci-sentiment
 COMMON=(--model "$ENCODER" --train $DATA/train.domain.tsv --dev $DATA/dev.domain.tsv --test $DATA/test.domain.tsv
   --domains amazon,imdb,yelp --student L2-H384 --max-seq-len 64 --lr 1e-4 --batch-size 32
@@ -21,7 +24,7 @@ COMMON=(--model "$ENCODER" --train $DATA/train.domain.tsv --dev $DATA/dev.domain
 run() { # name, extra args...
   local name=$1 dir="$OUT/s$SEED/$1"; shift
   local resume=(); [ -f "$dir/config.resolved.json" ] && resume=(--resume)
-  [ -f "$dir/results.json" ] && { echo "== $dir: done"; return; }
+  [ -f "$dir/result.json" ] && { echo "== $dir: done"; return; }
   echo "== $dir ($(date -u +%H:%M:%S))"
   # Few-shot (10%): a domain has ~70 rows, 3 steps an epoch, so teachers train 10 epochs and students 7 + 15 (as many
   # student steps as the full data's 1 + 2 epochs); with the full-data epochs a 10% student stays at chance.
