@@ -1,3 +1,4 @@
+using Distil.Onnx;
 using Distil.Checkpoints;
 
 namespace Distil.Bench;

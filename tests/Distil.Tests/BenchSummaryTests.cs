@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Distil.Pipelines;
 using Distil.Augment.L2A;
 using Distil.Bench.Summaries;
 using Distil.Distillation;

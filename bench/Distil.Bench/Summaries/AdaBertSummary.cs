@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Distil.Pipelines;
 using Distil.Distillation;
 
 namespace Distil.Bench.Summaries;

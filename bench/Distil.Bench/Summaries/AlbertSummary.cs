@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Distil.Pipelines;
 using Distil.Distillation;
 
 namespace Distil.Bench.Summaries;
@@ -10,7 +11,7 @@ namespace Distil.Bench.Summaries;
 /// </summary>
 public static class AlbertSummary
 {
-    public sealed record Run(string Name, string? Command, double WallSeconds, ResolvedDistillConfig Config, Loaded<DistillRunResult> Result)
+    public sealed record Run(string Name, string? Command, double WallSeconds, ResolvedDistillConfig Config, Loaded<DistillResultFile> Result)
     {
         public ModelSummary Teacher => Result.Value.Teacher;
         public ModelSummary Student => Result.Value.Student;
@@ -27,7 +28,7 @@ public static class AlbertSummary
             string? wall = ReadText("wall_seconds");
             var cfg = RunFiles.Load<ResolvedConfigFile>(Path.Combine(d, "config.resolved.json")).Value.Config;
             runs.Add(new Run(name, ReadText("command"), string.IsNullOrEmpty(wall) ? double.NaN : double.Parse(wall, CultureInfo.InvariantCulture), cfg,
-                RunFiles.Load<DistillRunResult>(Path.Combine(d, "result.json"))));
+                RunFiles.Load<DistillResultFile>(Path.Combine(d, "result.json"))));
         }
         return runs;
     }

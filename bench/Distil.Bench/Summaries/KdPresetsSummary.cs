@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Distil.Pipelines;
 using Distil.Distillation;
 
 namespace Distil.Bench.Summaries;
@@ -13,7 +14,7 @@ public static class KdPresetsSummary
 {
     static readonly string[] Order = ["kd", "distilbert", "pkd", "tinybert", "minilm", "tinybert+augment"];
 
-    public sealed record Run(string Name, Loaded<DistillRunResult> Result, Loaded<PresetWall> Wall);
+    public sealed record Run(string Name, Loaded<DistillResultFile> Result, Loaded<PresetWall> Wall);
 
     /// <summary>Mean and sample sd over seeds (sd 0 for one seed), as the table shows them.</summary>
     public sealed record PresetRow(string Preset, IReadOnlyList<Run> Runs, (double Value, bool IsInt) TestMean, double TestSd,
@@ -27,7 +28,7 @@ public static class KdPresetsSummary
     public static IReadOnlyList<Run> Read(string work) =>
         Directory.EnumerateDirectories(work).Select(Path.GetFileName).Order(StringComparer.Ordinal)
             .Where(n => File.Exists(Path.Combine(work, n!, "result.json")) && File.Exists(Path.Combine(work, n!, "wall.json")))
-            .Select(n => new Run(n!, RunFiles.Load<DistillRunResult>(Path.Combine(work, n!, "result.json")), RunFiles.Load<PresetWall>(Path.Combine(work, n!, "wall.json"))))
+            .Select(n => new Run(n!, RunFiles.Load<DistillResultFile>(Path.Combine(work, n!, "result.json")), RunFiles.Load<PresetWall>(Path.Combine(work, n!, "wall.json"))))
             .ToList();
 
     public static IReadOnlyList<PresetRow> Rows(IReadOnlyList<Run> runs)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Distil.Pipelines;
 using Distil.Augment.L2A;
 using Distil.Distillation;
 using Distil.MetaKD;
@@ -8,20 +9,11 @@ using Distil.MetaKD;
 namespace Distil.Bench.Summaries;
 
 // The files the commands write into their run folders, as records. The library's own record types are used where the
-// file is one (ModelSummary, MetaKdResult, L2aArm); the wrappers below mirror the anonymous objects the pipelines
-// serialise (DistillPipeline, SearchPipeline, L2aReport). A summary also keeps each file's JSON as read, because its
+// file is one (ModelSummary, DistillResultFile, MetaKdResult, L2aArm); the wrappers below mirror the anonymous objects the pipelines
+// serialise (SearchPipeline, L2aReport). A summary also keeps each file's JSON as read, because its
 // .json output copies parts of it verbatim (as the Python scripts did), numbers' text included.
 
-/// <summary>result.json of `distil distill` (DistillPipeline).</summary>
-public sealed record DistillRunResult(
-    [property: JsonPropertyName("preset")] string Preset,
-    [property: JsonPropertyName("student_shape")] string StudentShape,
-    [property: JsonPropertyName("student_model_type")] string? StudentModelType,
-    [property: JsonPropertyName("train_examples")] int TrainExamples,
-    [property: JsonPropertyName("augmented_examples")] int AugmentedExamples,
-    [property: JsonPropertyName("train_seconds")] double TrainSeconds,
-    [property: JsonPropertyName("teacher")] ModelSummary Teacher,
-    [property: JsonPropertyName("student")] ModelSummary Student);
+// result.json of `distil distill` is the library's own DistillResultFile.
 
 /// <summary>result.json of `distil search` (SearchPipeline); the genotype itself is only copied, never read.</summary>
 public sealed record SearchRunResult(
