@@ -1,5 +1,5 @@
-using Distil.Onnx;
 using Distil.Checkpoints;
+using Distil.Onnx;
 
 namespace Distil.Bench;
 

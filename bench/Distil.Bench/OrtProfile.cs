@@ -47,8 +47,10 @@ public static class OrtProfile
                     {
                         level = a[(at + 1)..] switch
                         {
-                            "basic" => GraphOptimizationLevel.ORT_ENABLE_BASIC, "extended" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-                            "all" => GraphOptimizationLevel.ORT_ENABLE_ALL, var l => throw new ArgumentException($"level '{l}': use basic, extended or all"),
+                            "basic" => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                            "extended" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                            "all" => GraphOptimizationLevel.ORT_ENABLE_ALL,
+                            var l => throw new ArgumentException($"level '{l}': use basic, extended or all"),
                         };
                         a = a[..at];
                     }

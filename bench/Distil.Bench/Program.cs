@@ -144,11 +144,15 @@ sealed record BenchOptions(int Threads, int Steps, int Warmup, int LatencySteps,
                     "--latency-steps" => o with { LatencySteps = Math.Max(1, Int()) },
                     "--base-steps" => o with { BaseSteps = Math.Max(1, Int()) },
                     "--base-warmup" => o with { BaseWarmup = Int() },
-                    "--shapes" => o with { Shapes = Next().Split(',').Select(s => s switch
+                    "--shapes" => o with
+                    {
+                        Shapes = Next().Split(',').Select(s => s switch
                         {
-                            "minilm" => Shape.MiniLm, "base" => Shape.BertBase,
+                            "minilm" => Shape.MiniLm,
+                            "base" => Shape.BertBase,
                             _ => throw new ArgumentException($"unknown shape '{s}' (minilm, base)"),
-                        }).ToArray() },
+                        }).ToArray()
+                    },
                     "--out" => o with { Out = Next() },
                     "--peer" => o with { Peer = Next() },
                     "--memory" => o with { Memory = true },

@@ -1,7 +1,7 @@
 using Distil.Checkpoints;
+using Distil.Deploy;
 using Distil.Models;
 using Distil.Onnx;
-using Distil.Deploy;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using TorchSharp;

@@ -76,8 +76,11 @@ public static class AssemblyTypeUses
             var op = code == 0xFE ? TwoByte[il.ReadByte()] : OneByte[code];
             switch (op.OperandType)
             {
-                case OperandType.InlineField: case OperandType.InlineMethod: case OperandType.InlineTok:
-                case OperandType.InlineType: case OperandType.InlineSig:
+                case OperandType.InlineField:
+                case OperandType.InlineMethod:
+                case OperandType.InlineTok:
+                case OperandType.InlineType:
+                case OperandType.InlineSig:
                     c.Add(MetadataTokens.EntityHandle(il.ReadInt32()));
                     break;
                 case OperandType.InlineSwitch:

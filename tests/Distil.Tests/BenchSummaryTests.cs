@@ -1,10 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Distil.Pipelines;
 using Distil.Augment.L2A;
 using Distil.Bench.Summaries;
 using Distil.Distillation;
 using Distil.MetaKD;
+using Distil.Pipelines;
 using Xunit;
 
 namespace Distil.Tests;

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Distil.Models;
 using Distil.Augment.L2A;
 using Distil.Cli;
 using Distil.Distillation;
 using Distil.MetaKD;
+using Distil.Models;
 using Distil.Search;
 using Xunit;
 

@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
-using Distil.FineTune;
 using Distil.Checkpoints;
 using Distil.Cli;
 using Distil.Cli.Commands;
+using Distil.FineTune;
 using Distil.Models;
 using TorchSharp;
 using Xunit;

@@ -24,8 +24,11 @@ public static class DeployFixtures
         File.WriteAllText(Path.Combine(tok, "tokenizer_config.json"), """{"do_lower_case": true}""");
         var config = TinyBert.Config(layers: layers, hidden: hidden, heads: heads, vocab: Vocab.Length, labels: labels) with
         {
-            ClassifierPooling = pooling, InitializerRange = initRange, MaxPositionEmbeddings = 128, // the bench times 128 tokens
-            HiddenAct = act, IntermediateSize = hidden * 4,
+            ClassifierPooling = pooling,
+            InitializerRange = initRange,
+            MaxPositionEmbeddings = 128, // the bench times 128 tokens
+            HiddenAct = act,
+            IntermediateSize = hidden * 4,
         };
         torch.manual_seed(seed);
         using var model = new BertForSequenceClassification(config);

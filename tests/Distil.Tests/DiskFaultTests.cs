@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
-using Distil.Training;
 using Distil.Checkpoints;
 using Distil.Cli;
 using Distil.Distillation;
 using Distil.Models;
 using Distil.Reports;
+using Distil.Training;
 using TorchSharp;
 using Xunit;
 using Xunit.Abstractions;

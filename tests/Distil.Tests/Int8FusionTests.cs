@@ -1,5 +1,5 @@
-using Distil.Onnx;
 using Distil.Deploy;
+using Distil.Onnx;
 using Onnx;
 using TorchSharp;
 using Xunit;

@@ -1,5 +1,5 @@
-using Distil.Onnx;
 using Distil.Deploy;
+using Distil.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Distil.Pipelines;
 using Distil.Distillation;
+using Distil.Pipelines;
 
 namespace Distil.Bench.Summaries;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Distil.Pipelines;
 using Distil.Distillation;
+using Distil.Pipelines;
 
 namespace Distil.Bench.Summaries;
 

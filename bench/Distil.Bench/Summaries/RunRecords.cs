@@ -1,10 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Distil.Pipelines;
 using Distil.Augment.L2A;
 using Distil.Distillation;
 using Distil.MetaKD;
+using Distil.Pipelines;
 
 namespace Distil.Bench.Summaries;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using Distil.Onnx;
 using Distil.Deploy;
+using Distil.Onnx;
 using Spectre.Console;
 
 namespace Distil.Cli.Commands;

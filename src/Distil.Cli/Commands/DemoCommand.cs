@@ -1,14 +1,14 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Distil.Pipelines;
-using Distil.FineTune;
+using Distil.Augment.L2A;
 using Distil.Checkpoints;
 using Distil.Data;
-using Distil.Augment.L2A;
 using Distil.Distillation;
+using Distil.FineTune;
 using Distil.MetaKD;
 using Distil.Onnx;
+using Distil.Pipelines;
 using Distil.Reports;
 using Distil.Training;
 using Spectre.Console;

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Distil.Pipelines;
 using Distil.Augment.L2A;
 using Distil.Data;
 using Distil.MetaKD;
+using Distil.Pipelines;
 using Distil.Reports;
 using Distil.Training;
 using Spectre.Console;

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Distil.Pipelines;
 using Distil.Distillation;
+using Distil.Pipelines;
 using Distil.Reports;
 using Spectre.Console;
 

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Text.Json;
 using Distil.Checkpoints;
-using TorchSharp;
 using Distil.Data;
 using Distil.Text;
 using Distil.Training;
 using Spectre.Console;
+using TorchSharp;
 
 namespace Distil.Cli.Commands;
 

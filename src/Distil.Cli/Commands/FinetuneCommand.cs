@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Distil.Pipelines;
 using Distil.FineTune;
+using Distil.Pipelines;
 using Distil.Reports;
 using Distil.Training;
 using Spectre.Console;

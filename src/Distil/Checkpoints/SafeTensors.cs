@@ -91,35 +91,35 @@ public static class SafeTensors
         try { doc = JsonDocument.Parse(header); }
         catch (JsonException e) { throw DistilException.BadInput($"{path}: header is not valid JSON ({e.Message}); the file is corrupt or not safetensors"); }
         using (doc)
-        try
-        {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw DistilException.BadInput($"{path}: header JSON is not an object; the file is corrupt or not safetensors");
-            var entries = new List<Entry>();
-            var meta = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var prop in doc.RootElement.EnumerateObject())
+            try
             {
-                if (prop.Name == MetadataKey)
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                    throw DistilException.BadInput($"{path}: header JSON is not an object; the file is corrupt or not safetensors");
+                var entries = new List<Entry>();
+                var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var prop in doc.RootElement.EnumerateObject())
                 {
-                    if (prop.Value.ValueKind != JsonValueKind.Object)
-                        throw DistilException.BadInput($"{path}: __metadata__ must be an object of strings");
-                    foreach (var m in prop.Value.EnumerateObject())
+                    if (prop.Name == MetadataKey)
                     {
-                        if (m.Value.ValueKind != JsonValueKind.String)
-                            throw DistilException.BadInput($"{path}: __metadata__ value '{m.Name}' is not a string");
-                        meta[m.Name] = m.Value.GetString()!;
+                        if (prop.Value.ValueKind != JsonValueKind.Object)
+                            throw DistilException.BadInput($"{path}: __metadata__ must be an object of strings");
+                        foreach (var m in prop.Value.EnumerateObject())
+                        {
+                            if (m.Value.ValueKind != JsonValueKind.String)
+                                throw DistilException.BadInput($"{path}: __metadata__ value '{m.Name}' is not a string");
+                            meta[m.Name] = m.Value.GetString()!;
+                        }
+                        continue;
                     }
-                    continue;
+                    entries.Add(ParseEntry(path, prop, dataSize));
                 }
-                entries.Add(ParseEntry(path, prop, dataSize));
+                CheckNoOverlap(path, entries);
+                return (entries, meta, dataStart);
             }
-            CheckNoOverlap(path, entries);
-            return (entries, meta, dataStart);
-        }
-        catch (InvalidOperationException e) // System.Text.Json transcoding a key or string that is not UTF-8
-        {
-            throw DistilException.BadInput($"{path}: header holds text that is not valid UTF-8 ({e.Message}); the file is corrupt or not safetensors");
-        }
+            catch (InvalidOperationException e) // System.Text.Json transcoding a key or string that is not UTF-8
+            {
+                throw DistilException.BadInput($"{path}: header holds text that is not valid UTF-8 ({e.Message}); the file is corrupt or not safetensors");
+            }
     }
 
     static Entry ParseEntry(string path, JsonProperty prop, long dataSize)
@@ -177,29 +177,29 @@ public static class SafeTensors
             case "F64":
                 return torch.tensor(MemoryMarshal.Cast<byte, double>(raw).ToArray().Select(d => (float)d).ToArray(), e.Shape);
             case "F16":
-            {
-                var h = MemoryMarshal.Cast<byte, Half>(raw);
-                var f = new float[h.Length];
-                for (int i = 0; i < f.Length; i++) f[i] = (float)h[i];
-                return torch.tensor(f, e.Shape);
-            }
+                {
+                    var h = MemoryMarshal.Cast<byte, Half>(raw);
+                    var f = new float[h.Length];
+                    for (int i = 0; i < f.Length; i++) f[i] = (float)h[i];
+                    return torch.tensor(f, e.Shape);
+                }
             case "BF16":
-            {
-                // bfloat16 is the top half of a float32's bits.
-                var b = MemoryMarshal.Cast<byte, ushort>(raw);
-                var f = new float[b.Length];
-                for (int i = 0; i < f.Length; i++) f[i] = BitConverter.Int32BitsToSingle(b[i] << 16);
-                return torch.tensor(f, e.Shape);
-            }
+                {
+                    // bfloat16 is the top half of a float32's bits.
+                    var b = MemoryMarshal.Cast<byte, ushort>(raw);
+                    var f = new float[b.Length];
+                    for (int i = 0; i < f.Length; i++) f[i] = BitConverter.Int32BitsToSingle(b[i] << 16);
+                    return torch.tensor(f, e.Shape);
+                }
             case "I64":
                 return torch.tensor(MemoryMarshal.Cast<byte, long>(raw).ToArray(), e.Shape);
             case "I32":
-            {
-                var src = MemoryMarshal.Cast<byte, int>(raw);
-                var l = new long[src.Length];
-                for (int i = 0; i < l.Length; i++) l[i] = src[i];
-                return torch.tensor(l, e.Shape);
-            }
+                {
+                    var src = MemoryMarshal.Cast<byte, int>(raw);
+                    var l = new long[src.Length];
+                    for (int i = 0; i < l.Length; i++) l[i] = src[i];
+                    return torch.tensor(l, e.Shape);
+                }
             default:
                 throw new InvalidOperationException($"dtype {e.DType} passed validation but has no reader");
         }

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Distil.Checkpoints;
-using Distil.Onnx;
 using Distil.Data;
 using Distil.Models;
+using Distil.Onnx;
 using Distil.Text;
 using Distil.Training;
 using Onnx;

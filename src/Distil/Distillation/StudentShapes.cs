@@ -37,7 +37,10 @@ public static partial class StudentShapes
 
     public static BertConfig FromTeacher(BertConfig teacher, int layers, int hidden, int heads, int intermediate) => teacher with
     {
-        NumHiddenLayers = layers, HiddenSize = hidden, NumAttentionHeads = heads, IntermediateSize = intermediate,
+        NumHiddenLayers = layers,
+        HiddenSize = hidden,
+        NumAttentionHeads = heads,
+        IntermediateSize = intermediate,
         Architectures = null,
     };
 

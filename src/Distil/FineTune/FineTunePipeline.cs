@@ -45,7 +45,8 @@ public static class FineTunePipeline
         // Fine-tuning is one training in the run folder itself (run/checkpoints, run/best).
         var state = runner.Train(run.Dir, new TrainingStage<Batch>(new Dictionary<string, nn.Module> { ["model"] = model },
             new CrossEntropyObjective(model, device), source, c.Training with { SelectBestBy = devSet != null ? c.Training.SelectBestBy : "loss" },
-            evaluator, SaveBest: dir => ModelFolder.Save(dir, model, c.Model!)) { Callbacks = new[] { session } });
+            evaluator, SaveBest: dir => ModelFolder.Save(dir, model, c.Model!))
+        { Callbacks = new[] { session } });
         double seconds = clock.Elapsed.TotalSeconds;
         if (evaluator == null) ModelFolder.Save(run.BestDir, model, c.Model!); // nothing to select by: the last weights
 

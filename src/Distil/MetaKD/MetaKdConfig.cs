@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
-using Distil.Pipelines;
 using Distil.Data;
+using Distil.Pipelines;
 using Distil.Training;
 
 namespace Distil.MetaKD;

@@ -221,7 +221,8 @@ public static class MetaKdPipeline
                 {
                     ModelFolder.Save(b, model, c.Teacher!);
                     if (head != null) StateDictLoader.SaveStateDict(head, Path.Combine(dir, "domain_head.safetensors"));
-                }) { MetricsPath = metrics });
+                })
+            { MetricsPath = metrics });
             TrainingPlot.Write(metrics, Path.Combine(dir, "training.png"));
             model.Dispose();
             head?.Dispose();
@@ -303,7 +304,8 @@ public static class MetaKdPipeline
                 else objective = new DistillationObjective(student, teacher, matches, projections, device);
                 var options = c.Training with
                 {
-                    Epochs = epochs, LearningRate = lr,
+                    Epochs = epochs,
+                    LearningRate = lr,
                     // Intermediate-layer distillation runs without warm-up, as TinyBERT and the official Meta-KD stage 1.
                     WarmupRatio = last ? c.Training.WarmupRatio : 0,
                 };

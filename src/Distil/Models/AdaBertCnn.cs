@@ -33,11 +33,11 @@ public sealed record AdaBertCnnConfig
 
     public static AdaBertCnnConfig Create(Genotype genotype, int vocab, int positions, int hidden, int pad, IReadOnlyList<string> labels, double dropout,
         string pooling = CnnInputs.MeanPooling) => new()
-    {
-        Genotype = genotype, Pooling = pooling, VocabSize = vocab, MaxPositionEmbeddings = positions, HiddenSize = hidden, PadTokenId = pad, ClassifierDropout = dropout,
-        Id2Label = labels.Select((l, i) => (l, i)).ToDictionary(p => p.i.ToString(), p => p.l),
-        Label2Id = labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i),
-    };
+        {
+            Genotype = genotype, Pooling = pooling, VocabSize = vocab, MaxPositionEmbeddings = positions, HiddenSize = hidden, PadTokenId = pad, ClassifierDropout = dropout,
+            Id2Label = labels.Select((l, i) => (l, i)).ToDictionary(p => p.i.ToString(), p => p.l),
+            Label2Id = labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i),
+        };
 
     public void Validate(string source)
     {

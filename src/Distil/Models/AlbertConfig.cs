@@ -54,7 +54,8 @@ public sealed record AlbertConfig
     /// The hidden-side sizes as a <see cref="BertConfig"/> (not a file: the view distillation matches and presets
     /// validate against). Hidden state 0 is the E -> H mapped embedding, so every hidden state is H wide.
     /// </summary>
-    [JsonIgnore] public BertConfig Shape => new()
+    [JsonIgnore]
+    public BertConfig Shape => new()
     {
         VocabSize = VocabSize, HiddenSize = HiddenSize, NumHiddenLayers = NumHiddenLayers, NumAttentionHeads = NumAttentionHeads,
         IntermediateSize = IntermediateSize, HiddenAct = HiddenAct, HiddenDropoutProb = HiddenDropoutProb,

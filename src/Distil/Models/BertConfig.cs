@@ -42,7 +42,8 @@ public sealed record BertConfig
     [JsonIgnore] public int NumLabels => Id2Label?.Count ?? 2;
     [JsonIgnore] public int HeadDim => HiddenSize / NumAttentionHeads;
 
-    [JsonIgnore] public IReadOnlyList<string> Labels =>
+    [JsonIgnore]
+    public IReadOnlyList<string> Labels =>
         Id2Label == null ? new[] { "LABEL_0", "LABEL_1" }
         : Enumerable.Range(0, Id2Label.Count).Select(i => Id2Label.TryGetValue(i.ToString(), out var l) ? l : $"LABEL_{i}").ToArray();
 

@@ -14,7 +14,8 @@ public sealed record Genotype(
     [property: JsonPropertyName("nodes")] IReadOnlyList<IReadOnlyList<GenotypeEdge>> Nodes)
 {
     /// <summary>Edges in checkpoint order (node 2's, then node 3's, then node 4's), with their target node.</summary>
-    [JsonIgnore] public IEnumerable<(GenotypeEdge Edge, int Target)> Edges =>
+    [JsonIgnore]
+    public IEnumerable<(GenotypeEdge Edge, int Target)> Edges =>
         Nodes.SelectMany((edges, j) => edges.Select(e => (e, j + SearchSpace.Inputs)));
 
     public void Validate(string source)

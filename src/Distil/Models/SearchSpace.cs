@@ -25,8 +25,12 @@ public static class SearchSpace
     /// <summary>Kernel size and dilation of a convolution op; null for the others.</summary>
     public static (int Kernel, int Dilation)? Conv(string op) => op switch
     {
-        "conv3" => (3, 1), "conv5" => (5, 1), "conv7" => (7, 1),
-        "dil_conv3" => (3, Dilation), "dil_conv5" => (5, Dilation), "dil_conv7" => (7, Dilation),
+        "conv3" => (3, 1),
+        "conv5" => (5, 1),
+        "conv7" => (7, 1),
+        "dil_conv3" => (3, Dilation),
+        "dil_conv5" => (5, Dilation),
+        "dil_conv7" => (7, Dilation),
         _ => null,
     };
 

@@ -173,23 +173,23 @@ public static class DynamicInt8Quantizer
                     nodes.Add(Node("DynamicQuantizeMatMul", [x, wq, ws, wzp], [y], "com.microsoft"));
                     break;
                 case Int8Format.Integer:
-                {
-                    var (xq, xs, xzp) = QuantizeActivation(x);
-                    string acc = Fresh(y + "_int32"), accF = Fresh(y + "_int32_float"), scale = Fresh(y + "_scale");
-                    nodes.Add(Node("MatMulInteger", [xq, wq, xzp, wzp], [acc]));
-                    nodes.Add(Node("Cast", [acc], [accF], null, Attr("to", (long)DataType.Float)));
-                    nodes.Add(Node("Mul", [xs, ws], [scale])); // per-tensor activation scale x per-channel weight scale: [N]
-                    nodes.Add(Node("Mul", [accF, scale], [y]));
-                    break;
-                }
+                    {
+                        var (xq, xs, xzp) = QuantizeActivation(x);
+                        string acc = Fresh(y + "_int32"), accF = Fresh(y + "_int32_float"), scale = Fresh(y + "_scale");
+                        nodes.Add(Node("MatMulInteger", [xq, wq, xzp, wzp], [acc]));
+                        nodes.Add(Node("Cast", [acc], [accF], null, Attr("to", (long)DataType.Float)));
+                        nodes.Add(Node("Mul", [xs, ws], [scale])); // per-tensor activation scale x per-channel weight scale: [N]
+                        nodes.Add(Node("Mul", [accF, scale], [y]));
+                        break;
+                    }
                 case Int8Format.Qdq:
-                {
-                    string xdq = Dequantized(x);
-                    string wdq = Fresh(w.Name + "_dequantized");
-                    nodes.Add(Node("DequantizeLinear", [wq, ws, wzp], [wdq], null, Attr("axis", 1)));
-                    nodes.Add(Node("MatMul", [xdq, wdq], [y]));
-                    break;
-                }
+                    {
+                        string xdq = Dequantized(x);
+                        string wdq = Fresh(w.Name + "_dequantized");
+                        nodes.Add(Node("DequantizeLinear", [wq, ws, wzp], [wdq], null, Attr("axis", 1)));
+                        nodes.Add(Node("MatMul", [xdq, wdq], [y]));
+                        break;
+                    }
             }
             matmuls++;
             int8Values += values;

@@ -67,18 +67,18 @@ public sealed class OnnxGraph
                 case "value": return a.T;
                 case "value_float": return new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, FloatData = { a.F } };
                 case "value_floats":
-                {
-                    var t = new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, Dims = { a.Floats.Count } };
-                    t.FloatData.AddRange(a.Floats);
-                    return t;
-                }
+                    {
+                        var t = new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, Dims = { a.Floats.Count } };
+                        t.FloatData.AddRange(a.Floats);
+                        return t;
+                    }
                 case "value_int": return new TensorProto { DataType = (int)TensorProto.Types.DataType.Int64, Int64Data = { a.I } };
                 case "value_ints":
-                {
-                    var t = new TensorProto { DataType = (int)TensorProto.Types.DataType.Int64, Dims = { a.Ints.Count } };
-                    t.Int64Data.AddRange(a.Ints);
-                    return t;
-                }
+                    {
+                        var t = new TensorProto { DataType = (int)TensorProto.Types.DataType.Int64, Dims = { a.Ints.Count } };
+                        t.Int64Data.AddRange(a.Ints);
+                        return t;
+                    }
             }
         }
         return null;

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
-using Distil.Pipelines;
 using Distil.Data;
 using Distil.Models;
+using Distil.Pipelines;
 using Distil.Training;
 
 namespace Distil.Search;

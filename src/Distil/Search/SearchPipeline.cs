@@ -83,7 +83,8 @@ public static class SearchPipeline
             runner.Train(dir, new TrainingStage<Batch>(new Dictionary<string, nn.Module> { ["student"] = student },
                 new RetrainObjective(student, teacherLogits, c.Retrain.KdWeight, c.Retrain.Temperature, device),
                 new EncodedBatchSource(retrainSet, c.Retrain.Training.BatchSize, c.Retrain.Training.Seed, pad), c.Retrain.Training,
-                evaluator, SaveBest: _ => AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!)) { MetricsStage = 2 });
+                evaluator, SaveBest: _ => AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!))
+            { MetricsStage = 2 });
             if (evaluator == null) AdaBertCnnFolder.Save(run.BestDir, student, c.Teacher!);
             return new RetrainRecord(retrainSet.Length);
         }, progressName: "retrain").Seconds;

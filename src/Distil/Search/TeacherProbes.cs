@@ -1,7 +1,7 @@
 using Distil.Checkpoints;
 using Distil.Data;
-using Distil.Training;
 using Distil.Models;
+using Distil.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

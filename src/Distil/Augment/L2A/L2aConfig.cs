@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
-using Distil.Pipelines;
 using Distil.Data;
+using Distil.Pipelines;
 using Distil.Training;
 
 namespace Distil.Augment.L2A;
@@ -46,7 +46,8 @@ public sealed record L2aConfig : IRunConfig
     [JsonPropertyName("device")] public string Device { get; init; } = "cpu";
     [JsonPropertyName("threads")] public int? Threads { get; init; }
     /// <summary>Student training of every arm: the same number of steps for all, so arms differ only in their data.</summary>
-    [JsonPropertyName("training")] public TrainingOptions Training { get; init; } = new()
+    [JsonPropertyName("training")]
+    public TrainingOptions Training { get; init; } = new()
     { LearningRate = 1e-4, Epochs = 1000, MaxSteps = 150, BatchSize = 16, EvalEverySteps = 25, SaveEverySteps = 1000 };
 
     public static readonly string[] ArmNames = { "none", "eda", "tinybert", "pool", "l2a" };
