@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Distil.Augment.L2A;
+using Distil.Search;
 using Distil.Distillation;
 using Distil.Pipelines;
 
@@ -16,9 +18,9 @@ public static partial class AdaBertSummary
 {
     public sealed record ProcessTime(double Wall, double Cpu);
 
-    public sealed record Run(string Path, Loaded<SearchRunResult> Result, ProcessTime? Time)
+    public sealed record Run(string Path, Loaded<SearchResultFile> Result, ProcessTime? Time)
     {
-        public SearchRunResult R => Result.Value;
+        public SearchResultFile R => Result.Value;
     }
 
     [GeneratedRegex(@"([0-9.]+) wall s, ([0-9.]+) user s, ([0-9.]+) sys s")]
@@ -58,7 +60,7 @@ public static partial class AdaBertSummary
     {
         if (args.Length == 0) { Console.Error.WriteLine("usage: summarize adabert RUN... (RESULTS=prefix, default bench/results/adabert)"); return 2; }
         string prefix = Environment.GetEnvironmentVariable("RESULTS") is { Length: > 0 } p ? p : "bench/results/adabert";
-        var runs = args.Select(r => new Run(r, RunFiles.Load<SearchRunResult>(Path.Combine(r, "result.json")), CpuSeconds(r))).ToList();
+        var runs = args.Select(r => new Run(r, RunFiles.Load<SearchResultFile>(Path.Combine(r, "result.json")), CpuSeconds(r))).ToList();
         var t = runs[0].R.Teacher;
         var teacherTest = Acc(t, "Test");
         var studentTest = runs.Select(r => Acc(r.R.Student, "Test")).ToList();
@@ -147,7 +149,7 @@ public static class AdaBertVariant
     public static int Summarize(string[] args)
     {
         if (args.Length != 2) { Console.Error.WriteLine("usage: summarize adabert-variant NAME RUN"); return 2; }
-        var r = RunFiles.Load<SearchRunResult>(Path.Combine(args[1], "result.json")).Value;
+        var r = RunFiles.Load<SearchResultFile>(Path.Combine(args[1], "result.json")).Value;
         Console.WriteLine($"{args[0],-16} dev {Py.Fixed(100 * r.Student.Dev["accuracy"], 2)}  test {Py.Fixed(100 * r.Student.Test!["accuracy"], 2)}  " +
                           $"retrain {Py.Fixed(r.RetrainSeconds, 0)} s  {r.GenotypeText}");
         return 0;

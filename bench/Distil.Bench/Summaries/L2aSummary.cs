@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Distil.Augment.L2A;
 
 namespace Distil.Bench.Summaries;
 
@@ -11,9 +12,9 @@ public static class L2aSummary
 {
     public static readonly string[] Arms = ["none", "eda", "tinybert", "pool", "l2a"];
 
-    public sealed record Run(Loaded<L2aRunResult> Result, int? WallSeconds)
+    public sealed record Run(Loaded<L2aResultFile> Result, int? WallSeconds)
     {
-        public L2aRunResult R => Result.Value;
+        public L2aResultFile R => Result.Value;
     }
 
     public static IReadOnlyList<Run> Read(string work) =>
@@ -22,7 +23,7 @@ public static class L2aSummary
             .Select(n =>
             {
                 string wall = Path.Combine(work, n, "wall_seconds");
-                return new Run(RunFiles.Load<L2aRunResult>(Path.Combine(work, n, "result.json")),
+                return new Run(RunFiles.Load<L2aResultFile>(Path.Combine(work, n, "result.json")),
                     File.Exists(wall) ? int.Parse(File.ReadAllText(wall).Trim(), CultureInfo.InvariantCulture) : null);
             }).ToList();
 

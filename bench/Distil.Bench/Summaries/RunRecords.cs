@@ -8,38 +8,10 @@ using Distil.Pipelines;
 
 namespace Distil.Bench.Summaries;
 
-// The files the commands write into their run folders, as records. The library's own record types are used where the
-// file is one (ModelSummary, DistillResultFile, MetaKdResult, L2aArm); the wrappers below mirror the anonymous objects the pipelines
-// serialise (SearchPipeline, L2aReport). A summary also keeps each file's JSON as read, because its
-// .json output copies parts of it verbatim (as the Python scripts did), numbers' text included.
-
-// result.json of `distil distill` is the library's own DistillResultFile.
-
-/// <summary>result.json of `distil search` (SearchPipeline); the genotype itself is only copied, never read.</summary>
-public sealed record SearchRunResult(
-    [property: JsonPropertyName("teacher")] ModelSummary Teacher,
-    [property: JsonPropertyName("student")] ModelSummary Student,
-    [property: JsonPropertyName("genotype_text")] string GenotypeText,
-    [property: JsonPropertyName("search_seconds")] double SearchSeconds,
-    [property: JsonPropertyName("retrain_seconds")] double RetrainSeconds,
-    [property: JsonPropertyName("retrain_augment_copies")] int? RetrainAugmentCopies,
-    [property: JsonPropertyName("search_step")] long SearchStep,
-    [property: JsonPropertyName("search_dev_accuracy")] double SearchDevAccuracy,
-    [property: JsonPropertyName("latency_seq_len")] int LatencySeqLen,
-    [property: JsonPropertyName("seed")] int Seed);
-
-/// <summary>result.json of `distil l2a` (L2aReport.Write).</summary>
-public sealed record L2aRunResult(
-    [property: JsonPropertyName("target")] string Target,
-    [property: JsonPropertyName("sources")] string Sources,
-    [property: JsonPropertyName("data_portion")] double DataPortion,
-    [property: JsonPropertyName("seed")] int Seed,
-    [property: JsonPropertyName("target_rows")] int TargetRows,
-    [property: JsonPropertyName("generated")] int Generated,
-    [property: JsonPropertyName("pool")] int Pool,
-    [property: JsonPropertyName("selected")] int Selected,
-    [property: JsonPropertyName("seconds")] double Seconds,
-    [property: JsonPropertyName("arms")] IReadOnlyList<L2aArm> Arms);
+// The files the commands write into their run folders are read as the library's own records (DistillResultFile,
+// SearchResultFile, L2aResultFile, MetaKdResult, with ModelSummary and L2aArm inside); the records below are the
+// bench's own files. A summary also keeps each file's JSON as read, because its .json output copies parts of it
+// verbatim (as the Python scripts did), numbers' text included.
 
 /// <summary>wall.json that bench/kd-presets.sh writes beside a run's result.json.</summary>
 public sealed record PresetWall(

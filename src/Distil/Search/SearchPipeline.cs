@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Distil.Augment;
 using Distil.Checkpoints;
 using Distil.Data;
@@ -17,6 +18,23 @@ namespace Distil.Search;
 
 public sealed record SearchRunResult(ModelSummary Teacher, ModelSummary Student, Genotype Genotype, SearchOutcome Search,
     double RetrainSeconds, OpCosts Costs, ProbeTargets Probes, string BestDir);
+
+/// <summary>run/result.json of `distil search` (read by bench summaries).</summary>
+public sealed record SearchResultFile(
+    [property: JsonPropertyName("teacher")] ModelSummary Teacher,
+    [property: JsonPropertyName("student")] ModelSummary Student,
+    [property: JsonPropertyName("genotype")] Genotype Genotype,
+    [property: JsonPropertyName("genotype_text")] string GenotypeText,
+    [property: JsonPropertyName("search_seconds")] double SearchSeconds,
+    [property: JsonPropertyName("retrain_seconds")] double RetrainSeconds,
+    [property: JsonPropertyName("retrain_augment_copies")] int? RetrainAugmentCopies,
+    [property: JsonPropertyName("retrain_transfer")] string? RetrainTransfer,
+    [property: JsonPropertyName("search_step")] long SearchStep,
+    [property: JsonPropertyName("search_dev_accuracy")] double? SearchDevAccuracy,
+    [property: JsonPropertyName("op_costs_ms")] IReadOnlyList<double>? OpCostsMs,
+    [property: JsonPropertyName("machine")] string? Machine,
+    [property: JsonPropertyName("latency_seq_len")] int LatencySeqLen,
+    [property: JsonPropertyName("seed")] int Seed);
 
 /// <summary>
 /// `distil search` as a library call: teacher probes (cached) -> op costs (cached per machine) -> search (run/search,
@@ -100,12 +118,9 @@ public static class SearchPipeline
         var result = new SearchRunResult(teacherSummary, studentSummary, genotype, outcome, retrainSeconds, costs, probes, run.BestDir);
         WriteReport(c, run, result, data, search.AlphaLogPath);
         // The numbers of the report as data (bench summaries aggregate seeds from these).
-        runner.WriteResult(new
-        {
-            teacher = teacherSummary, student = studentSummary, genotype, genotype_text = genotype.ToString(),
-            search_seconds = outcome.Seconds, retrain_seconds = retrainSeconds, retrain_augment_copies = c.Retrain.Augment.Copies, retrain_transfer = c.Retrain.Transfer.Path, search_step = outcome.Step, search_dev_accuracy = outcome.DevAccuracy,
-            op_costs_ms = costs.Milliseconds, machine = costs.Machine, latency_seq_len = latencySeq, seed = c.SearchTraining.Seed,
-        });
+        runner.WriteResult(new SearchResultFile(teacherSummary, studentSummary, genotype, genotype.ToString(), outcome.Seconds, retrainSeconds,
+            c.Retrain.Augment.Copies, c.Retrain.Transfer.Path, outcome.Step, outcome.DevAccuracy, costs.Milliseconds, costs.Machine, latencySeq,
+            c.SearchTraining.Seed));
         return result;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Distil.Reports;
 
 namespace Distil.Augment.L2A;
@@ -28,10 +29,20 @@ public static class L2aReport
             .Image("selector reward per step", "selector-reward.png")
             .Paragraph("Files: selected.tsv (the selected, teacher-labelled data), candidates.tsv (every candidate with its features and π(keep)), selector.jsonl, arms/NAME/ (each arm's distill run).");
         w.Save(run.ReportPath);
-        RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new
-        {
-            target = c.Target, sources = c.Sources, data_portion = c.DataPortion, seed = c.Training.Seed, target_rows = targetRows,
-            generated, pool = r.PoolSize, selected = r.Selected, seconds = r.Seconds, arms = r.Arms,
-        }, Json));
+        RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new L2aResultFile(c.Target!, c.Sources!, c.DataPortion,
+            c.Training.Seed, targetRows, generated, r.PoolSize, r.Selected, r.Seconds, r.Arms), Json));
     }
 }
+
+/// <summary>run/result.json of `distil l2a` (read by bench summaries).</summary>
+public sealed record L2aResultFile(
+    [property: JsonPropertyName("target")] string Target,
+    [property: JsonPropertyName("sources")] string Sources,
+    [property: JsonPropertyName("data_portion")] double DataPortion,
+    [property: JsonPropertyName("seed")] int Seed,
+    [property: JsonPropertyName("target_rows")] int TargetRows,
+    [property: JsonPropertyName("generated")] int Generated,
+    [property: JsonPropertyName("pool")] int Pool,
+    [property: JsonPropertyName("selected")] int Selected,
+    [property: JsonPropertyName("seconds")] double Seconds,
+    [property: JsonPropertyName("arms")] IReadOnlyList<L2aArm> Arms);
