@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Distil.Augment.L2A;
-using Distil.Search;
 using Distil.Distillation;
 using Distil.Pipelines;
+using Distil.Search;
 
 namespace Distil.Bench.Summaries;
 

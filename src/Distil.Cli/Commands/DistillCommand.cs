@@ -49,11 +49,7 @@ public static class DistillCommand
 
     public static void Print(DistillResult r, RunFolder run)
     {
-        var table = new Table().AddColumns("model", "parameters", "non-embedding", "dev acc", "test acc", "batch-1 ms");
-        foreach (var m in new[] { r.Teacher, r.Student })
-            table.AddRow(Markup.Escape(m.Name), $"{m.Parameters / 1e6:F2}M", $"{m.NonEmbeddingParameters / 1e6:F2}M",
-                m.Dev.TryGetValue("accuracy", out var d) ? $"{100 * d:F2}%" : "-", m.Test?.TryGetValue("accuracy", out var t) == true ? $"{100 * t:F2}%" : "-", $"{m.LatencyMs:F1}");
-        AnsiConsole.Write(table);
+        ModelTable.Print([r.Teacher, r.Student]);
         AnsiConsole.MarkupLineInterpolated($"student: {run.BestDir}   report: {run.ReportPath}");
     }
 }

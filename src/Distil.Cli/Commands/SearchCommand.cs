@@ -65,11 +65,7 @@ public static class SearchCommand
             if (overrides.TryGetValue("search_training.batch_size", out var bs)) overrides["retrain.training.batch_size"] = bs;
             if (overrides.TryGetValue("search_training.seed", out var seed)) overrides["retrain.training.seed"] = seed;
             var (result, run) = PipelineCommand.Run<SearchConfig, SearchRunResult>(r, common, "search", SearchPipeline.Run, overrides);
-            var table = new Table().AddColumns("model", "parameters", "outside tables", "dev acc", "test acc", "batch-1 ms");
-            foreach (var m in new[] { result.Teacher, result.Student })
-                table.AddRow(Markup.Escape(m.Name), $"{m.Parameters / 1e6:F2}M", $"{m.NonEmbeddingParameters / 1e6:F2}M",
-                    m.Dev.TryGetValue("accuracy", out var d) ? $"{100 * d:F2}%" : "-", m.Test?.TryGetValue("accuracy", out var t) == true ? $"{100 * t:F2}%" : "-", $"{m.LatencyMs:F2}");
-            AnsiConsole.Write(table);
+            ModelTable.Print([result.Teacher, result.Student], nonEmbedding: "outside tables", latencyDigits: 2);
             AnsiConsole.MarkupLineInterpolated($"genotype: {result.Genotype}");
             AnsiConsole.MarkupLineInterpolated($"search {result.Search.Seconds:F0} s, retrain {result.RetrainSeconds:F0} s; student: {run.BestDir}   report: {run.ReportPath}");
             return ExitCodes.Ok;

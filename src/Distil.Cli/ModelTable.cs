@@ -1,0 +1,20 @@
+using Distil.Pipelines;
+using Spectre.Console;
+
+namespace Distil.Cli;
+
+/// <summary>The teacher-vs-student table every comparing command prints: size, dev and test accuracy, batch-1 latency.</summary>
+public static class ModelTable
+{
+    /// <param name="nonEmbedding">The header of the non-embedding parameter column (what "outside the tables" means for the model).</param>
+    /// <param name="latencyDigits">Decimals of the latency (sub-millisecond CNN students need 2).</param>
+    public static void Print(IEnumerable<ModelSummary> rows, string nonEmbedding = "non-embedding", int latencyDigits = 1)
+    {
+        static string Pct(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? $"{100 * a:F2}%" : "-";
+        var table = new Table().AddColumns("model", "parameters", nonEmbedding, "dev acc", "test acc", "batch-1 ms");
+        foreach (var m in rows)
+            table.AddRow(Markup.Escape(m.Name), $"{m.Parameters / 1e6:F2}M", $"{m.NonEmbeddingParameters / 1e6:F2}M", Pct(m.Dev), Pct(m.Test),
+                m.LatencyMs.ToString("F" + latencyDigits, System.Globalization.CultureInfo.InvariantCulture));
+        AnsiConsole.Write(table);
+    }
+}
