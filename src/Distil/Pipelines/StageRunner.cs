@@ -55,7 +55,7 @@ public sealed class StageRunner(RunContext context, int logEverySteps)
             var callbacks = new List<TrainerCallback> { new MetricsLog(s.MetricsPath ?? Run.MetricsPath, logEverySteps, s.MetricsStage) };
             callbacks.AddRange(s.Callbacks);
             if (Context.Progress != null) callbacks.Add(Context.Progress);
-            var trainer = new Trainer<TBatch>(dir, s.Modules, s.Objective, s.Data, s.Options, s.Evaluator, s.SaveBest, callbacks);
+            var trainer = new Trainer<TBatch>(dir, s.Modules, s.Objective, s.Data, s.Options, s.Evaluator, s.SaveBest, callbacks, s.Optimizer);
             return trainer.Train(Resume);
         }
         finally

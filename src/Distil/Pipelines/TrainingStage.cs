@@ -23,6 +23,8 @@ public sealed record TrainingStage<TBatch>(
     public int? MetricsStage { get; init; }
     /// <summary>Listeners of this training only (e.g. the step this session started at).</summary>
     public IReadOnlyList<TrainerCallback> Callbacks { get; init; } = Array.Empty<TrainerCallback>();
+    /// <summary>Null: AdamW over every trainable parameter (see <see cref="OptimizerSetup"/> for the others).</summary>
+    public OptimizerSetup? Optimizer { get; init; }
     /// <summary>Disposed after the training (per-stage projections, caches).</summary>
     public IReadOnlyList<IDisposable> Owned { get; init; } = Array.Empty<IDisposable>();
 }
