@@ -1,11 +1,9 @@
-using System.Globalization;
 using System.Text.Json.Serialization;
 using Distil.Augment;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Models;
 using Distil.Pipelines;
-using Distil.Reports;
 using Distil.Text;
 using Distil.Training;
 using TorchSharp;
@@ -92,7 +90,7 @@ public static class DistillPipeline
         int latencySeq = Math.Min(64, c.Data.MaxSeqLen);
         var result = new DistillResult(Summarize("teacher", teacher, data, c, pad, device, latencySeq),
             Summarize($"student {c.Student} ({plan.Name})", best, data, c, pad, device, latencySeq), seconds, run.BestDir);
-        WriteReport(c, run, plan, result, data, augmented);
+        DistillReport.Write(c, run, plan, result, data, augmented);
         // The same numbers for scripts (bench/kd-presets.sh): sizes, dev/test metrics, latency, training time.
         runner.WriteResult(new DistillResultFile(plan.Name, c.Student, albertConfig != null ? AlbertConfig.Type : "bert", data.TrainSet.Length, augmented,
             seconds, result.Teacher, result.Student));
@@ -120,31 +118,4 @@ public static class DistillPipeline
     static ModelSummary Summarize(string name, EncoderClassifier m, TaskData data, DistillConfig c, long pad, Device device, int seq) =>
         ModelSummary.Measure(name, m, i => m.forward(i).Logits, m.Shape.VocabSize, StudentShapes.NonEmbeddingParameters(m), data, c.EvalBatchSize, pad, device, seq, latencyRuns: 30);
 
-    static void WriteReport(DistillConfig c, RunFolder run, DistillationPlan plan, DistillResult r, TaskData data, int augmented)
-    {
-        string plot = "training.png";
-        TrainingPlot.Write(run.MetricsPath, Path.Combine(run.Dir, plot));
-        string Pct(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? (100 * a).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
-        var t = r.Teacher;
-        var rows = new[] { r.Teacher, r.Student }.Select(m => (m.Name,
-            $"{m.Parameters / 1e6:F2}M params ({m.NonEmbeddingParameters / 1e6:F2}M non-embedding, {(double)m.NonEmbeddingParameters / t.NonEmbeddingParameters:P0} of the teacher's); " +
-            $"dev {Pct(m.Dev)}, test {Pct(m.Test)}; batch-1 latency {m.LatencyMs:F1} ms ({t.LatencyMs / m.LatencyMs:F1}x faster than the teacher)"));
-        var w = new ReportWriter($"distil distill: {plan.Name}")
-            .KeyValues("Run", new[]
-            {
-                ("teacher", c.Teacher!), ("student", $"{c.Student}, init {c.Init}" + (AlbertStudents.IsAlbert(c.Student)
-                    ? " (ALBERT: factorised embedding, layers share their group's weights; non-embedding excludes the E->H map)" : "")), ("preset", plan.Name),
-                ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples" + (augmented > 0
-                    ? $", of which {augmented} augmented: TinyBERT word replacement, N {c.Augment.Copies}, p {c.Augment.P}, M {c.Augment.Candidates}, seed {c.Augment.Seed})" : ")")),
-                ("settings", $"epochs {c.Training.Epochs} per stage, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, T {c.Temperature}, alpha {c.Alpha}, seed {c.Training.Seed}"),
-                ("train time", $"{r.TrainSeconds:F1} s"),
-            })
-            .KeyValues("Teacher and student (latency: TorchSharp, batch 1, median)", rows)
-            .MetricsTable("Student (best/) metrics", new List<(string, IReadOnlyDictionary<string, double>)> { ("dev", r.Student.Dev) }
-                .Concat(r.Student.Test != null ? new[] { ("test", r.Student.Test) } : Array.Empty<(string, IReadOnlyDictionary<string, double>)>()).ToList())
-            .Image("loss and dev accuracy of the last stage", plot);
-        for (int k = 0; k < plan.Stages.Count; k++)
-            w.Paragraph($"Stage {k + 1} matches:\n\n" + string.Join("\n", plan.Stages[k].Select(m => $"- {m.Summary}, weight {m.Weight:G4}")));
-        w.Save(run.ReportPath);
-    }
 }

@@ -1,10 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using Distil.Checkpoints;
 using Distil.Data;
-using Distil.Models;
 using Distil.Pipelines;
-using Distil.Reports;
 using Distil.Text;
 using Distil.Training;
 using TorchSharp;
@@ -60,33 +57,9 @@ public static class FineTunePipeline
 
         double epochs = Math.Max(1e-9, (double)(state.GlobalStep - session.Step) / Math.Max(1, source.BatchCount(0))); // this session's share
         var result = new FineTuneResult(splits, state.GlobalStep, seconds, seconds / epochs, run.BestDir);
-        WriteReport(c, run, result, load, data, ctx.Resume, memory);
+        FineTuneReport.Write(c, run, result, load, data, ctx.Resume, memory);
         runner.WriteResult(result);
         return result;
-    }
-
-    static void WriteReport(FineTuneConfig c, RunFolder run, FineTuneResult r, LoadReport load, TaskData data, bool resumed, string memory)
-    {
-        var (train, dev, test, labels, domains) = (data.Train, data.Dev, data.Test, data.Labels, data.Domains);
-        string plot = "training.png";
-        TrainingPlot.Write(run.MetricsPath, Path.Combine(run.Dir, plot));
-        string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
-        var w = new ReportWriter("distil finetune")
-            .KeyValues("Run", new[]
-            {
-                ("model", c.Model!), ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples, {train.SkippedRows} bad rows skipped)"),
-                ("dev", dev != null ? $"{c.Data.Dev} ({dev.Count} examples)" : "none"), ("test", test != null ? $"{c.Data.Test} ({test.Count} examples)" : "none"),
-                ("labels", string.Join(", ", labels.Names)), ("domains", domains.Count > 0 ? string.Join(", ", domains.Names) : "none"),
-                ("newly initialised", load.Missing.Count > 0 ? string.Join(", ", load.Missing) : "nothing"),
-                ("steps", r.Steps.ToString(CultureInfo.InvariantCulture)), ("train time", $"{F(r.TrainSeconds)} s{(resumed ? " (this session, after resume)" : "")}"),
-                ("time per epoch", $"{F(r.SecondsPerEpoch)} s"),
-                ("settings", $"epochs {c.Training.Epochs}, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, max_seq_len {c.Data.MaxSeqLen}, pooling {c.Pooling ?? "model default"}, seed {c.Training.Seed}, threads {torch.get_num_threads()}"),
-                ("memory", memory),
-            })
-            .MetricsTable("Metrics of best/", r.Splits.Select(m => (m.Split, m.Metrics)).ToList())
-            .Image("loss and dev accuracy", plot);
-        if (train.SkippedRows > 0) w.Paragraph("Skipped rows (first reasons):\n\n" + string.Join("\n", train.SkipReasons.Take(10).Select(s => $"- {s}")));
-        w.Save(run.ReportPath);
     }
 
     /// <summary>The step this session started at (0, or the checkpoint resumed from), for honest time per epoch.</summary>

@@ -1,7 +1,6 @@
 using Distil.Data;
 using Distil.Models;
 using Distil.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Distil.Pipelines;

@@ -6,7 +6,6 @@ using Distil.Data;
 using Distil.Models;
 using Distil.Reports;
 using Distil.Training;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Distil.Checkpoints;
 using Distil.Data;
@@ -58,8 +56,8 @@ public static class L2aPipeline
 
         string dataDir = Path.Combine(run.Dir, "data");
         Directory.CreateDirectory(dataDir);
-        string devPath = WriteTsv(Path.Combine(dataDir, "target-dev.tsv"), dev);
-        string? testPath = test != null ? WriteTsv(Path.Combine(dataDir, "target-test.tsv"), test) : null;
+        string devPath = L2aFiles.WriteTsv(Path.Combine(dataDir, "target-dev.tsv"), dev);
+        string? testPath = test != null ? L2aFiles.WriteTsv(Path.Combine(dataDir, "target-test.tsv"), test) : null;
 
         // Generators (a) and (b), both refilling from the teacher (MLM head when it has one, else word embeddings).
         var refill = TeacherAugmentation.Augmenter(c.Teacher!, teacher.bert, tokenizer,
@@ -99,9 +97,9 @@ public static class L2aPipeline
         var keep = SelectorTraining.KeepProbabilities(selector, scout, candidatePool, pad, device, c.EvalBatchSize);
         scout.Dispose();
         var selected = Enumerable.Range(0, pool.Count).Where(i => keep[i] >= c.KeepThreshold).ToArray();
-        WriteCandidates(Path.Combine(run.Dir, "candidates.tsv"), pool, candidatePool, keep, c.KeepThreshold);
+        L2aFiles.WriteCandidates(Path.Combine(run.Dir, "candidates.tsv"), pool, candidatePool, keep, c.KeepThreshold);
         AugmentedSet.Write(Path.Combine(run.Dir, "selected.tsv"), teacher.Config.Labels, selected.Select(i => Row(pool[i], poolLogits[i], teacher.Config.Labels)));
-        WriteSelectorLog(Path.Combine(run.Dir, "selector.jsonl"), history);
+        L2aFiles.WriteSelectorLog(Path.Combine(run.Dir, "selector.jsonl"), history);
         RewardPlot.Write(history, Path.Combine(run.Dir, "selector-reward.png"));
         log?.Invoke($"selector kept {selected.Length} of {pool.Count} candidates (π(keep) >= {c.KeepThreshold}); selected.tsv, candidates.tsv written");
 
@@ -133,7 +131,7 @@ public static class L2aPipeline
         {
             var rows = target.Select(e => (e.Text, e.TextPair, e.Label!))
                 .Concat(extra.Select(x => (x.G.Text, x.G.TextPair, labels[ArgMax(x.Logits)]))).ToArray();
-            string trainPath = WriteTsv(Path.Combine(runner.Run.Dir, "data", $"train-{arm}.tsv"), rows.Select(r => new Example(r.Item1, r.Item2, r.Item3, c.Target, "")).ToArray());
+            string trainPath = L2aFiles.WriteTsv(Path.Combine(runner.Run.Dir, "data", $"train-{arm}.tsv"), rows.Select(r => new Example(r.Item1, r.Item2, r.Item3, c.Target, "")).ToArray());
             var config = new DistillConfig
             {
                 Teacher = c.Teacher, Student = c.Student, Init = c.Init, Preset = "kd", Temperature = c.Temperature, Alpha = c.Alpha,
@@ -184,68 +182,4 @@ public static class L2aPipeline
     }
 
     /// <summary>A text, label, domain TSV (text_pair too when any row has one); tabs and newlines in texts become spaces.</summary>
-    static string WriteTsv(string path, IReadOnlyList<Example> rows)
-    {
-        bool pairs = rows.Any(r => r.TextPair != null);
-        static string Clean(string? s) => (s ?? "").Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ');
-        AtomicFile.Write(path, s =>
-        {
-            using var w = new StreamWriter(s, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
-            w.WriteLine(pairs ? "text\ttext_pair\tlabel\tdomain" : "text\tlabel\tdomain");
-            foreach (var r in rows)
-                w.WriteLine(pairs ? $"{Clean(r.Text)}\t{Clean(r.TextPair)}\t{Clean(r.Label)}\t{Clean(r.Domain)}" : $"{Clean(r.Text)}\t{Clean(r.Label)}\t{Clean(r.Domain)}");
-        });
-        return path;
-    }
-
-    static void WriteCandidates(string path, List<L2aCandidate> pool, CandidatePool features, float[] keep, double threshold)
-    {
-        static string Clean(string? s) => (s ?? "").Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ');
-        var names = CandidatePool.FeatureNames.Take(CandidatePool.FeatureNames.Length - 1);
-        AtomicFile.Write(path, s =>
-        {
-            using var w = new StreamWriter(s, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
-            w.WriteLine(string.Join('\t', new[] { "generator", "source_row", "source_domain", "source_label", "original", "text", "keep_prob", "kept" }.Concat(names)));
-            for (int i = 0; i < pool.Count; i++)
-            {
-                var g = pool[i];
-                w.WriteLine(string.Join('\t', new[] { g.Generator, g.SourceRow.ToString(CultureInfo.InvariantCulture), Clean(g.SourceDomain), Clean(g.SourceLabel), Clean(g.Original), Clean(g.Text),
-                    keep[i].ToString("F4", CultureInfo.InvariantCulture), keep[i] >= threshold ? "1" : "0" }
-                    .Concat(features.StaticFeatures[i].Select(v => v.ToString("F4", CultureInfo.InvariantCulture)))));
-            }
-        });
-    }
-
-    static void WriteSelectorLog(string path, IEnumerable<SelectorStep> history) =>
-        RunFolder.WriteAtomic(path, string.Concat(history.Select(h => JsonSerializer.Serialize(h, SelectorLogJson) + "\n")));
-
-    // A diverged scout (skipped under --skip-nonfinite) leaves NaN rewards; they are written as NaN, not a crash.
-    static readonly JsonSerializerOptions SelectorLogJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
-}
-
-/// <summary>Seeded subsets: the target portion (stratified by label) and uniform samples of row indices.</summary>
-public static class Split
-{
-    /// <summary>round(portion x rows) of each label's rows (at least one), chosen by a seeded shuffle, in file order.</summary>
-    public static IReadOnlyList<Example> Portion(IReadOnlyList<Example> rows, double portion, int seed)
-    {
-        var rng = new Random(seed);
-        var chosen = new HashSet<int>();
-        foreach (var group in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i].Label ?? "").OrderBy(g => g.Key, StringComparer.Ordinal))
-        {
-            var idx = group.ToArray();
-            for (int i = idx.Length - 1; i > 0; i--) { int j = rng.Next(i + 1); (idx[i], idx[j]) = (idx[j], idx[i]); }
-            foreach (int i in idx.Take(Math.Max(1, (int)Math.Round(portion * idx.Length)))) chosen.Add(i);
-        }
-        return chosen.OrderBy(i => i).Select(i => rows[i]).ToArray();
-    }
-
-    /// <summary><paramref name="count"/> distinct indices of 0..n-1, seeded, in increasing order.</summary>
-    public static int[] Sample(int n, int count, int seed)
-    {
-        var rng = new Random(seed);
-        var idx = Enumerable.Range(0, n).ToArray();
-        for (int i = 0; i < Math.Min(count, n); i++) { int j = i + rng.Next(n - i); (idx[i], idx[j]) = (idx[j], idx[i]); }
-        return idx.Take(Math.Min(count, n)).OrderBy(i => i).ToArray();
-    }
 }
