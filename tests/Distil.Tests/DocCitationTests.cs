@@ -75,7 +75,7 @@ public class DocCitationTests
 
         if (checkNotes)
         {
-            // (a) A study note by name is fine only as a docs/ page of this repository (docs/stack.md is one).
+            // (a) A study note by name is fine only as a docs/ page of this repository (none is named so today).
             foreach (Match m in NoteMention.Matches(text))
             {
                 int start = m.Index;
@@ -143,7 +143,7 @@ public class DocCitationTests
         string root = RepoRoot();
         string note = NoteNames[0] + ".md", stackNote = NoteNames[1] + ".md";
         string text = string.Join("\n",
-            $"// good: docs/adabert.md §Loss and docs/{stackNote} §Threads, §Tokenizer",     // 1
+            $"// good: docs/adabert.md §Loss and docs/stack-notes.md §Threads, §Tokenizer",  // 1
             $"// bad: see {note} §1.6",                                                       // 2
             $"// bad: {SharedFolder}/reference/{stackNote}",                                  // 3
             $"// bad: {Docs}no-such-page.md",                                                 // 4

@@ -81,7 +81,7 @@ public sealed class OrtParityTests(MiniLmImportFixture fx, ITestOutputHelper out
     [Fact]
     public void TokenizerGivesBertBaseUncasedIds()
     {
-        // Ids from docs/stack.md §Tokenizer, worked out with Hugging Face's bert-base-uncased tokenizer.
+        // Ids from docs/stack-notes.md §Tokenizer, worked out with Hugging Face's bert-base-uncased tokenizer.
         var tokenizer = BertTextTokenizer.FromFolder(fx.Folder);
         Assert.Equal(new long[] { 101, 2644, 2033, 2085, 102 }, tokenizer.Encode("stop\tme\nnow", null, 16).InputIds);
         Assert.Equal(new long[] { 101, 14477, 20961, 3468, 102 }, tokenizer.Encode("unaffable", null, 16).InputIds);

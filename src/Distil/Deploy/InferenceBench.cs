@@ -45,7 +45,7 @@ public sealed record BenchRow(string Model, string Engine, string Precision, lon
 /// <summary>
 /// `distil bench`: every model the same way. TorchSharp folders are measured in TorchSharp and, exported (checked)
 /// on the fly, in ONNX Runtime (plus int8 variants if asked); export folders in ONNX Runtime. The two engines' thread
-/// pools never run at the same time (docs/stack.md §Threads: concurrent pools collapse on shared cores): at 1 thread there are no
+/// pools never run at the same time (docs/stack-notes.md §Threads: concurrent pools collapse on shared cores): at 1 thread there are no
 /// pools and all rows are timed interleaved; at more threads one model at a time, ONNX Runtime rows first.
 /// </summary>
 public static class InferenceBench

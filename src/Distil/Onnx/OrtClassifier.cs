@@ -17,7 +17,7 @@ public sealed class OrtClassifier : IDisposable
 
     /// <param name="threads">ONNX Runtime intra-op threads (1 = no thread pool at all).</param>
     /// <param name="allowSpinning">false when another engine (TorchSharp's OpenMP pool) shares the cores: ORT's idle
-    /// workers then sleep instead of spinning (docs/stack.md §Threads: contention made TorchSharp 10-50x slower).</param>
+    /// workers then sleep instead of spinning (docs/stack-notes.md §Threads: contention made TorchSharp 10-50x slower).</param>
     public OrtClassifier(string onnxPath, int threads = 1, bool allowSpinning = true)
     {
         if (!File.Exists(onnxPath)) throw DistilException.NotFound($"{onnxPath}: ONNX model not found; make one with `distil export --model DIR --out DIR`");
@@ -32,7 +32,7 @@ public sealed class OrtClassifier : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
         if (!allowSpinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        // To see which kernels ORT fused the graph into: DISTIL_ORT_OPTIMIZED_MODEL=/tmp/opt.onnx distil predict ...
+        // To see which kernels ORT fused the graph into: DISTIL_ORT_OPTIMIZED_MODEL=runs/opt.onnx distil predict ...
         if (Environment.GetEnvironmentVariable("DISTIL_ORT_OPTIMIZED_MODEL") is { Length: > 0 } optimized) options.OptimizedModelFilePath = optimized;
         try { session = new InferenceSession(onnxPath, options); }
         catch (OnnxRuntimeException e)
