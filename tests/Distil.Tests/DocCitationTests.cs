@@ -64,32 +64,29 @@ public class DocCitationTests
 
     /// <summary>
     /// The problems of one file's text, as "path:line: what". <paramref name="root"/> is the repository (docs/ is under
-    /// it); <paramref name="checkNotes"/> false skips check (a) (the pending files).
+    /// it).
     /// </summary>
-    public static List<string> Violations(string root, string relativePath, string text, bool checkNotes = true)
+    public static List<string> Violations(string root, string relativePath, string text)
     {
         var found = new List<string>();
         string dir = Path.GetDirectoryName(Path.Combine(root, relativePath))!;
         string docs = Path.GetFullPath(Path.Combine(root, "docs")) + Path.DirectorySeparatorChar;
         void Add(int index, string what) => found.Add($"{relativePath}:{LineOf(text, index)}: {what}");
 
-        if (checkNotes)
+        // (a) A study note by name is fine only as a docs/ page of this repository (none is named so today).
+        foreach (Match m in NoteMention.Matches(text))
         {
-            // (a) A study note by name is fine only as a docs/ page of this repository (none is named so today).
-            foreach (Match m in NoteMention.Matches(text))
-            {
-                int start = m.Index;
-                while (start > 0 && (char.IsLetterOrDigit(text[start - 1]) || text[start - 1] is '_' or '.' or '/' or '-')) start--;
-                string cited = text[start..(m.Index + m.Length)];
-                string resolved = cited.StartsWith('/') ? cited
-                    : Path.GetFullPath(Path.Combine(cited.StartsWith("docs/") ? root : dir, cited));
-                if (!resolved.StartsWith(docs, StringComparison.Ordinal) || !File.Exists(resolved))
-                    Add(m.Index, $"cites '{cited}', which is not a page in docs/ (the study notes are not in this repository; cite the docs/ page instead)");
-            }
-            foreach (string outside in new[] { SharedFolder, SharedReference })
-                for (int i = text.IndexOf(outside, StringComparison.Ordinal); i >= 0; i = text.IndexOf(outside, i + 1, StringComparison.Ordinal))
-                    Add(i, $"points at '{outside}', outside the repository; cite a docs/ page or describe the source instead");
+            int start = m.Index;
+            while (start > 0 && (char.IsLetterOrDigit(text[start - 1]) || text[start - 1] is '_' or '.' or '/' or '-')) start--;
+            string cited = text[start..(m.Index + m.Length)];
+            string resolved = cited.StartsWith('/') ? cited
+                : Path.GetFullPath(Path.Combine(cited.StartsWith("docs/") ? root : dir, cited));
+            if (!resolved.StartsWith(docs, StringComparison.Ordinal) || !File.Exists(resolved))
+                Add(m.Index, $"cites '{cited}', which is not a page in docs/ (the study notes are not in this repository; cite the docs/ page instead)");
         }
+        foreach (string outside in new[] { SharedFolder, SharedReference })
+            for (int i = text.IndexOf(outside, StringComparison.Ordinal); i >= 0; i = text.IndexOf(outside, i + 1, StringComparison.Ordinal))
+                Add(i, $"points at '{outside}', outside the repository; cite a docs/ page or describe the source instead");
 
         // (b) a cited docs page must exist; (c) each §Word after it must start one of the page's headings.
         foreach (Match m in DocsReference.Matches(text))
@@ -132,7 +129,7 @@ public class DocCitationTests
         {
             string path = Path.Combine(root, f);
             if (!File.Exists(path) || new FileInfo(path).Length > 8_000_000) continue; // deleted in the work tree, or a data file
-            problems.AddRange(Violations(root, f, File.ReadAllText(path), checkNotes: true));
+            problems.AddRange(Violations(root, f, File.ReadAllText(path)));
         }
         Assert.True(problems.Count == 0, $"{problems.Count} citation(s) to fix:\n" + string.Join("\n", problems));
     }
@@ -158,10 +155,8 @@ public class DocCitationTests
         Assert.Contains($"'{SharedReference}'", found[3]);
         Assert.Contains($"{Docs}no-such-page.md, which does not exist", found[4]);
         Assert.Contains("§Nowhere", found[5]);
-        // A pending file skips only the study-note check.
-        Assert.Equal(2, Violations(root, "src/Distil/Example.cs", text, checkNotes: false).Count);
         // Inside docs/, a bare page name is a relative path to a docs page; a missing link target is reported.
-        Assert.Empty(Violations(root, "docs/README.md", $"[{stackNote}]({stackNote})"));
+        Assert.Empty(Violations(root, "docs/README.md", "[stack-notes.md](stack-notes.md)"));
         Assert.Single(Violations(root, "docs/README.md", "[x](missing-page.md)"));
     }
 
