@@ -39,6 +39,11 @@ public static class ClassifierFolder
             var (albert, _) = AlbertFolder.LoadForClassification(dir);
             return new LoadedClassifier(albert, i => albert.forward(i).Logits, albert.Config.Labels, albert.Config.VocabSize, AlbertConfig.Type);
         }
+        if (ModelType(dir) == DebertaV2Config.Type)
+        {
+            var (deberta, _) = DebertaV2Folder.LoadForClassification(dir);
+            return new LoadedClassifier(deberta, i => deberta.forward(i).Logits, deberta.Config.Labels, deberta.Config.VocabSize, DebertaV2Config.Type);
+        }
         var (bert, _) = ModelFolder.LoadForClassification(dir);
         return new LoadedClassifier(bert, i => bert.forward(i).Logits, bert.Config.Labels, bert.Config.VocabSize, "bert");
     }
