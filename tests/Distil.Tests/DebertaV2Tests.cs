@@ -234,7 +234,8 @@ public sealed class DebertaV2Tests : IDisposable
         var vocab = new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "!" }.Concat(TinyBert.Words).ToArray();
         File.WriteAllLines(Path.Combine(teacher, "vocab.txt"), vocab);
         File.WriteAllText(Path.Combine(teacher, "tokenizer_config.json"), """{"do_lower_case": true}""");
-        var c = TinyV3(vocab.Length) with { Id2Label = null, Label2Id = null, HiddenDropoutProb = 0.1 };
+        // initializer_range 0.3, not 0.02: the relative-position terms must be large enough to show in the logits.
+        var c = TinyV3(vocab.Length) with { Id2Label = null, Label2Id = null, HiddenDropoutProb = 0.1, InitializerRange = 0.3 };
         manual_seed(23);
         using (var encoder = new DebertaV2Model(c))
         {
