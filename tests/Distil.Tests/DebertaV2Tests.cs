@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Distil.Checkpoints;
 using Distil.Cli;
+using Distil.Cli.Commands;
 using Distil.Models;
 using Distil.Text;
 using TorchSharp;
@@ -265,6 +266,16 @@ public sealed class DebertaV2Tests : IDisposable
         AssertClose(reference, ours, "fine-tuned best/");
         var argmax = ours.Logits.argmax(1).data<long>().ToArray();
         Assert.Equal(Enumerable.Range(0, texts.Length).Select(i => (long)(reference.Logits[2 * i] >= reference.Logits[2 * i + 1] ? 0 : 1)), argmax);
+
+        // eval and predict read the folder by its model_type; predict's probabilities are the softmax of these logits.
+        string metrics = Path.Combine(root, "eval.json");
+        var (evalCode, evalOutput) = CliCapture.Run("eval", "--model", best, "--data", dev, "--max-seq-len", "16", "--metrics-json", metrics);
+        Assert.True(evalCode == ExitCodes.Ok, evalOutput);
+        Assert.Equal(16, JsonNode.Parse(File.ReadAllText(metrics))!["examples"]!.GetValue<int>());
+        var predicted = PredictCommand.Predict(best, [(texts[0], (string?)null)], 16).Single();
+        var p0 = nn.functional.softmax(ours.Logits[0], 0).data<float>().ToArray();
+        Assert.Equal(p0[0], predicted.Probabilities["0"], 4);
+        Assert.Equal(p0[1], predicted.Probabilities["1"], 4);
 
         // Training changed the encoder (it is not the teacher's weights with a head on top).
         using var start = DebertaV2Folder.LoadForClassification(teacher, ["0", "1"]).Model;
