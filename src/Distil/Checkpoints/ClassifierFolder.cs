@@ -22,6 +22,8 @@ public static class ClassifierFolder
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw DistilException.BadInput($"{path}: not a valid config.json (JSON, but a {doc.RootElement.ValueKind} instead of an object of model settings)");
             return doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "bert";
         }
         catch (JsonException e) { throw DistilException.BadInput($"{path}: not valid JSON ({e.Message})"); }
@@ -38,6 +40,11 @@ public static class ClassifierFolder
         {
             var (albert, _) = AlbertFolder.LoadForClassification(dir);
             return new LoadedClassifier(albert, i => albert.forward(i).Logits, albert.Config.Labels, albert.Config.VocabSize, AlbertConfig.Type);
+        }
+        if (ModelType(dir) == DebertaV2Config.Type)
+        {
+            var (deberta, _) = DebertaV2Folder.LoadForClassification(dir);
+            return new LoadedClassifier(deberta, i => deberta.forward(i).Logits, deberta.Config.Labels, deberta.Config.VocabSize, DebertaV2Config.Type);
         }
         var (bert, _) = ModelFolder.LoadForClassification(dir);
         return new LoadedClassifier(bert, i => bert.forward(i).Logits, bert.Config.Labels, bert.Config.VocabSize, "bert");

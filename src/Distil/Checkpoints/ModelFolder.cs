@@ -93,9 +93,17 @@ public static class ModelFolder
         finally { foreach (var t in tensors.Values) t.Dispose(); }
     }
 
-    /// <summary>A BERT or ALBERT sequence classifier, by config.json's model_type (as HF's AutoModel dispatches).</summary>
-    public static EncoderClassifier LoadEncoderClassifier(string dir) =>
-        ClassifierFolder.ModelType(dir) == AlbertConfig.Type ? AlbertFolder.LoadForClassification(dir).Model : LoadForClassification(dir).Model;
+    /// <summary>A BERT, ALBERT or DeBERTa-v2 sequence classifier, by config.json's model_type (as HF's AutoModel dispatches).</summary>
+    public static EncoderClassifier LoadEncoderClassifier(string dir) => LoadAnyForClassification(dir).Model;
+
+    /// <summary><see cref="LoadForClassification"/> for any encoder family, by config.json's model_type.</summary>
+    public static (EncoderClassifier Model, LoadReport Report) LoadAnyForClassification(string dir, IReadOnlyList<string>? labels = null, string? pooling = null) =>
+        ClassifierFolder.ModelType(dir) switch
+        {
+            AlbertConfig.Type => AlbertFolder.LoadForClassification(dir, labels, pooling),
+            DebertaV2Config.Type => DebertaV2Folder.LoadForClassification(dir, labels, pooling),
+            _ => LoadForClassification(dir, labels, pooling),
+        };
 
     /// <summary>
     /// Writes <paramref name="model"/> as an HF folder: config.json (architectures BertForSequenceClassification, or
@@ -109,6 +117,7 @@ public static class ModelFolder
         {
             BertForSequenceClassification b => (b.Config with { Architectures = ["BertForSequenceClassification"] }).ToJson(),
             AlbertForSequenceClassification a => (a.Config with { Architectures = ["AlbertForSequenceClassification"] }).ToJson(),
+            DebertaV2ForSequenceClassification d => (d.Config with { Architectures = ["DebertaV2ForSequenceClassification"] }).ToJson(),
             _ => throw new ArgumentException($"no folder format for {model.GetType().Name}", nameof(model)),
         };
         // Check the inputs before writing anything, so a bad call never touches an existing folder.
