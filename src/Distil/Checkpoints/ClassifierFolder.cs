@@ -12,7 +12,7 @@ public sealed record LoadedClassifier(nn.Module Module, Func<BertInputs, Tensor>
     public void Dispose() => Module.Dispose();
 }
 
-/// <summary>Loads a classifier folder by its config.json "model_type": "bert" (default), "albert" or "adabert_cnn".</summary>
+/// <summary>Loads a classifier folder by its config.json "model_type": "adabert_cnn" or any encoder family of <see cref="EncoderFamilies"/> ("bert" by default).</summary>
 public static class ClassifierFolder
 {
     public static string ModelType(string dir)
@@ -34,12 +34,7 @@ public static class ClassifierFolder
             var cnn = AdaBertCnnFolder.Load(dir);
             return new LoadedClassifier(cnn, cnn.forward, cnn.Config.Labels, cnn.Config.VocabSize, AdaBertCnnConfig.Type);
         }
-        if (ModelType(dir) == AlbertConfig.Type)
-        {
-            var (albert, _) = AlbertFolder.LoadForClassification(dir);
-            return new LoadedClassifier(albert, i => albert.forward(i).Logits, albert.Config.Labels, albert.Config.VocabSize, AlbertConfig.Type);
-        }
-        var (bert, _) = ModelFolder.LoadForClassification(dir);
-        return new LoadedClassifier(bert, i => bert.forward(i).Logits, bert.Config.Labels, bert.Config.VocabSize, "bert");
+        var (model, _) = EncoderFamilies.LoadForClassification(dir);
+        return new LoadedClassifier(model, i => model.forward(i).Logits, model.Shape.Labels, model.Shape.VocabSize, ModelType(dir));
     }
 }
