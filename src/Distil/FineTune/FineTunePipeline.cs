@@ -28,11 +28,11 @@ public static class FineTunePipeline
         var (labels, domains, trainSet, devSet, testSet) = (data.Labels, data.Domains, data.TrainSet, data.DevSet, data.TestSet);
 
         manual_seed(c.Training.Seed); // the new classifier head
-        var (model, load) = ModelFolder.LoadForClassification(c.Model!, labels.Names, c.Pooling);
+        var (model, load) = EncoderFamilies.LoadForClassification(c.Model!, labels.Names, c.Pooling);
         model.to(device);
         // Before any training: a run that cannot fit is refused with the estimate, not killed by the OOM killer midway.
         string memory = runner.CheckMemory("distil finetune", c.Training.BatchSize,
-            b => MemoryEstimate.ForTraining(model.Config, b, MemoryEstimate.LongestBatch(c.Data.MaxSeqLen, trainSet)), c.Training.MemoryLimitMb);
+            b => MemoryEstimate.ForTraining(model.Shape, b, MemoryEstimate.LongestBatch(c.Data.MaxSeqLen, trainSet)), c.Training.MemoryLimitMb);
         long pad = tokenizer.Pad;
 
         var source = new EncodedBatchSource(trainSet, c.Training.BatchSize, c.Training.Seed, pad);
@@ -48,7 +48,7 @@ public static class FineTunePipeline
         if (evaluator == null) ModelFolder.Save(run.BestDir, model, c.Model!); // nothing to select by: the last weights
 
         // Final numbers always come from best/ as saved, i.e. what a user will load.
-        var (best, _) = ModelFolder.LoadForClassification(run.BestDir);
+        var (best, _) = EncoderFamilies.LoadForClassification(run.BestDir);
         best.to(device);
         var splits = new List<SplitMetrics>();
         foreach (var (name, set) in new[] { ("dev", devSet), ("test", testSet) })

@@ -109,7 +109,7 @@ public static class ScaledDotProductAttention
     /// <returns>The merged context (B, T, H) before the output projection; on request the probabilities and masked scores
     /// (B, nh, T, T) and the value projection (B, T, H).</returns>
     public static (Tensor Context, Tensor? Probs, Tensor? Scores, Tensor? Values) Run(Linear query, Linear key, Linear value, Tensor hidden,
-        Tensor additiveMask, int heads, int headDim, Dropout dropout, double trainingDropoutP, bool returnAttention, bool returnValues)
+        Tensor additiveMask, int heads, int headDim, Dropout? dropout, double trainingDropoutP, bool returnAttention, bool returnValues)
     {
         using var scope = NewDisposeScope();
         Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], heads, headDim).transpose(1, 2); // (B, T, H) -> (B, nh, T, dh)
@@ -123,7 +123,7 @@ public static class ScaledDotProductAttention
         {
             scores = q.matmul(k.transpose(-1, -2)).div_(Math.Sqrt(headDim)).add_(additiveMask); // (B, nh, T, T)
             probs = F.softmax(scores, dim: -1);
-            context = dropout.forward(probs).matmul(v); // (B, nh, T, dh)
+            context = (dropout is null ? probs : dropout.forward(probs)).matmul(v); // (B, nh, T, dh)
         }
         else
         {

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Distil.Training;
 
 /// <summary>Cross-entropy of a sequence classifier on a batch: the fine-tuning objective.</summary>
-public sealed class CrossEntropyObjective(BertForSequenceClassification model, Device device) : IObjective<Batch>
+public sealed class CrossEntropyObjective(EncoderClassifier model, Device device) : IObjective<Batch>
 {
     public LossResult Compute(Batch b)
     {
