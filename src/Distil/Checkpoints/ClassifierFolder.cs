@@ -22,6 +22,7 @@ public static class ClassifierFolder
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw DistilException.BadInput($"{path}: not a JSON object (a config.json is {{\"model_type\": ..., ...}})");
             return doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "bert";
         }
         catch (JsonException e) { throw DistilException.BadInput($"{path}: not valid JSON ({e.Message})"); }
