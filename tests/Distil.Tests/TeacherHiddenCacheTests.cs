@@ -65,7 +65,7 @@ public class TeacherHiddenCacheTests
             var request = OutputRequest.All;
             var studentSide = DistillSide.From(s.forward(inputs, request), s.bert);
             var online = MatchLoss.Compute(matches, studentSide, DistillSide.From(teacher.forward(inputs, request), teacher.bert), batch.AttentionMask, batch.Labels, projections);
-            var cached = MatchLoss.Compute(matches, studentSide, cache.Side(batch, teacher.bert, batch.AttentionMask, CPU), batch.AttentionMask, batch.Labels, projections);
+            var cached = MatchLoss.Compute(matches, studentSide, cache.Side(batch, teacher, batch.AttentionMask, CPU), batch.AttentionMask, batch.Labels, projections);
             foreach (var (term, value) in online.Terms)
                 Assert.True(Math.Abs(value - cached.Terms[term]) <= 2e-3 * Math.Max(1, Math.Abs(value)), $"{preset} {term}: online {value}, cached {cached.Terms[term]}");
         }

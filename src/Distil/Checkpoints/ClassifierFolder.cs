@@ -12,7 +12,7 @@ public sealed record LoadedClassifier(nn.Module Module, Func<BertInputs, Tensor>
     public void Dispose() => Module.Dispose();
 }
 
-/// <summary>Loads a classifier folder by its config.json "model_type": "bert" (default), "albert" or "adabert_cnn".</summary>
+/// <summary>Loads a classifier folder by its config.json "model_type": "adabert_cnn" or any encoder family of <see cref="EncoderFamilies"/> ("bert" by default).</summary>
 public static class ClassifierFolder
 {
     public static string ModelType(string dir)
@@ -22,8 +22,7 @@ public static class ClassifierFolder
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw DistilException.BadInput($"{path}: not a valid config.json (JSON, but a {doc.RootElement.ValueKind} instead of an object of model settings)");
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw DistilException.BadInput($"{path}: not a JSON object (a config.json is {{\"model_type\": ..., ...}})");
             return doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "bert";
         }
         catch (JsonException e) { throw DistilException.BadInput($"{path}: not valid JSON ({e.Message})"); }
@@ -36,17 +35,7 @@ public static class ClassifierFolder
             var cnn = AdaBertCnnFolder.Load(dir);
             return new LoadedClassifier(cnn, cnn.forward, cnn.Config.Labels, cnn.Config.VocabSize, AdaBertCnnConfig.Type);
         }
-        if (ModelType(dir) == AlbertConfig.Type)
-        {
-            var (albert, _) = AlbertFolder.LoadForClassification(dir);
-            return new LoadedClassifier(albert, i => albert.forward(i).Logits, albert.Config.Labels, albert.Config.VocabSize, AlbertConfig.Type);
-        }
-        if (ModelType(dir) == DebertaV2Config.Type)
-        {
-            var (deberta, _) = DebertaV2Folder.LoadForClassification(dir);
-            return new LoadedClassifier(deberta, i => deberta.forward(i).Logits, deberta.Config.Labels, deberta.Config.VocabSize, DebertaV2Config.Type);
-        }
-        var (bert, _) = ModelFolder.LoadForClassification(dir);
-        return new LoadedClassifier(bert, i => bert.forward(i).Logits, bert.Config.Labels, bert.Config.VocabSize, "bert");
+        var (model, _) = EncoderFamilies.LoadForClassification(dir);
+        return new LoadedClassifier(model, i => model.forward(i).Logits, model.Shape.Labels, model.Shape.VocabSize, ModelType(dir));
     }
 }

@@ -93,33 +93,18 @@ public static class ModelFolder
         finally { foreach (var t in tensors.Values) t.Dispose(); }
     }
 
-    /// <summary>A BERT, ALBERT or DeBERTa-v2 sequence classifier, by config.json's model_type (as HF's AutoModel dispatches).</summary>
-    public static EncoderClassifier LoadEncoderClassifier(string dir) => LoadAnyForClassification(dir).Model;
-
-    /// <summary><see cref="LoadForClassification"/> for any encoder family, by config.json's model_type.</summary>
-    public static (EncoderClassifier Model, LoadReport Report) LoadAnyForClassification(string dir, IReadOnlyList<string>? labels = null, string? pooling = null) =>
-        ClassifierFolder.ModelType(dir) switch
-        {
-            AlbertConfig.Type => AlbertFolder.LoadForClassification(dir, labels, pooling),
-            DebertaV2Config.Type => DebertaV2Folder.LoadForClassification(dir, labels, pooling),
-            _ => LoadForClassification(dir, labels, pooling),
-        };
+    /// <summary>A sequence classifier of any encoder family, by config.json's model_type (as HF's AutoModel dispatches; <see cref="EncoderFamilies"/>).</summary>
+    public static EncoderClassifier LoadEncoderClassifier(string dir) => EncoderFamilies.LoadForClassification(dir).Model;
 
     /// <summary>
-    /// Writes <paramref name="model"/> as an HF folder: config.json (architectures BertForSequenceClassification, or
-    /// AlbertForSequenceClassification with model_type albert), model.safetensors (the full state dict, HF key names)
+    /// Writes <paramref name="model"/> as an HF folder: config.json (its family's architectures and model_type, see
+    /// <see cref="EncoderFamilies.ConfigJson"/>), model.safetensors (the full state dict, HF key names)
     /// and the tokenizer files of <paramref name="tokenizerDir"/>.
     /// An existing folder is replaced atomically (<see cref="AtomicFolder"/>).
     /// </summary>
     public static void Save(string dir, EncoderClassifier model, string tokenizerDir)
     {
-        string configJson = model switch
-        {
-            BertForSequenceClassification b => (b.Config with { Architectures = ["BertForSequenceClassification"] }).ToJson(),
-            AlbertForSequenceClassification a => (a.Config with { Architectures = ["AlbertForSequenceClassification"] }).ToJson(),
-            DebertaV2ForSequenceClassification d => (d.Config with { Architectures = ["DebertaV2ForSequenceClassification"] }).ToJson(),
-            _ => throw new ArgumentException($"no folder format for {model.GetType().Name}", nameof(model)),
-        };
+        string configJson = EncoderFamilies.ConfigJson(model);
         // Check the inputs before writing anything, so a bad call never touches an existing folder.
         string vocab = Path.Combine(tokenizerDir, VocabFile);
         if (!File.Exists(vocab)) throw DistilException.NotFound($"{vocab}: tokenizer file not found; pass the folder the training data was tokenized with (it needs {VocabFile})");

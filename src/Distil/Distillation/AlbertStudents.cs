@@ -54,12 +54,13 @@ public static partial class AlbertStudents
     /// embedding tables are the teacher's projected onto the top-E right singular vectors of its word table
     /// (<see cref="ProjectEmbeddings"/>).
     /// </summary>
-    public static AlbertForSequenceClassification Create(AlbertConfig config, BertForSequenceClassification teacher, string init, int seed)
+    public static AlbertForSequenceClassification Create(AlbertConfig config, BertForSequenceClassification? teacher, string init, int seed)
     {
         manual_seed(seed);
         var student = new AlbertForSequenceClassification(config);
         if (init == "random") return student;
         if (init != "teacher") throw DistilException.Usage($"student init '{init}' is not one of: random, teacher");
+        ArgumentNullException.ThrowIfNull(teacher); // --init teacher copies its layers
         var t = teacher.Config;
         if (t.HiddenSize != config.HiddenSize || t.IntermediateSize != config.IntermediateSize || t.NumAttentionHeads != config.NumAttentionHeads)
             throw DistilException.Usage($"--init teacher for an ALBERT student needs the teacher's width (hidden {t.HiddenSize}, heads {t.NumAttentionHeads}, FFN {t.IntermediateSize}); " +

@@ -36,24 +36,24 @@ public static class DistillPipeline
         c.Validate();
         var (run, device) = (ctx.Run, ctx.Device);
         var runner = new StageRunner(ctx, c.LogEverySteps);
-        var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
+        var (teacher, _) = EncoderFamilies.LoadForClassification(c.Teacher!);
         teacher.to(device);
         var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
-        var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Config));
+        var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Shape));
         int augmented = 0;
-        if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, ctx.Log);
+        if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, BertTeacher(teacher, "--augment-copies (its masked-LM augmenter)"), tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, ctx.Log);
         // An ALBERT student is validated and matched through its hidden-side shape (every hidden state is H wide).
-        var albertConfig = AlbertStudents.IsAlbert(c.Student) ? AlbertStudents.FromName(c.Student, teacher.Config) : null;
-        var studentConfig = albertConfig?.Shape ?? StudentShapes.FromName(c.Student, teacher.Config);
+        var albertConfig = AlbertStudents.IsAlbert(c.Student) ? AlbertStudents.FromName(c.Student, teacher.Shape) : null;
+        var studentConfig = albertConfig?.Shape ?? StudentShapes.FromName(c.Student, teacher.Shape);
         var plan = c.Matches is { } explicitMatches
             ? new DistillationPlan("custom", new[] { (IReadOnlyList<IntermediateMatch>)explicitMatches })
-            : DistillationPresets.Get(c.Preset, teacher.Config, studentConfig, c.Temperature, c.Alpha);
-        foreach (var stage in plan.Stages) MatchRegistry.Validate(stage, teacher.Config, studentConfig); // before any training
-        runner.CheckMemory("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Config, studentConfig, data, b), c.Training.MemoryLimitMb);
+            : DistillationPresets.Get(c.Preset, teacher.Shape, studentConfig, c.Temperature, c.Alpha);
+        foreach (var stage in plan.Stages) MatchRegistry.Validate(stage, teacher.Shape, studentConfig); // before any training
+        runner.CheckMemory("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Shape, studentConfig, data, b), c.Training.MemoryLimitMb);
 
         EncoderClassifier student = albertConfig != null
-            ? AlbertStudents.Create(albertConfig, teacher, c.Init, c.Training.Seed)
-            : StudentInit.Create(studentConfig, teacher, c.Init, c.Training.Seed);
+            ? AlbertStudents.Create(albertConfig, c.Init == "teacher" ? BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed)
+            : StudentInit.Create(studentConfig, c.Init == "teacher" ? BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed);
         runner.Say($"student {c.Student}: {student.parameters().Sum(p => p.numel()):N0} parameters, {StudentShapes.NonEmbeddingParameters(student):N0} outside the embeddings");
         student.to(device);
         long pad = tokenizer.Pad;
@@ -69,7 +69,7 @@ public static class DistillPipeline
             var hidden = c.CacheTeacherHidden && !MatchRegistry.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
                 ? TeacherHiddenCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, needs, c.EvalBatchSize, pad, device, c.TeacherCacheMaxMb * 1048576L, ctx.Log)
                 : null;
-            var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Config.HiddenSize);
+            var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Shape.HiddenSize);
             projections.to(device);
             var evaluator = last && data.DevSet != null
                 ? new ClassificationEvaluator(student, data.DevSet, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null;
@@ -96,6 +96,11 @@ public static class DistillPipeline
             seconds, result.Teacher, result.Student));
         return result;
     }
+
+    /// <summary>The teacher as a BERT, for what copies or reuses BERT modules; any other family is refused naming the option.</summary>
+    static BertForSequenceClassification BertTeacher(EncoderClassifier teacher, string what) =>
+        teacher as BertForSequenceClassification
+        ?? throw DistilException.Usage($"{what} needs a BERT teacher; this teacher is {teacher.GetType().Name}. Leave it out (logit and hidden-state matches work with any family)");
 
     /// <summary>The student trained with the teacher in every step (an upper bound: a cached teacher does not run), plus the
     /// teacher hidden-state cache (at most teacher_cache_max_mb) and the augmented rows it would hold.</summary>

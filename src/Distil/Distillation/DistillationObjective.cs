@@ -14,7 +14,7 @@ namespace Distil.Distillation;
 public sealed class DistillationObjective : IObjective<Batch>
 {
     readonly EncoderClassifier student;
-    readonly BertForSequenceClassification teacher;
+    readonly EncoderClassifier teacher;
     readonly IReadOnlyList<IntermediateMatch> matches;
     readonly Projections projections;
     readonly Device device;
@@ -22,7 +22,7 @@ public sealed class DistillationObjective : IObjective<Batch>
     readonly TeacherHiddenCache? cachedTeacher;
     readonly OutputRequest request;
 
-    public DistillationObjective(EncoderClassifier student, BertForSequenceClassification teacher,
+    public DistillationObjective(EncoderClassifier student, EncoderClassifier teacher,
         IReadOnlyList<IntermediateMatch> matches, Projections projections, Device device, Tensor? cachedTeacherLogits = null,
         TeacherHiddenCache? cachedTeacher = null)
     {
@@ -51,10 +51,10 @@ public sealed class DistillationObjective : IObjective<Batch>
         }
         else if (cachedTeacher is not null)
             using (no_grad())
-                teacherSide = cachedTeacher.Side(b, teacher.bert, inputs.AttentionMask, device);
+                teacherSide = cachedTeacher.Side(b, teacher, inputs.AttentionMask, device);
         else
             using (no_grad())
-                teacherSide = DistillSide.From(teacher.forward(inputs, request), teacher.bert);
+                teacherSide = DistillSide.From(teacher.forward(inputs, request), teacher.AttentionLayers);
         var result = MatchLoss.Compute(matches, DistillSide.From(s, student.AttentionLayers), teacherSide, inputs.AttentionMask, b.Labels.to(device), projections);
         return new LossResult(result.Total, result.Terms);
     }

@@ -20,13 +20,14 @@ public static class StudentInit
         return Enumerable.Range(0, studentLayers).Select(i => (int)Math.Round((double)i * teacherLayers / studentLayers)).ToArray();
     }
 
-    public static BertForSequenceClassification Create(BertConfig studentConfig, BertForSequenceClassification teacher, string init, int seed)
+    public static BertForSequenceClassification Create(BertConfig studentConfig, BertForSequenceClassification? teacher, string init, int seed)
     {
         manual_seed(seed);
         var student = new BertForSequenceClassification(studentConfig);
         if (init == "random") return student;
         if (init != "teacher")
             throw DistilException.Usage($"student init '{init}' is not one of: random, teacher");
+        ArgumentNullException.ThrowIfNull(teacher); // --init teacher copies its layers
         var t = teacher.Config;
         if (t.HiddenSize != studentConfig.HiddenSize || t.IntermediateSize < studentConfig.IntermediateSize || t.NumAttentionHeads != studentConfig.NumAttentionHeads)
             throw DistilException.Usage($"--init teacher needs the teacher's width (hidden {t.HiddenSize}, heads {t.NumAttentionHeads}, FFN {t.IntermediateSize} or less); " +

@@ -42,6 +42,10 @@ public static partial class StudentShapes
         NumAttentionHeads = heads,
         IntermediateSize = intermediate,
         Architectures = null,
+        // The student is a BERT whatever the teacher's family (RoBERTa, ELECTRA, DistilBERT give their sizes as a BertConfig).
+        ModelType = "bert",
+        EmbeddingSize = null,
+        TypeVocabSize = Math.Max(2, teacher.TypeVocabSize),
     };
 
     /// <summary>12 heads where they divide the width (BERT, TinyBERT, MiniLM), else heads of 64 dims, else 1.</summary>

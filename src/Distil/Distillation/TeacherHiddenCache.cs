@@ -38,11 +38,11 @@ public sealed class TeacherHiddenCache : IDisposable
     /// From the cache file when it matches, else computed with <paramref name="teacher"/> and written; null (with a
     /// log line saying why) when the cache would take more than <paramref name="maxBytes"/>.
     /// </summary>
-    public static TeacherHiddenCache? GetOrCompute(string teacherDir, BertForSequenceClassification teacher, IReadOnlyList<EncodedExample> examples,
+    public static TeacherHiddenCache? GetOrCompute(string teacherDir, EncoderClassifier teacher, IReadOnlyList<EncodedExample> examples,
         string dataPath, TeacherNeeds needs, int batchSize, long padId, Device device, long maxBytes, Action<string>? log = null)
     {
         long total = examples.Sum(e => (long)e.InputIds.Length);
-        long bytes = needs.Bytes(examples.Count, total, teacher.Config.HiddenSize, teacher.Config.NumLabels);
+        long bytes = needs.Bytes(examples.Count, total, teacher.Shape.HiddenSize, teacher.Shape.NumLabels);
         if (bytes > maxBytes)
         {
             log?.Invoke($"teacher hidden states not cached: {bytes / 1048576.0:F0} MiB for layers {needs.Signature} > the {maxBytes / 1048576.0:F0} MiB limit " +
@@ -55,7 +55,7 @@ public sealed class TeacherHiddenCache : IDisposable
             try
             {
                 var loaded = Load(path, needs);
-                if (loaded.Matches(examples, teacher.Config)) { log?.Invoke($"teacher hidden states from cache {path}"); return loaded; }
+                if (loaded.Matches(examples, teacher.Shape)) { log?.Invoke($"teacher hidden states from cache {path}"); return loaded; }
                 loaded.Dispose();
             }
             catch (DistilException) { } // a damaged file is recomputed, never trusted
@@ -68,10 +68,10 @@ public sealed class TeacherHiddenCache : IDisposable
     }
 
     /// <summary>Runs the teacher (eval mode, no grad) over the examples, shortest first, and keeps what the needs name.</summary>
-    public static TeacherHiddenCache Compute(BertForSequenceClassification teacher, IReadOnlyList<EncodedExample> examples, TeacherNeeds needs,
+    public static TeacherHiddenCache Compute(EncoderClassifier teacher, IReadOnlyList<EncodedExample> examples, TeacherNeeds needs,
         int batchSize, long padId, Device device)
     {
-        int n = examples.Count, h = teacher.Config.HiddenSize, c = teacher.Config.NumLabels;
+        int n = examples.Count, h = teacher.Shape.HiddenSize, c = teacher.Shape.NumLabels;
         var offsets = new long[n + 1];
         for (int i = 0; i < n; i++) offsets[i + 1] = offsets[i] + examples[i].InputIds.Length;
         var tokens = needs.TokenLayers.ToDictionary(l => l, _ => zeros(offsets[n] + 1, h, dtype: float16));
@@ -110,7 +110,7 @@ public sealed class TeacherHiddenCache : IDisposable
     /// padding rows zero ([CLS]-only layers as (B, 1, H)), and attention scores/probabilities recomputed from the cached
     /// input of each needed layer exactly as the teacher's forward computes them.
     /// </summary>
-    public DistillSide Side(Batch b, BertModel teacher, Tensor attentionMask, Device device)
+    public DistillSide Side(Batch b, EncoderClassifier teacher, Tensor attentionMask, Device device)
     {
         int batch = b.Size;
         long t = b.SeqLen;
@@ -125,7 +125,7 @@ public sealed class TeacherHiddenCache : IDisposable
         }
         using var at = tensor(index);
         using var rows = tensor(b.Indices.Select(i => (long)i).ToArray());
-        int layers = teacher.Config.NumHiddenLayers;
+        int layers = teacher.Shape.NumHiddenLayers;
         var hidden = new Tensor[layers + 1];
         foreach (var (l, store) in tokens) hidden[l] = store.index_select(0, at).view(batch, t, -1).to(float32).to(device); // (B*T, H) -> (B, T, H)
         foreach (var (l, store) in cls) hidden[l] = store.index_select(0, rows).unsqueeze(1).to(float32).to(device);      // (B, H) -> (B, 1, H)
@@ -133,18 +133,19 @@ public sealed class TeacherHiddenCache : IDisposable
         var scores = new Tensor[layers];
         if (Needs.AttentionLayers.Count > 0)
         {
-            // The additive mask of BertModel.forward: 0 where attended, float.MinValue where padded; (B, T) -> (B, 1, 1, T).
-            using var additive = (1.0f - attentionMask.to(float32)).mul_(float.MinValue).view(batch, 1, 1, t);
+            using var additive = ScaledDotProductAttention.AdditiveMask(attentionMask); // (B, T) -> (B, 1, 1, T), as the forward builds it
             foreach (int l in Needs.AttentionLayers)
             {
-                var (context, p, s, _) = teacher.encoder.layer[l - 1].attention.self.forward(hidden[l - 1], additive, returnAttention: true);
+                var a = teacher.AttentionLayers.SelfAttention(l - 1);
+                var (context, p, s, _) = ScaledDotProductAttention.Run(a.query, a.key, a.value, hidden[l - 1], additive,
+                    teacher.Shape.NumAttentionHeads, teacher.Shape.HeadDim, null, 0.0, returnAttention: true, returnValues: false);
                 context.Dispose();
                 probs[l - 1] = p!;
                 scores[l - 1] = s!;
             }
         }
         var logits = Logits.index_select(0, rows).to(device);
-        return new DistillSide(logits, new BertEncoderOutput(logits, null, hidden, probs, scores), teacher);
+        return new DistillSide(logits, new BertEncoderOutput(logits, null, hidden, probs, scores), teacher.AttentionLayers);
     }
 
     bool Matches(IReadOnlyList<EncodedExample> examples, BertConfig teacher)

@@ -28,7 +28,7 @@ public static class FineTunePipeline
         var (labels, domains, trainSet, devSet, testSet) = (data.Labels, data.Domains, data.TrainSet, data.DevSet, data.TestSet);
 
         manual_seed(c.Training.Seed); // the new classifier head
-        var (model, load) = ModelFolder.LoadAnyForClassification(c.Model!, labels.Names, c.Pooling);
+        var (model, load) = EncoderFamilies.LoadForClassification(c.Model!, labels.Names, c.Pooling);
         model.to(device);
         // Before any training: a run that cannot fit is refused with the estimate, not killed by the OOM killer midway.
         string memory = runner.CheckMemory("distil finetune", c.Training.BatchSize,
@@ -48,7 +48,7 @@ public static class FineTunePipeline
         if (evaluator == null) ModelFolder.Save(run.BestDir, model, c.Model!); // nothing to select by: the last weights
 
         // Final numbers always come from best/ as saved, i.e. what a user will load.
-        var best = ModelFolder.LoadEncoderClassifier(run.BestDir);
+        var (best, _) = EncoderFamilies.LoadForClassification(run.BestDir);
         best.to(device);
         var splits = new List<SplitMetrics>();
         foreach (var (name, set) in new[] { ("dev", devSet), ("test", testSet) })

@@ -35,6 +35,8 @@ public sealed record BertConfig
     /// the better choice for sentence-transformers checkpoints whose pooler was never trained.
     /// </summary>
     [JsonPropertyName("classifier_pooling")] public string? ClassifierPooling { get; init; }
+    /// <summary>ELECTRA only: width of the embedding tables (HF maps them to hidden_size with embeddings_project when they differ).</summary>
+    [JsonPropertyName("embedding_size")] public int? EmbeddingSize { get; init; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
 
@@ -55,13 +57,17 @@ public sealed record BertConfig
     };
 
     /// <summary>Throws a <see cref="DistilException"/> naming the first inconsistent field.</summary>
-    public void Validate(string source = "config.json")
+    /// <param name="modelTypes">The model_type values the caller's model reads this config as (BERT's own: "bert";
+    /// RoBERTa, XLM-R, CamemBERT and ELECTRA share BERT's config keys).</param>
+    public void Validate(string source = "config.json", IReadOnlyCollection<string>? modelTypes = null)
     {
         void Require(bool ok, string what)
         {
             if (!ok) throw DistilException.BadInput($"{source}: {what}");
         }
-        Require(ModelType is "bert", $"model_type '{ModelType}' is not supported (expected 'bert')");
+        modelTypes ??= ["bert"];
+        Require(modelTypes.Contains(ModelType), $"model_type '{ModelType}' is not supported here (expected {string.Join(" or ", modelTypes.Select(t => $"'{t}'"))})");
+        Require(EmbeddingSize is null or > 0, "embedding_size must be positive");
         Require(VocabSize > 0, "vocab_size must be positive");
         Require(HiddenSize > 0 && NumAttentionHeads > 0, "hidden_size and num_attention_heads must be positive");
         Require(HiddenSize % NumAttentionHeads == 0, $"hidden_size {HiddenSize} is not a multiple of num_attention_heads {NumAttentionHeads}");
@@ -79,23 +85,23 @@ public sealed record BertConfig
 
     static readonly string[] DerivedKeys = ["NumLabels", "HeadDim", "Labels"];
 
-    public static BertConfig FromJson(string json, string source = "config.json")
+    public static BertConfig FromJson(string json, string source = "config.json", IReadOnlyCollection<string>? modelTypes = null)
     {
         BertConfig? c;
         try { c = JsonSerializer.Deserialize<BertConfig>(json, Options); }
         catch (JsonException e) { throw DistilException.BadInput($"{source}: not a valid BERT config ({e.Message})"); }
         if (c == null) throw DistilException.BadInput($"{source}: empty config");
-        c.Validate(source);
+        c.Validate(source, modelTypes);
         // Files written by distil 0.1.0 before the [JsonIgnore] fix carry these derived values: drop them, not keep them.
         if (c.Extra != null && DerivedKeys.Any(c.Extra.ContainsKey))
             c = c with { Extra = c.Extra.Where(kv => !DerivedKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value) };
         return c;
     }
 
-    public static BertConfig Load(string path)
+    public static BertConfig Load(string path, IReadOnlyCollection<string>? modelTypes = null)
     {
         if (!File.Exists(path)) throw DistilException.NotFound($"{path}: config.json not found; a model folder needs config.json, model.safetensors and vocab.txt");
-        return FromJson(File.ReadAllText(path), path);
+        return FromJson(File.ReadAllText(path), path, modelTypes);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, Options);

@@ -28,7 +28,19 @@ public sealed record OutputRequest(bool HiddenStates = false, bool Attentions = 
 public sealed record BertEncoderOutput(
     Tensor LastHiddenState, Tensor? PooledOutput,
     IReadOnlyList<Tensor>? HiddenStates, IReadOnlyList<Tensor>? Attentions, IReadOnlyList<Tensor>? AttentionScores,
-    IReadOnlyList<Tensor>? Values = null);
+    IReadOnlyList<Tensor>? Values = null)
+{
+    /// <summary>Moves every tensor to the enclosing dispose scope (the models build their outputs in a scope of their own).</summary>
+    public BertEncoderOutput MoveToOuterDisposeScope()
+    {
+        LastHiddenState.MoveToOuterDisposeScope();
+        PooledOutput?.MoveToOuterDisposeScope();
+        foreach (var list in new[] { HiddenStates, Attentions, AttentionScores, Values })
+            if (list != null)
+                foreach (var t in list) t.MoveToOuterDisposeScope();
+        return this;
+    }
+}
 
 /// <summary>Classifier logits (B, num_labels) plus the encoder outputs they came from.</summary>
 public sealed record SequenceClassifierOutput(Tensor Logits, BertEncoderOutput Encoder);
@@ -82,12 +94,25 @@ public sealed class BertSelfAttention : nn.Module
         RegisterComponents();
     }
 
-    Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], heads, headDim).transpose(1, 2); // (B, T, H) -> (B, nh, T, dh)
-
     /// <param name="additiveMask">(B, 1, 1, T): 0 for tokens, a large negative number for padding.</param>
-    public (Tensor Context, Tensor? Probs, Tensor? Scores, Tensor? Values) forward(Tensor hidden, Tensor additiveMask, bool returnAttention, bool returnValues = false)
+    public (Tensor Context, Tensor? Probs, Tensor? Scores, Tensor? Values) forward(Tensor hidden, Tensor additiveMask, bool returnAttention, bool returnValues = false) =>
+        ScaledDotProductAttention.Run(query, key, value, hidden, additiveMask, heads, headDim, dropout, training ? dropoutP : 0.0, returnAttention, returnValues);
+}
+
+/// <summary>
+/// Multi-head scaled dot-product attention over given q/k/v projections: the maths BERT, RoBERTa, ELECTRA and
+/// DistilBERT share (they differ only in the projections' names), written once.
+/// </summary>
+public static class ScaledDotProductAttention
+{
+    /// <param name="additiveMask">(B, 1, 1, T): 0 for tokens, a large negative number for padding.</param>
+    /// <returns>The merged context (B, T, H) before the output projection; on request the probabilities and masked scores
+    /// (B, nh, T, T) and the value projection (B, T, H).</returns>
+    public static (Tensor Context, Tensor? Probs, Tensor? Scores, Tensor? Values) Run(Linear query, Linear key, Linear value, Tensor hidden,
+        Tensor additiveMask, int heads, int headDim, Dropout? dropout, double trainingDropoutP, bool returnAttention, bool returnValues)
     {
         using var scope = NewDisposeScope();
+        Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], heads, headDim).transpose(1, 2); // (B, T, H) -> (B, nh, T, dh)
         var q = SplitHeads(query.forward(hidden));
         var k = SplitHeads(key.forward(hidden));
         var projectedValues = value.forward(hidden); // (B, T, H)
@@ -98,17 +123,21 @@ public sealed class BertSelfAttention : nn.Module
         {
             scores = q.matmul(k.transpose(-1, -2)).div_(Math.Sqrt(headDim)).add_(additiveMask); // (B, nh, T, T)
             probs = F.softmax(scores, dim: -1);
-            context = dropout.forward(probs).matmul(v); // (B, nh, T, dh)
+            context = (dropout is null ? probs : dropout.forward(probs)).matmul(v); // (B, nh, T, dh)
         }
         else
         {
             // Fused kernel: same maths, no (B, nh, T, T) tensors kept for backward.
-            context = F.scaled_dot_product_attention(q, k, v, additiveMask, training ? dropoutP : 0.0, false);
+            context = F.scaled_dot_product_attention(q, k, v, additiveMask, trainingDropoutP, false);
         }
-        var merged = context.transpose(1, 2).contiguous().view(hidden.shape[0], hidden.shape[1], -1); // (B, T, H)
+        var merged = context.transpose(1, 2).contiguous().view(hidden.shape[0], hidden.shape[1], -1); // (B, nh, T, dh) -> (B, T, H)
         return (merged.MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope(), scores?.MoveToOuterDisposeScope(),
             returnValues ? projectedValues.MoveToOuterDisposeScope() : null);
     }
+
+    /// <summary>(B, T) 1/0 mask -> (B, 1, 1, T): 0 where attended, the most negative float where padded (as HF).</summary>
+    public static Tensor AdditiveMask(Tensor attentionMask) =>
+        (1.0f - attentionMask.to(float32)).mul_(float.MinValue).view(attentionMask.shape[0], 1, 1, attentionMask.shape[1]);
 }
 
 /// <summary>Dense + dropout + residual LayerNorm: HF's BertSelfOutput and BertOutput are this same block.</summary>
@@ -207,6 +236,29 @@ public sealed class BertEncoder : nn.Module
         layer = new ModuleList<BertLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new BertLayer(c)).ToArray());
         RegisterComponents();
     }
+
+    /// <summary>
+    /// Runs every layer on the embedding output <paramref name="embedded"/> (B, T, H); hidden state 0 is that input.
+    /// The returned tensors belong to the caller's dispose scope (no pooler: <see cref="BertEncoderOutput.PooledOutput"/> is null).
+    /// </summary>
+    public BertEncoderOutput forward(Tensor embedded, Tensor attentionMask, OutputRequest request)
+    {
+        var additiveMask = ScaledDotProductAttention.AdditiveMask(attentionMask); // (B, 1, 1, T)
+        var hidden = embedded;
+        var all = request.HiddenStates ? new List<Tensor> { hidden } : null;
+        var probs = request.Attentions ? new List<Tensor>() : null;
+        var scores = request.Attentions ? new List<Tensor>() : null;
+        var values = request.Values ? new List<Tensor>() : null;
+        foreach (var l in layer)
+        {
+            var (next, p, s, v) = l.forward(hidden, additiveMask, request.Attentions, request.Values);
+            if (p is not null) { probs!.Add(p); scores!.Add(s!); }
+            if (v is not null) values!.Add(v);
+            if (all is not null) all.Add(next);
+            hidden = next;
+        }
+        return new BertEncoderOutput(hidden, null, all, probs, scores, values);
+    }
 }
 
 public sealed class BertPooler : nn.Module
@@ -258,29 +310,9 @@ public sealed class BertModel : nn.Module, IAttentionLayers
         if (seqLen > Config.MaxPositionEmbeddings)
             throw DistilException.Usage($"sequence length {seqLen} exceeds max_position_embeddings {Config.MaxPositionEmbeddings}; lower --max-seq-len");
         using var scope = NewDisposeScope();
-        // (B, T) -> (B, 1, 1, T): 0 where attended, the most negative float where padded (as HF).
-        var additiveMask = (1.0f - inputs.AttentionMask.to(float32)).mul_(float.MinValue).view(inputs.AttentionMask.shape[0], 1, 1, seqLen);
-        var hidden = embeddings.forward(inputs.InputIds, inputs.TokenTypeIds);
-        var all = request.HiddenStates ? new List<Tensor> { hidden } : null;
-        var probs = request.Attentions ? new List<Tensor>() : null;
-        var scores = request.Attentions ? new List<Tensor>() : null;
-        var values = request.Values ? new List<Tensor>() : null;
-        foreach (var l in encoder.layer)
-        {
-            var (next, p, s, v) = l.forward(hidden, additiveMask, request.Attentions, request.Values);
-            if (p is not null) { probs!.Add(p); scores!.Add(s!); }
-            if (v is not null) values!.Add(v);
-            if (all is not null) all.Add(next);
-            hidden = next;
-        }
-        var pooled = pooler.forward(hidden);
-        hidden.MoveToOuterDisposeScope();
-        pooled.MoveToOuterDisposeScope();
-        all?.ForEach(t => t.MoveToOuterDisposeScope());
-        probs?.ForEach(t => t.MoveToOuterDisposeScope());
-        scores?.ForEach(t => t.MoveToOuterDisposeScope());
-        values?.ForEach(t => t.MoveToOuterDisposeScope());
-        return new BertEncoderOutput(hidden, pooled, all, probs, scores, values);
+        var enc = encoder.forward(embeddings.forward(inputs.InputIds, inputs.TokenTypeIds), inputs.AttentionMask, request);
+        var pooled = pooler.forward(enc.LastHiddenState);
+        return (enc with { PooledOutput = pooled }).MoveToOuterDisposeScope();
     }
 }
 

@@ -16,7 +16,7 @@ namespace Distil.Training;
 /// </summary>
 public static class TeacherLogitsCache
 {
-    public static Tensor GetOrCompute(string teacherDir, BertForSequenceClassification teacher, IReadOnlyList<EncodedExample> examples,
+    public static Tensor GetOrCompute(string teacherDir, EncoderClassifier teacher, IReadOnlyList<EncodedExample> examples,
         string dataPath, int batchSize, long padId, Device device, Action<string>? log = null)
     {
         string key = Key(teacherDir, examples);

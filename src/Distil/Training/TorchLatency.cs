@@ -10,8 +10,8 @@ public static class TorchLatency
 {
     public sealed record Result(double MedianMs, double P95Ms, int SeqLen, int Runs);
 
-    public static Result Measure(BertForSequenceClassification model, int seqLen, int runs = 30, int warmup = 5) =>
-        Measure(model, i => model.forward(i).Logits, model.Config.VocabSize, seqLen, runs, warmup);
+    public static Result Measure(EncoderClassifier model, int seqLen, int runs = 30, int warmup = 5) =>
+        Measure(model, i => model.forward(i).Logits, model.Shape.VocabSize, seqLen, runs, warmup);
 
     /// <summary>Any classifier given as its module and logits function (e.g. an AdaBERT CNN).</summary>
     public static Result Measure(nn.Module model, Func<BertInputs, Tensor> logitsOf, int vocabSize, int seqLen, int runs = 30, int warmup = 5)
