@@ -22,7 +22,9 @@ public static class ClassifierFolder
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "bert";
+            string type = doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "bert";
+            // A mean-pooled folder's model_type only tells transformers to use the shipped code; the family is the same.
+            return type switch { BertConfig.MeanPooledType => "bert", AlbertConfig.MeanPooledType => AlbertConfig.Type, _ => type };
         }
         catch (JsonException e) { throw DistilException.BadInput($"{path}: not valid JSON ({e.Message})"); }
     }
