@@ -29,7 +29,8 @@ public static class TransformersFormat
                     string cls = mean ? "DistilBertMeanForSequenceClassification" : "BertForSequenceClassification";
                     var c = b.Config with
                     {
-                        ModelType = mean ? BertConfig.MeanPooledType : "bert", Architectures = [cls],
+                        ModelType = mean ? BertConfig.MeanPooledType : "bert",
+                        Architectures = [cls],
                         Extra = WithAutoMap(b.Config.Extra, mean ? ("DistilBertMeanConfig", cls) : null),
                     };
                     return (c.ToJson(), mean);
@@ -40,7 +41,8 @@ public static class TransformersFormat
                     string cls = mean ? "DistilAlbertMeanForSequenceClassification" : "AlbertForSequenceClassification";
                     var c = a.Config with
                     {
-                        ModelType = mean ? AlbertConfig.MeanPooledType : AlbertConfig.Type, Architectures = [cls],
+                        ModelType = mean ? AlbertConfig.MeanPooledType : AlbertConfig.Type,
+                        Architectures = [cls],
                         Extra = WithAutoMap(a.Config.Extra, mean ? ("DistilAlbertMeanConfig", cls) : null),
                     };
                     return (c.ToJson(), mean);
