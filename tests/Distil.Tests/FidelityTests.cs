@@ -120,6 +120,47 @@ public sealed class FidelityTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// bench/fidelity.sh on a run folder with a mean BERT, a pooler ALBERT, an AdaBERT CNN and a folder in the former
+    /// format, each under */best as `distil demo` lays them out: the table has a row per folder, the old one REFUSED.
+    /// </summary>
+    [Fact]
+    public async Task BenchScriptTablesEveryBestFolderAndFailsOnTheFormerFormat()
+    {
+        using var dir = new TempDir("fidelity-bench");
+        string run = Path.Combine(dir.Path, "run");
+        void Place(string source, string name) => Directory.Move(source, Path.Combine(Directory.CreateDirectory(Path.Combine(run, name)).FullName, "best"));
+        Place(SaveTiny(Path.Combine(dir.Path, "a"), "bert/mean"), "finetune");
+        Place(SaveTiny(Path.Combine(dir.Path, "b"), "albert/pooler"), "distill-albert");
+        Place(AdaBertCnnExportTests.CnnFolder(Path.Combine(dir.Path, "c")), "adabert");
+        string old = SaveTiny(Path.Combine(dir.Path, "d"), "bert/mean");
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(old, "config.json")))!.AsObject();
+        config.Remove("auto_map");
+        config["model_type"] = "bert";
+        config["architectures"] = new JsonArray("BertForSequenceClassification");
+        File.WriteAllText(Path.Combine(old, "config.json"), config.ToJsonString());
+        Place(old, "old-format");
+        string test = Path.Combine(dir.Path, "test.tsv");
+        File.WriteAllLines(test, File.ReadLines(Path.Combine(DataFolder, "test.tsv")).Take(31));
+
+        var psi = new System.Diagnostics.ProcessStartInfo("bash", [Path.Combine(PythonReference.Folder, "..", "..", "bench", "fidelity.sh"), run])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["TEST"] = test;
+        psi.Environment["DISTIL"] = Path.Combine(AppContext.BaseDirectory, "Distil.Cli");
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string table = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        output.WriteLine(table + await stderr);
+        Assert.Equal(1, p.ExitCode);
+        var rows = table.Split('\n').Where(l => l.StartsWith("| " + run, StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, rows.Count);
+        Assert.Matches(@"finetune/best \| DistilBertMeanForSequenceClassification \(custom code: modeling_distil.py\) \| \d\.\d\de-\d+ \| 30/30 \|", rows.Single(r => r.Contains("/finetune/")));
+        Assert.Matches(@"\| AlbertForSequenceClassification \| \d\.\d\de-\d+ \| 30/30 \|", rows.Single(r => r.Contains("/distill-albert/")));
+        Assert.Contains("needs Distil", rows.Single(r => r.Contains("/adabert/")));
+        Assert.Contains("REFUSED", rows.Single(r => r.Contains("/old-format/")));
+    }
+
     /// <summary>Saves a tiny random classifier ("bert" or "albert", "/pooler" or "/mean") with a WordPiece vocabulary of the shipped data's words.</summary>
     internal static string SaveTiny(string root, string kind)
     {

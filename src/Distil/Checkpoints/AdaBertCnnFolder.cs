@@ -14,7 +14,7 @@ public static class AdaBertCnnFolder
         var tokenizer = TokenizerFiles.From(tokenizerDir);
         AtomicFolder.Replace(dir, tmp =>
         {
-            File.WriteAllText(Path.Combine(tmp, ModelFolder.ConfigFile), model.Config.ToJson(), Encoding.UTF8);
+            File.WriteAllText(Path.Combine(tmp, ModelFolder.ConfigFile), model.Config.ToJson(), new UTF8Encoding(false)); // no BOM: Python's json (and transformers) refuse one
             SafeTensors.Write(Path.Combine(tmp, ModelFolder.WeightsFile), model.state_dict());
             tokenizer.WriteInto(tmp, File.WriteAllBytes);
         });
