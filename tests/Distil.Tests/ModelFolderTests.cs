@@ -87,7 +87,7 @@ public sealed class ModelFolderTests : IDisposable
         Assert.Equal(new[] { "BertForSequenceClassification" }, BertConfig.Load(Path.Combine(dir, "config.json")).Architectures);
         Assert.Equal(File.ReadAllText(Path.Combine(tokenizer, "vocab.txt")), File.ReadAllText(Path.Combine(dir, "vocab.txt")));
         Assert.True(File.Exists(Path.Combine(dir, "tokenizer_config.json")));
-        Assert.False(File.Exists(Path.Combine(dir, "special_tokens_map.json")));
+        Assert.True(File.Exists(Path.Combine(dir, "special_tokens_map.json"))); // written even where the source had none
 
         // The same labels again: the saved head is kept, not re-initialised.
         var (again, report2) = ModelFolder.LoadForClassification(dir, ["L0", "L1", "L2"]);

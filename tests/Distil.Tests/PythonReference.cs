@@ -31,6 +31,19 @@ public static class PythonReference
         return stdout;
     }
 
+    /// <summary>Runs a reference that may refuse its input: its exit code, standard output and standard error.</summary>
+    public static (int ExitCode, string Stdout, string Stderr) Try(string script, params string[] args)
+    {
+        var psi = new ProcessStartInfo(python.Value) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Folder };
+        psi.ArgumentList.Add(Path.Combine(Folder, script));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout, stderr.Result);
+    }
+
     /// <summary>The first python that imports torch, numpy and sentencepiece: Debian's own before whatever is on PATH.</summary>
     static string Find()
     {

@@ -48,7 +48,7 @@ public static class PredictCommand
 
             var predictions = Predict(r.GetValue(model)!, inputs, r.GetValue(maxLen));
             if (r.GetValue(json))
-                foreach (var p in predictions) Console.WriteLine(JsonSerializer.Serialize(new { text = p.Text, label = p.Label, probabilities = p.Probabilities }));
+                foreach (var p in predictions) Console.WriteLine(JsonSerializer.Serialize(new { text = p.Text, label = p.Label, probabilities = p.Probabilities, logits = p.Logits }));
             else
             {
                 var table = new Table().AddColumns("text", "label", "probabilities");
@@ -61,7 +61,16 @@ public static class PredictCommand
         return cmd;
     }
 
-    public sealed record Prediction(string Text, string Label, Dictionary<string, double> Probabilities);
+    /// <param name="Logits">The raw logits in label order (what bench/fidelity.sh compares with transformers' semantics).</param>
+    public sealed record Prediction(string Text, string Label, Dictionary<string, double> Probabilities, float[] Logits);
+
+    static Prediction FromLogits(string text, IReadOnlyList<string> labels, float[] logits)
+    {
+        var max = logits.Max();
+        var e = logits.Select(v => Math.Exp(v - max)).ToArray();
+        return new Prediction(text, labels[Array.IndexOf(logits, max)],
+            labels.Select((l, k) => (l, k)).ToDictionary(p => p.l, p => Math.Round(e[p.k] / e.Sum(), 6)), logits);
+    }
 
     public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<(string Text, string? Pair)> inputs, int maxSeqLen)
     {
@@ -69,14 +78,8 @@ public static class PredictCommand
         if (File.Exists(Path.Combine(modelDir, "model.onnx")) && !File.Exists(Path.Combine(modelDir, ModelFolder.WeightsFile)))
         {
             using var predictor = Distil.Deploy.DistilPredictor.Load(modelDir, new Distil.Deploy.PredictorOptions { MaxSeqLen = maxSeqLen });
-            var logits = predictor.Logits(inputs);
-            return inputs.Select((x, i) =>
-            {
-                var max = logits[i].Max();
-                var e = logits[i].Select(v => Math.Exp(v - max)).ToArray();
-                return new Prediction(x.Text, predictor.Labels[Array.IndexOf(logits[i], max)],
-                    predictor.Labels.Select((l, k) => (l, k)).ToDictionary(p => p.l, p => Math.Round(e[p.k] / e.Sum(), 6)));
-            }).ToArray();
+            var onnxLogits = predictor.Logits(inputs);
+            return inputs.Select((x, i) => FromLogits(x.Text, predictor.Labels, onnxLogits[i])).ToArray();
         }
         using var m = ClassifierFolder.Load(modelDir); // a BERT or an AdaBERT CNN folder, by config.json's model_type
         var tokenizer = BertTextTokenizer.FromFolder(modelDir);
@@ -86,8 +89,7 @@ public static class PredictCommand
             var t = tokenizer.Encode(x.Text, x.Pair, maxSeqLen);
             return new EncodedExample(t.InputIds, t.TokenTypeIds, 0, DomainSet.None);
         }).ToArray();
-        var probs = Classifier.Predict(m.Module, m.Logits, encoded, 64, tokenizer.Pad, TorchSharp.torch.CPU);
-        return inputs.Select((x, i) => new Prediction(x.Text, labels[Array.IndexOf(probs[i], probs[i].Max())],
-            labels.Select((l, k) => (l, k)).ToDictionary(p => p.l, p => Math.Round((double)probs[i][p.k], 6)))).ToArray();
+        var logits = Classifier.Predict(m.Module, m.Logits, encoded, 64, tokenizer.Pad, TorchSharp.torch.CPU, softmax: false);
+        return inputs.Select((x, i) => FromLogits(x.Text, labels, logits[i])).ToArray();
     }
 }

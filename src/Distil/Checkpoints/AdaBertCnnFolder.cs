@@ -9,20 +9,14 @@ namespace Distil.Checkpoints;
 /// </summary>
 public static class AdaBertCnnFolder
 {
-    static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer_config.json"];
-
     public static void Save(string dir, AdaBertCnnForSequenceClassification model, string tokenizerDir)
     {
-        var files = TokenizerFiles.Select(f => Path.Combine(tokenizerDir, f)).ToList();
-        foreach (var f in files)
-            if (!File.Exists(f)) throw DistilException.NotFound($"{f}: tokenizer file not found; pass the teacher folder the data was tokenized with");
-        string special = Path.Combine(tokenizerDir, "special_tokens_map.json");
-        if (File.Exists(special)) files.Add(special);
+        var tokenizer = TokenizerFiles.From(tokenizerDir);
         AtomicFolder.Replace(dir, tmp =>
         {
-            File.WriteAllText(Path.Combine(tmp, ModelFolder.ConfigFile), model.Config.ToJson(), Encoding.UTF8);
+            File.WriteAllText(Path.Combine(tmp, ModelFolder.ConfigFile), model.Config.ToJson(), new UTF8Encoding(false)); // no BOM: Python's json (and transformers) refuse one
             SafeTensors.Write(Path.Combine(tmp, ModelFolder.WeightsFile), model.state_dict());
-            foreach (var f in files) File.Copy(f, Path.Combine(tmp, Path.GetFileName(f)));
+            tokenizer.WriteInto(tmp, File.WriteAllBytes);
         });
     }
 

@@ -23,7 +23,9 @@ public static class ClassifierFolder
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw DistilException.BadInput($"{path}: not a JSON object (a config.json is {{\"model_type\": ..., ...}})");
-            return doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "bert";
+            string type = doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "bert";
+            // A mean-pooled folder's model_type only tells transformers to use the shipped code; the family is the same.
+            return type switch { BertConfig.MeanPooledType => "bert", AlbertConfig.MeanPooledType => AlbertConfig.Type, _ => type };
         }
         catch (JsonException e) { throw DistilException.BadInput($"{path}: not valid JSON ({e.Message})"); }
     }

@@ -40,11 +40,12 @@ public static class EncoderFamilies
     public static (EncoderClassifier Model, LoadReport Report) LoadForClassification(string dir, IReadOnlyList<string>? labels = null, string? pooling = null) =>
         Of(dir).LoadForClassification(dir, labels, pooling);
 
-    /// <summary>config.json of a classifier as HF's save_pretrained writes it for its family (architectures, model_type).</summary>
+    /// <summary>
+    /// config.json of a classifier as HF's save_pretrained writes it for its family (architectures, model_type); BERT and
+    /// ALBERT, whose mean pooling transformers lacks, are <see cref="TransformersFormat"/>'s.
+    /// </summary>
     public static string ConfigJson(EncoderClassifier model) => model switch
     {
-        BertForSequenceClassification b => (b.Config with { Architectures = ["BertForSequenceClassification"] }).ToJson(),
-        AlbertForSequenceClassification a => (a.Config with { Architectures = ["AlbertForSequenceClassification"] }).ToJson(),
         RobertaForSequenceClassification r => (r.Config with { Architectures = [RobertaFamily.Architectures[r.Config.ModelType]] }).ToJson(),
         DistilBertForSequenceClassification d => (d.Config with { Architectures = [DistilBertConfig.Architecture] }).ToJson(),
         ElectraForSequenceClassification e => (e.Config with { Architectures = [ElectraFamily.Architecture] }).ToJson(),

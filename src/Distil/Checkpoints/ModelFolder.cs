@@ -1,6 +1,5 @@
 using System.Text;
 using Distil.Models;
-using Distil.Text;
 using static TorchSharp.torch;
 
 namespace Distil.Checkpoints;
@@ -14,8 +13,6 @@ public static class ModelFolder
 {
     public const string ConfigFile = "config.json", WeightsFile = "model.safetensors";
     const string Classifier = "classifier.", Pooler = "bert.pooler.", MlmHead = "cls.predictions.";
-    const string VocabFile = "vocab.txt", TokenizerConfigFile = "tokenizer_config.json";
-    const string OptionalTokenizerFile = "special_tokens_map.json";
 
     /// <summary>
     /// Loads <paramref name="dir"/> as a sequence classifier. With <paramref name="labels"/> that differ from the folder's
@@ -97,31 +94,24 @@ public static class ModelFolder
     public static EncoderClassifier LoadEncoderClassifier(string dir) => EncoderFamilies.LoadForClassification(dir).Model;
 
     /// <summary>
-    /// Writes <paramref name="model"/> as an HF folder: config.json (its family's architectures and model_type, see
-    /// <see cref="EncoderFamilies.ConfigJson"/>), model.safetensors (the full state dict, HF key names)
-    /// and the tokenizer files of <paramref name="tokenizerDir"/>.
+    /// Writes <paramref name="model"/> as an HF folder: config.json (<see cref="TransformersFormat"/>: a standard
+    /// BertForSequenceClassification / AlbertForSequenceClassification config for a pooler-pooled model; a mean-pooled
+    /// one names the custom code it ships, modeling_distil.py, in auto_map), model.safetensors (the full state dict,
+    /// HF key names) and the tokenizer files (<see cref="TokenizerFiles"/>) of <paramref name="tokenizerDir"/>.
     /// An existing folder is replaced atomically (<see cref="AtomicFolder"/>).
     /// </summary>
     public static void Save(string dir, EncoderClassifier model, string tokenizerDir)
     {
-        string configJson = EncoderFamilies.ConfigJson(model);
+        var (configJson, needsCode) = TransformersFormat.Config(model);
         // Check the inputs before writing anything, so a bad call never touches an existing folder.
-        string vocab = Path.Combine(tokenizerDir, VocabFile);
-        if (!File.Exists(vocab)) throw DistilException.NotFound($"{vocab}: tokenizer file not found; pass the folder the training data was tokenized with (it needs {VocabFile})");
-        var tokenizerFiles = new List<string> { vocab };
-        foreach (string optional in new[] { TokenizerConfigFile, OptionalTokenizerFile })
-            if (File.Exists(Path.Combine(tokenizerDir, optional))) tokenizerFiles.Add(Path.Combine(tokenizerDir, optional));
-        // Without tokenizer_config.json the text was split with HF's defaults; the saved folder states them, so that
-        // it reads the same even where a tool's defaults differ.
-        string? settingsJson = File.Exists(Path.Combine(tokenizerDir, TokenizerConfigFile)) ? null
-            : TokenizerSettings.Load(Path.Combine(tokenizerDir, TokenizerConfigFile)).ToJson();
+        var tokenizer = TokenizerFiles.From(tokenizerDir);
 
         AtomicFolder.Replace(dir, tmp =>
         {
             WriteDurably(Path.Combine(tmp, ConfigFile), Encoding.UTF8.GetBytes(configJson));
             SafeTensors.Write(Path.Combine(tmp, WeightsFile), model.state_dict());
-            foreach (var f in tokenizerFiles) WriteDurably(Path.Combine(tmp, Path.GetFileName(f)), File.ReadAllBytes(f));
-            if (settingsJson != null) WriteDurably(Path.Combine(tmp, TokenizerConfigFile), Encoding.UTF8.GetBytes(settingsJson));
+            tokenizer.WriteInto(tmp, WriteDurably);
+            if (needsCode) WriteDurably(Path.Combine(tmp, TransformersFormat.ModelingFile), Encoding.UTF8.GetBytes(TransformersFormat.ModelingText));
         });
     }
 

@@ -29,6 +29,10 @@ public sealed record AdaBertCnnConfig
     [JsonPropertyName("id2label")] public Dictionary<string, string> Id2Label { get; init; } = new();
     [JsonPropertyName("label2id")] public Dictionary<string, int> Label2Id { get; init; } = new();
 
+    /// <summary>Said plainly in config.json: transformers has no such architecture (written, never read back).</summary>
+    [JsonPropertyName("transformers_compatible")] public bool TransformersCompatible => false;
+    [JsonPropertyName("requires")] public string Requires => "Distil: an AdaBERT CNN is not a transformers architecture; run it with `distil eval` / `distil predict`, or export it with `distil export` and run model.onnx in ONNX Runtime";
+
     public IReadOnlyList<string> Labels => Enumerable.Range(0, Id2Label.Count).Select(i => Id2Label[i.ToString()]).ToArray();
 
     public static AdaBertCnnConfig Create(Genotype genotype, int vocab, int positions, int hidden, int pad, IReadOnlyList<string> labels, double dropout,

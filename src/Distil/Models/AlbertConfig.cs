@@ -12,6 +12,8 @@ namespace Distil.Models;
 public sealed record AlbertConfig
 {
     public const string Type = "albert";
+    /// <summary>As <see cref="BertConfig.MeanPooledType"/>: a mean-pooled ALBERT folder; read back, "albert" with classifier_pooling "mean".</summary>
+    public const string MeanPooledType = "distil_albert_mean";
 
     [JsonPropertyName("model_type")] public string ModelType { get; init; } = Type;
     [JsonPropertyName("architectures")] public string[]? Architectures { get; init; }
@@ -95,6 +97,7 @@ public sealed record AlbertConfig
         try { c = JsonSerializer.Deserialize<AlbertConfig>(json, Options); }
         catch (JsonException e) { throw DistilException.BadInput($"{source}: not a valid ALBERT config ({e.Message})"); }
         if (c == null) throw DistilException.BadInput($"{source}: empty config");
+        if (c.ModelType == MeanPooledType) c = c with { ModelType = Type, ClassifierPooling = c.ClassifierPooling ?? "mean" };
         c.Validate(source);
         return c;
     }

@@ -10,6 +10,14 @@ namespace Distil.Models;
 /// </summary>
 public sealed record BertConfig
 {
+    /// <summary>
+    /// model_type of the mean-pooled folders Distil saves: their classifier is not transformers' BertForSequenceClassification,
+    /// so the folder ships it as custom code (auto_map, modeling_distil.py), and a model_type transformers does not know
+    /// makes it refuse the folder without trust_remote_code=True instead of loading it into the built-in class.
+    /// Read back, it is "bert" with classifier_pooling "mean".
+    /// </summary>
+    public const string MeanPooledType = "distil_bert_mean";
+
     [JsonPropertyName("model_type")] public string ModelType { get; init; } = "bert";
     [JsonPropertyName("architectures")] public string[]? Architectures { get; init; }
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 30522;
@@ -91,6 +99,7 @@ public sealed record BertConfig
         try { c = JsonSerializer.Deserialize<BertConfig>(json, Options); }
         catch (JsonException e) { throw DistilException.BadInput($"{source}: not a valid BERT config ({e.Message})"); }
         if (c == null) throw DistilException.BadInput($"{source}: empty config");
+        if (c.ModelType == MeanPooledType) c = c with { ModelType = "bert", ClassifierPooling = c.ClassifierPooling ?? "mean" };
         c.Validate(source, modelTypes);
         // Files written by distil 0.1.0 before the [JsonIgnore] fix carry these derived values: drop them, not keep them.
         if (c.Extra != null && DerivedKeys.Any(c.Extra.ContainsKey))
