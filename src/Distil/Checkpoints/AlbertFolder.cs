@@ -20,8 +20,7 @@ public static class AlbertFolder
         if (!Directory.Exists(folder)) throw DistilException.NotFound($"{dir}: model folder not found; expected a folder with {ModelFolder.ConfigFile}, {ModelFolder.WeightsFile} and vocab.txt");
         string configPath = Path.Combine(folder, ModelFolder.ConfigFile);
         var config = AlbertConfig.Load(configPath);
-        string weights = ModelFolder.WeightsPath(folder);
-        var tensors = SafeTensors.Read(weights);
+        var (tensors, weights) = WeightFiles.Read(folder);
         try
         {
             var head = ClassifierHead.Decide(tensors, config.Id2Label != null ? config.Labels : null, labels, folder);

@@ -28,8 +28,7 @@ public static class ModelFolder
     public static (BertForSequenceClassification Model, LoadReport Report) LoadForClassification(string dir, IReadOnlyList<string>? labels = null, string? pooling = null)
     {
         var (folder, config) = ReadConfig(dir);
-        string weights = WeightsPath(folder);
-        var tensors = SafeTensors.Read(weights);
+        var (tensors, weights) = WeightFiles.Read(folder);
         try
         {
             var head = ClassifierHead.Decide(tensors, config.Id2Label != null ? config.Labels : null, labels, folder);
@@ -60,8 +59,7 @@ public static class ModelFolder
     public static BertModel LoadEncoder(string dir)
     {
         var (folder, config) = ReadConfig(dir);
-        string weights = WeightsPath(folder);
-        var tensors = SafeTensors.Read(weights);
+        var (tensors, weights) = WeightFiles.Read(folder);
         var model = new BertModel(config);
         try
         {
@@ -76,8 +74,7 @@ public static class ModelFolder
     public static BertForMaskedLM? TryLoadMaskedLm(string dir)
     {
         var (folder, config) = ReadConfig(dir);
-        string weights = WeightsPath(folder);
-        var tensors = SafeTensors.Read(weights);
+        var (tensors, weights) = WeightFiles.Read(folder);
         try
         {
             if (!tensors.Keys.Any(k => k.StartsWith(MlmHead, StringComparison.Ordinal))) return null;
@@ -152,16 +149,6 @@ public static class ModelFolder
         string folder = AtomicFolder.ResolveForReading(dir);
         if (!Directory.Exists(folder)) throw DistilException.NotFound($"{dir}: model folder not found; expected a folder with {ConfigFile}, {WeightsFile} and vocab.txt");
         return (folder, BertConfig.Load(Path.Combine(folder, ConfigFile)));
-    }
-
-    internal static string WeightsPath(string folder)
-    {
-        string path = Path.Combine(folder, WeightsFile);
-        if (File.Exists(path)) return path;
-        if (File.Exists(Path.Combine(folder, "pytorch_model.bin")))
-            throw DistilException.NotFound($"{path}: not found; the folder has pytorch_model.bin, which Distil does not read yet. " +
-                "Convert it once in Python: AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)");
-        throw DistilException.NotFound($"{path}: not found; a model folder needs {ConfigFile} and {WeightsFile} (pytorch_model.bin is not supported yet)");
     }
 
     static void WriteDurably(string path, byte[] bytes)
