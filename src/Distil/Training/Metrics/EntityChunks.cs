@@ -5,7 +5,7 @@ public readonly record struct EntityChunk(string Type, int Start, int End);
 
 /// <summary>
 /// Tag sequences to entities, exactly as seqeval's <c>get_entities</c> (default, prefix mode) reads them, so that
-/// scores agree with the CoNLL numbers papers report (docs/task-metrics.md §Entities). One reader serves BIO/IOB2 and
+/// scores agree with the CoNLL numbers papers report (docs/tasks.md §Entities). One reader serves BIO/IOB2 and
 /// IOBES: it never rejects a sequence for its shape, it only decides where chunks start and end.
 /// </summary>
 public static class EntityChunks

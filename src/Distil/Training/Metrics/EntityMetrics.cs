@@ -9,7 +9,7 @@ public sealed record EntityReport(EntityScore Micro, IReadOnlyDictionary<string,
 /// <summary>
 /// Entity-level scores as seqeval's default (non-strict) mode computes them: a predicted entity is right when a gold
 /// entity has the same type, start and end; precision = right / predicted, recall = right / gold, F1 = 2PR / (P + R),
-/// each 0 where its denominator is 0 (seqeval's zero_division default). docs/task-metrics.md §Entities.
+/// each 0 where its denominator is 0 (seqeval's zero_division default). docs/tasks.md §Entities.
 /// </summary>
 public static class EntityMetrics
 {

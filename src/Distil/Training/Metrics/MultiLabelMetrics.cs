@@ -8,7 +8,7 @@ public sealed record MultiLabelReport(double MicroF1, double MacroF1, IReadOnlyL
 
 /// <summary>
 /// Multi-label scores from per-label probabilities: a label is predicted when its probability is at least the
-/// threshold. Ratios with a zero denominator are 0 (scikit-learn's zero_division default). docs/task-metrics.md §Multi-label.
+/// threshold. Ratios with a zero denominator are 0 (scikit-learn's zero_division default). docs/tasks.md §Multi-label.
 /// </summary>
 public static class MultiLabelMetrics
 {

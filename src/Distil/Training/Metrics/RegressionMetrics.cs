@@ -4,7 +4,7 @@ namespace Distil.Training.Metrics;
 /// Pearson and Spearman correlation and mean squared error of predicted against gold scores (STS-B style).
 /// A correlation that is undefined (fewer than two points, or either side constant) is 0, not NaN: result.json
 /// cannot hold NaN, and a constant predictor has no correlation to speak of (the same convention as MCC in
-/// ClassificationMetrics). docs/task-metrics.md §Regression.
+/// ClassificationMetrics). docs/tasks.md §Regression.
 /// </summary>
 public static class RegressionMetrics
 {

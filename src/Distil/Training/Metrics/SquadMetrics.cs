@@ -15,7 +15,7 @@ public sealed record SquadV2Report(SquadScore All, SquadScore? HasAns, SquadScor
 /// <summary>
 /// SQuAD exact match and token F1 as the official evaluation scripts (evaluate-v1.1.py, evaluate-v2.0.py) compute
 /// them: both texts normalised (lower-case, ASCII punctuation removed, the words a/an/the removed, whitespace
-/// collapsed), the best score over the gold answers, averaged over questions. docs/task-metrics.md §SQuAD.
+/// collapsed), the best score over the gold answers, averaged over questions. docs/tasks.md §SQuAD.
 /// </summary>
 public static class SquadMetrics
 {
