@@ -17,7 +17,7 @@ public sealed class ArchitectureTests
         ("Core", ["Distil", "Distil.Native", "Distil.Text"]),
         ("Models", ["Distil.Models"]),
         ("Storage", ["Distil.Data", "Distil.Checkpoints"]),
-        ("Training", ["Distil.Training", "Distil.Reports"]),
+        ("Training", ["Distil.Training", "Distil.Training.Metrics", "Distil.Reports"]),
         ("Stages", ["Distil.Pipelines"]),
         ("Methods", ["Distil.FineTune", "Distil.Augment", "Distil.Distillation", "Distil.Augment.L2A", "Distil.Search", "Distil.MetaKD"]),
         ("Onnx", ["Distil.Onnx"]),

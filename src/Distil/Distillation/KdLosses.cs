@@ -37,6 +37,21 @@ public static class KdLosses
     }
 
     /// <summary>
+    /// Per-token KD for token classification: KL(p_T ‖ p_S) with p = softmax(logits/T) over the labels at each
+    /// position, averaged over the positions where <paramref name="tokenMask"/> (B, T) is 1 (the labelled first
+    /// sub-tokens, or every non-pad token); logits are (B, T, C). No T² factor, as <see cref="KlDivergence"/>.
+    /// </summary>
+    public static Tensor TokenKlDivergence(Tensor studentLogits, Tensor teacherLogits, Tensor tokenMask, double temperature)
+    {
+        using var scope = NewDisposeScope();
+        var logP = F.log_softmax(teacherLogits.detach() / temperature, -1);
+        var logQ = F.log_softmax(studentLogits / temperature, -1);
+        var perToken = (logP.exp() * (logP - logQ)).sum(-1); // (B, T)
+        var m = tokenMask.to(perToken.dtype);
+        return perToken.mul(m).sum().div(m.sum().clamp_min(1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Hidden-state MSE (TextBrewer hid_mse_loss with mask): Σ over valid tokens and features of (s - t)² divided by
     /// (#valid tokens · H_t). <paramref name="student"/> (B, T, H_t) is already projected when widths differ.
     /// </summary>

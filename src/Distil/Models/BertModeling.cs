@@ -355,6 +355,48 @@ public sealed class BertForSequenceClassification : EncoderClassifier
     }
 }
 
+/// <summary>Per-token logits (B, T, num_labels) plus the encoder outputs they came from.</summary>
+public sealed record TokenClassifierOutput(Tensor Logits, BertEncoderOutput Encoder);
+
+/// <summary>
+/// HF's BertForTokenClassification: dropout and a linear `classifier` on every token's last hidden state. HF builds
+/// its BertModel without the pooler; ours keeps one (unused here), so a saved folder also holds bert.pooler.*, which
+/// transformers ignores with a warning on load.
+/// </summary>
+public sealed class BertForTokenClassification : nn.Module
+{
+    public readonly BertModel bert;
+    public readonly Linear classifier;
+    readonly Dropout dropout;
+    public BertConfig Config { get; }
+
+    public BertForTokenClassification(BertConfig config) : base(nameof(BertForTokenClassification))
+    {
+        Config = config;
+        bert = new BertModel(config);
+        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
+        RegisterComponents();
+        BertInit.InitWeights(classifier, config);
+    }
+
+    public TokenClassifierOutput forward(BertInputs inputs, OutputRequest? request = null)
+    {
+        var enc = bert.forward(inputs, request);
+        using var scope = NewDisposeScope();
+        var logits = classifier.forward(dropout.forward(enc.LastHiddenState)); // (B, T, H) -> (B, T, num_labels)
+        return new TokenClassifierOutput(logits.MoveToOuterDisposeScope(), enc);
+    }
+
+    /// <summary>HF's loss: cross-entropy over positions whose label is not -100, (B, T, C) and (B, T) int64.</summary>
+    public static Tensor Loss(Tensor logits, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var flat = logits.view(-1, logits.shape[^1]); // (B*T, C)
+        return F.cross_entropy(flat, labels.view(-1), ignore_index: -100).MoveToOuterDisposeScope();
+    }
+}
+
 /// <summary>HF's transform + decoder; the decoder weight is tied to the word embeddings (as HF ties it).</summary>
 public sealed class BertLMPredictionHead : nn.Module
 {
