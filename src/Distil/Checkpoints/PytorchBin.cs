@@ -37,7 +37,7 @@ public static class PytorchBin
         Span<byte> head = stackalloc byte[4];
         int n = fs.ReadAtLeast(head, 4, throwOnEndOfStream: false);
         fs.Position = 0;
-        if (n == 4 && head.SequenceEqual("PK\x03\x04"u8)) return;
+        if (n == 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4) return;
         if (n >= 1 && head[0] == 0x80)
             throw DistilException.BadInput($"{path}: a PyTorch checkpoint in the legacy format of torch < 1.6 (a bare pickle, not a zip), which Distil does not read; {Resave}");
         throw DistilException.BadInput($"{path}: not a PyTorch checkpoint: it does not start as a zip archive ({fs.Length} bytes); the file is truncated, corrupt or of another format");
