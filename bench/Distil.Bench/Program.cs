@@ -16,6 +16,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "ort-profile") return OrtProfile.Run(args[1..]); // per-op time in ONNX Runtime (OrtProfile.cs)
 if (args.Length > 0 && args[0] == "summarize") return Distil.Bench.Summaries.SummarizeCommand.Run(args[1..]); // bench/results tables (Summaries/)
 if (args.Length > 0 && args[0] == "import-minilm") return ImportMiniLm.Run(args[1..]); // the demo's pre-trained teacher (bench/make-teacher.sh)
+if (args.Length > 0 && args[0] == "load-formats") return LoadFormats.Run(args[1..]); // WeightFiles.Read time per format (bench/load-formats.sh)
 
 var opts = BenchOptions.Parse(args);
 if (opts is null) return 2;

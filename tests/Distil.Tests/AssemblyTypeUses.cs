@@ -84,8 +84,12 @@ public static class AssemblyTypeUses
                     c.Add(MetadataTokens.EntityHandle(il.ReadInt32()));
                     break;
                 case OperandType.InlineSwitch:
-                    il.Offset += 4 * il.ReadInt32();
-                    break;
+                    {
+                        // The count first: `Offset += 4 * ReadInt32()` would read Offset before the count moves it.
+                        int targets = il.ReadInt32();
+                        il.Offset += 4 * targets;
+                        break;
+                    }
                 default:
                     il.Offset += OperandSize(op.OperandType);
                     break;

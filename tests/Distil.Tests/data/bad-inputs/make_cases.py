@@ -64,6 +64,36 @@ case("safetensors-wrong-shape", FT, BAD_INPUT, W,
      {"model/model.safetensors": st({W: {"dtype": "F32", "shape": [4, 4], "data_offsets": [0, 64]}}, b"\0" * 64)},
      "a valid file whose tensor does not fit the config")
 
+# --- pytorch_model.bin and shards (a folder without model.safetensors, under {case}/checkpoint) -----------------------
+import io, pickle, zipfile
+TINY = {"model_type": "bert", "vocab_size": 22, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+        "intermediate_size": 32, "max_position_embeddings": 64}
+VOCAB = "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "!", "good", "great", "fine", "love", "bad", "awful",
+                   "poor", "hate", "the", "movie", "phone", "food", "was", "is", "a"]) + "\n"
+FT_CKPT = [a.replace("{model}", "{case}/checkpoint") for a in FT]
+
+def torch_zip(pkl):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", pkl)
+        z.writestr("archive/version", "3\n")
+    return b.getvalue()
+
+class _System:  # pickles as GLOBAL posix.system + REDUCE; only written here, never loaded
+    def __reduce__(self):
+        return (os.system, ("touch distil-pickle-payload-ran",))
+
+def ckpt(files):
+    return {"checkpoint/config.json": json.dumps(TINY), "checkpoint/vocab.txt": VOCAB, **{"checkpoint/" + k: v for k, v in files.items()}}
+
+case("pytorch-bin-code-running-pickle", FT_CKPT, BAD_INPUT, "posix.system",
+     ckpt({"pytorch_model.bin": torch_zip(pickle.dumps({W: _System()}, protocol=2))}), "a pickle that would call os.system: refused, not run")
+case("pytorch-bin-truncated-zip", FT_CKPT, BAD_INPUT, "truncated",
+     ckpt({"pytorch_model.bin": torch_zip(pickle.dumps({}, protocol=2))[:60]}), "the first 60 bytes of a torch.save zip")
+case("shard-index-missing-file", FT_CKPT, NOT_FOUND, "model-00002-of-00002.safetensors",
+     ckpt({"model.safetensors.index.json": json.dumps({"metadata": {}, "weight_map": {W: "model-00002-of-00002.safetensors"}})}),
+     "a shard index naming a file that is not there")
+
 # --- config.json ------------------------------------------------------------------------------------------------
 case("config-not-json", FT, BAD_INPUT, "config.json", {"model/config.json": "{ hidden_size: 16,"}, "truncated JSON")
 case("config-wrong-type", FT, BAD_INPUT, "hidden_size",
