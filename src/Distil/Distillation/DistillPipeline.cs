@@ -38,7 +38,7 @@ public static class DistillPipeline
         var runner = new StageRunner(ctx, c.LogEverySteps);
         var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
         teacher.to(device);
-        var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
+        var tokenizer = TokenizerFolder.Load(c.Teacher!);
         var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Config));
         int augmented = 0;
         if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, ctx.Log);
