@@ -126,7 +126,7 @@ public sealed class SentencePieceModel
             {
                 case 0: Varint(); break;
                 case 1: _pos += 8; break;
-                case 2: _pos += Length(); break;
+                case 2: { int n = Length(); _pos += n; break; } // not "_pos += Length()": that adds to _pos as it was before the length
                 case 5: _pos += 4; break;
                 default: throw new ArgumentException($"unsupported protobuf wire type {wire}");
             }

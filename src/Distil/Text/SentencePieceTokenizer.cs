@@ -130,11 +130,16 @@ public sealed class SentencePieceTokenizer : TextTokenizer
         var path = new List<(int, int, int)>();
         for (int k = n; k > 0; k = from[k]) path.Add((from[k], k, id[k]));
         path.Reverse();
-        // SentencePiece merges a run of unknown characters into one unknown piece.
-        var merged = new List<(int Start, int End, int Id)>(path.Count);
+        return MergeUnknownRuns(path);
+    }
+
+    /// <summary>SentencePiece (unigram and bpe) makes a run of unknown characters one unknown piece.</summary>
+    static List<(int Start, int End, int Id)> MergeUnknownRuns(IEnumerable<(int Start, int End, int Id)> path)
+    {
+        var merged = new List<(int Start, int End, int Id)>();
         foreach (var t in path)
         {
-            if (t.Item3 < 0 && merged.Count > 0 && merged[^1].Id < 0) merged[^1] = (merged[^1].Start, t.Item2, -1);
+            if (t.Id < 0 && merged.Count > 0 && merged[^1].Id < 0) merged[^1] = (merged[^1].Start, t.End, -1);
             else merged.Add(t);
         }
         return merged;
@@ -160,7 +165,7 @@ public sealed class SentencePieceTokenizer : TextTokenizer
             spans[best] = (spans[best].Start, spans[best + 1].End);
             spans.RemoveAt(best + 1);
         }
-        return spans.Select(sp => (sp.Start, sp.End, _lookup.TryGetValue(s.AsSpan(sp.Start, sp.End - sp.Start), out var pid) ? pid : -1)).ToList();
+        return MergeUnknownRuns(spans.Select(sp => (sp.Start, sp.End, _lookup.TryGetValue(s.AsSpan(sp.Start, sp.End - sp.Start), out var pid) ? pid : -1)));
     }
 
     public override string? IdToToken(int id)
