@@ -41,7 +41,7 @@ public static class EvalCommand
             string dir = r.GetValue(model)!;
             using var m = ClassifierFolder.Load(dir); // a BERT or an AdaBERT CNN folder, by config.json's model_type
             m.Module.to(dev);
-            var tokenizer = BertTextTokenizer.FromFolder(dir);
+            var tokenizer = TokenizerFolder.Load(dir);
             Column? C(Option<string?> o) => r.GetValue(o) is string s ? Column.Parse(s) : null;
             string? fmt = r.GetValue(format);
             var file = DatasetReader.Read(r.GetValue(data)!, new ColumnMapping(C(text), C(pair), C(label), C(domain)),

@@ -82,7 +82,7 @@ public static class PredictCommand
             return inputs.Select((x, i) => FromLogits(x.Text, predictor.Labels, onnxLogits[i])).ToArray();
         }
         using var m = ClassifierFolder.Load(modelDir); // a BERT or an AdaBERT CNN folder, by config.json's model_type
-        var tokenizer = BertTextTokenizer.FromFolder(modelDir);
+        var tokenizer = TokenizerFolder.Load(modelDir);
         var labels = m.Labels;
         var encoded = inputs.Select(x =>
         {

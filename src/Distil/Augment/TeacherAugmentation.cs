@@ -20,25 +20,28 @@ namespace Distil.Augment;
 public static class TeacherAugmentation
 {
     /// <summary>The augmenter for a teacher folder: its vocabulary, its word embeddings, its MLM head if any.</summary>
-    public static WordReplacementAugmenter Augmenter(string teacherDir, BertModel teacherEncoder, BertTextTokenizer tokenizer,
+    public static WordReplacementAugmenter Augmenter(string teacherDir, BertModel teacherEncoder, TextTokenizer tokenizer,
         AugmentOptions options, int maxSeqLen, Device device, Action<string>? log = null)
     {
-        var vocab = VocabularyInfo.From(tokenizer);
+        // Word replacement reasons in WordPiece terms ("##" continuations, whole-word entries).
+        var wordPiece = tokenizer as BertTextTokenizer ?? throw DistilException.BadInput(
+            $"{tokenizer.Source}: word-replacement augmentation needs a WordPiece (BERT vocab.txt) teacher, this one is {tokenizer.ModelType}; run without augmentation");
+        var vocab = VocabularyInfo.From(wordPiece);
         var neighbours = new EmbeddingNeighbours(teacherEncoder.embeddings.word_embeddings.weight!, vocab);
         MaskedLmRefill? mlm = null;
         if (options.UseMlm && ModelFolder.TryLoadMaskedLm(teacherDir) is { } lm)
         {
             lm.to(device);
-            mlm = new MaskedLmRefill(lm, tokenizer, vocab, maxSeqLen, device);
+            mlm = new MaskedLmRefill(lm, wordPiece, vocab, maxSeqLen, device);
         }
         log?.Invoke(mlm != null
             ? "augment: single-piece words from the teacher's masked-LM head, longer words from its word-embedding neighbours"
             : "augment: the teacher has no masked-LM head (cls.predictions.*): every word from its word-embedding neighbours (cosine)");
-        return new WordReplacementAugmenter(tokenizer, neighbours, mlm, options);
+        return new WordReplacementAugmenter(wordPiece, neighbours, mlm, options);
     }
 
     /// <summary>Augmented copies of every example, labelled by <paramref name="teacher"/>, in example order.</summary>
-    public static List<AugmentedRow> Create(WordReplacementAugmenter augmenter, BertForSequenceClassification teacher, BertTextTokenizer tokenizer,
+    public static List<AugmentedRow> Create(WordReplacementAugmenter augmenter, BertForSequenceClassification teacher, TextTokenizer tokenizer,
         IReadOnlyList<Example> examples, int maxSeqLen, int batchSize, Device device, Action<string>? log = null)
     {
         var clock = Stopwatch.StartNew();
@@ -65,7 +68,7 @@ public static class TeacherAugmentation
     /// (.distil-cache/augmented-KEY.tsv) or made and written there. KEY hashes the teacher's files, every row's texts
     /// and domain, the options and max_seq_len, so a change to any of them makes a new file.
     /// </summary>
-    public static string GetOrCreate(string teacherDir, BertForSequenceClassification teacher, BertTextTokenizer tokenizer, DatasetFile data,
+    public static string GetOrCreate(string teacherDir, BertForSequenceClassification teacher, TextTokenizer tokenizer, DatasetFile data,
         AugmentOptions options, int maxSeqLen, int batchSize, Device device, Action<string>? log = null)
     {
         options.Validate();
@@ -88,7 +91,7 @@ public static class TeacherAugmentation
     /// <paramref name="data"/> with the augmented copies of its training rows appended to the training set (from the
     /// cache or made now); returns how many were added. Dev and test are never augmented.
     /// </summary>
-    public static (TaskData Data, int Added) Extend(string teacherDir, BertForSequenceClassification teacher, BertTextTokenizer tokenizer, TaskData data,
+    public static (TaskData Data, int Added) Extend(string teacherDir, BertForSequenceClassification teacher, TextTokenizer tokenizer, TaskData data,
         AugmentOptions options, int maxSeqLen, int batchSize, Device device, Action<string>? log = null)
     {
         string path = GetOrCreate(teacherDir, teacher, tokenizer, data.Train, options, maxSeqLen, batchSize, device, log);

@@ -75,7 +75,7 @@ public static class TransferSet
     /// The sentences encoded as single-sentence rows whose label is the teacher's argmax, and the teacher's logits
     /// for each (B, C), in sentence order.
     /// </summary>
-    public static (EncodedExample[] Rows, Tensor TeacherLogits) Label(string teacherDir, BertForSequenceClassification teacher, BertTextTokenizer tokenizer,
+    public static (EncodedExample[] Rows, Tensor TeacherLogits) Label(string teacherDir, BertForSequenceClassification teacher, TextTokenizer tokenizer,
         IReadOnlyList<string> sentences, int maxSeqLen, string cacheBeside, int batchSize, Device device, Action<string>? log = null)
     {
         var unlabelled = sentences.Select(s =>

@@ -32,7 +32,7 @@ public sealed record TaskData(DatasetFile Train, DatasetFile? Dev, DatasetFile? 
     EncodedExample[] TrainSet, EncodedExample[]? DevSet, EncodedExample[]? TestSet)
 {
     /// <param name="labels">The label order of an existing classifier (distillation); null = from the training split.</param>
-    public static TaskData Load(DataSettings d, BertTextTokenizer tokenizer, LabelSet? labels = null)
+    public static TaskData Load(DataSettings d, TextTokenizer tokenizer, LabelSet? labels = null)
     {
         d.Validate();
         var train = Read(d, d.Train!, DataSplit.Train);

@@ -7,7 +7,7 @@ public static class ExampleEncoder
 {
     /// <param name="labels">null for unlabelled data (label id -1); otherwise every row's label must be in the set.</param>
     /// <param name="domains">null or empty: domain id -1.</param>
-    public static EncodedExample[] Encode(IReadOnlyList<Example> examples, BertTextTokenizer tokenizer, LabelSet? labels, DomainSet? domains, int maxSeqLen)
+    public static EncodedExample[] Encode(IReadOnlyList<Example> examples, TextTokenizer tokenizer, LabelSet? labels, DomainSet? domains, int maxSeqLen)
     {
         var result = new EncodedExample[examples.Count];
         for (int i = 0; i < examples.Count; i++)

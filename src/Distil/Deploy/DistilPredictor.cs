@@ -35,11 +35,11 @@ public sealed record Prediction(string Label, int LabelIndex, IReadOnlyDictionar
 public sealed class DistilPredictor : IDisposable
 {
     readonly OrtClassifier model;
-    readonly BertTextTokenizer tokenizer;
+    readonly TextTokenizer tokenizer;
     readonly PredictorOptions options;
     public IReadOnlyList<string> Labels { get; }
 
-    DistilPredictor(OrtClassifier model, BertTextTokenizer tokenizer, IReadOnlyList<string> labels, PredictorOptions options)
+    DistilPredictor(OrtClassifier model, TextTokenizer tokenizer, IReadOnlyList<string> labels, PredictorOptions options)
     {
         this.model = model;
         this.tokenizer = tokenizer;
@@ -57,7 +57,7 @@ public sealed class DistilPredictor : IDisposable
             throw DistilException.NotFound(File.Exists(Path.Combine(folder, "model.safetensors"))
                 ? $"{folder} is a TorchSharp model folder, not an export; run `distil export --model {folder} --out {folder.TrimEnd('/')}-onnx` first"
                 : $"{onnx}: not found; make the folder with `distil export`");
-        var tokenizer = BertTextTokenizer.FromFolder(folder);
+        var tokenizer = TokenizerFolder.Load(folder);
         var ort = new OrtClassifier(onnx, options.Threads);
         try
         {

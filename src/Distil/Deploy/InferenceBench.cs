@@ -234,7 +234,7 @@ public static class InferenceBench
         double? accuracy = null;
         if (examples != null)
         {
-            var tokenizer = BertTextTokenizer.FromFolder(t.Folder);
+            var tokenizer = TokenizerFolder.Load(t.Folder);
             var encoded = ExampleEncoder.Encode(examples, tokenizer, LabelSet.FromNames(model.Labels), null, o.MaxSeqLen);
             var probs = Classifier.Predict(model.Module, model.Logits, encoded, 32, tokenizer.Pad, CPU);
             accuracy = encoded.Select((e, i) => OrtClassifier.ArgMax(probs[i]) == e.Label ? 1.0 : 0.0).Average();

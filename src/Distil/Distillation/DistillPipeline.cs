@@ -38,7 +38,7 @@ public static class DistillPipeline
         var runner = new StageRunner(ctx, c.LogEverySteps);
         var (teacher, _) = EncoderFamilies.LoadForClassification(c.Teacher!);
         teacher.to(device);
-        var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
+        var tokenizer = TokenizerFolder.Load(c.Teacher!);
         var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Shape));
         int augmented = 0;
         if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, BertTeacher(teacher, "--augment-copies (its masked-LM augmenter)"), tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, ctx.Log);

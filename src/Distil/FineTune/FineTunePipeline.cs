@@ -23,7 +23,7 @@ public static class FineTunePipeline
         c.Validate();
         var (run, device) = (ctx.Run, ctx.Device);
         var runner = new StageRunner(ctx, c.LogEverySteps);
-        var tokenizer = BertTextTokenizer.FromFolder(c.Model!);
+        var tokenizer = TokenizerFolder.Load(c.Model!);
         var data = TaskData.Load(c.Data, tokenizer);
         var (labels, domains, trainSet, devSet, testSet) = (data.Labels, data.Domains, data.TrainSet, data.DevSet, data.TestSet);
 

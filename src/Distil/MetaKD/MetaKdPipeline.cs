@@ -38,7 +38,7 @@ public static partial class MetaKdPipeline
         var runner = new StageRunner(ctx, c.LogEverySteps);
         Action<string> log = runner.Say;
         var clock = Stopwatch.StartNew();
-        var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
+        var tokenizer = TokenizerFolder.Load(c.Teacher!);
         var data = TaskData.Load(c.Data, tokenizer);
         if (data.Domains.Count == 0)
             throw DistilException.BadInput($"{c.Data.Train}: no domain column; Meta-KD needs a domain per row (a 'domain' column, or --domain-column)");

@@ -48,7 +48,7 @@ public static class OnnxExport
         using var loaded = Load(modelDir, o, log);
         var (model, proto, vocabSize, typeVocab) = (loaded.Model, loaded.Proto, loaded.VocabSize, loaded.TypeVocab);
         string source = AtomicFolder.ResolveForReading(modelDir);
-        var tokenizer = BertTextTokenizer.FromFolder(source);
+        var tokenizer = TokenizerFolder.Load(source);
         int maxLen = Math.Min(o.MaxSeqLen, loaded.MaxPositions);
         long parameters = loaded.Parameters;
 

@@ -52,7 +52,7 @@ public static class SearchPipeline
         var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
         teacher.to(device);
         teacher.eval();
-        var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
+        var tokenizer = TokenizerFolder.Load(c.Teacher!);
         var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Config));
         long pad = tokenizer.Pad;
         int latencySeq = Math.Min(64, c.Data.MaxSeqLen);
@@ -136,7 +136,7 @@ public static class SearchPipeline
     /// retrain.augment, its teacher-labelled augmented copies, plus, with retrain.transfer, the teacher-labelled
     /// sentences of the transfer file (all cached next to the data, so seeds share them).
     /// </summary>
-    static (EncodedExample[] Rows, Tensor TeacherLogits) RetrainData(SearchConfig c, BertForSequenceClassification teacher, BertTextTokenizer tokenizer,
+    static (EncodedExample[] Rows, Tensor TeacherLogits) RetrainData(SearchConfig c, BertForSequenceClassification teacher, TextTokenizer tokenizer,
         TaskData data, ProbeTargets probes, Device device, Action<string>? log)
     {
         var rows = new List<EncodedExample>(data.TrainSet);

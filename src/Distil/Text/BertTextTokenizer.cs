@@ -8,7 +8,7 @@ namespace Distil.Text;
 /// BasicTokenizer (the library's drops symbols and deletes \t \n); WordPiece and Decode are Microsoft.ML.Tokenizers'
 /// <see cref="BertTokenizer"/>. Accents are stripped for uncased vocabularies; truncation is HF "longest_first".
 /// </summary>
-public sealed class BertTextTokenizer
+public sealed class BertTextTokenizer : TextTokenizer
 {
     public const int MaxInputCharsPerWord = 100;
     public const string ClsToken = "[CLS]", SepToken = "[SEP]", PadToken = "[PAD]", UnkToken = "[UNK]", MaskToken = "[MASK]";
@@ -20,13 +20,14 @@ public sealed class BertTextTokenizer
 
     public TokenizerSettings Settings { get; }
     public string VocabPath { get; }
-    public int VocabSize => _vocab.Length;
-    public int Cls { get; }
-    public int Sep { get; }
-    public int Pad { get; }
-    public int Unk { get; }
-    /// <summary>-1 if the vocabulary has no [MASK] (only needed for MLM).</summary>
-    public int Mask { get; }
+    public override string Source => VocabPath;
+    public override int VocabSize => _vocab.Length;
+    public override int Cls { get; }
+    public override int Sep { get; }
+    public override int Pad { get; }
+    public override int Unk { get; }
+    public override int Mask { get; }
+    public override string ModelType => "WordPiece";
 
     /// <summary>From a model folder: vocab.txt and, if present, tokenizer_config.json.</summary>
     public static BertTextTokenizer FromFolder(string folder)
@@ -41,7 +42,7 @@ public sealed class BertTextTokenizer
     /// A vocab.txt longer than the model's embedding table would produce ids the model cannot look up (an index error
     /// deep in training); a shorter one is normal (tables are often padded), so only "longer" is refused.
     /// </summary>
-    static void CheckFitsModel(BertTextTokenizer tokenizer, string configPath)
+    internal static void CheckFitsModel(TextTokenizer tokenizer, string configPath)
     {
         if (!File.Exists(configPath)) return;
         long? vocabSize = null;
@@ -52,18 +53,25 @@ public sealed class BertTextTokenizer
         }
         catch (System.Text.Json.JsonException) { return; } // config.json's own loader reports a malformed file, with its context
         if (vocabSize is long size && size > 0 && tokenizer.VocabSize > size)
-            throw DistilException.BadInput($"{tokenizer.VocabPath}: {tokenizer.VocabSize} tokens, but {configPath} has vocab_size {size}: ids past {size - 1} have no embedding; use the vocab.txt the model was trained with");
+            throw DistilException.BadInput($"{tokenizer.Source}: {tokenizer.VocabSize} tokens, but {configPath} has vocab_size {size}: ids past {size - 1} have no embedding; use the tokenizer files the model was trained with");
     }
 
     public static BertTextTokenizer FromFiles(string vocabPath, string? tokenizerConfigPath = null) =>
         new(vocabPath, tokenizerConfigPath == null ? new TokenizerSettings() : TokenizerSettings.Load(tokenizerConfigPath));
 
     public BertTextTokenizer(string vocabPath, TokenizerSettings settings)
+        : this(File.Exists(vocabPath) ? ReadVocab(vocabPath) : throw DistilException.NotFound($"{vocabPath}: vocab.txt not found; a model folder needs the vocabulary its model was trained with"),
+            settings, vocabPath)
     {
-        if (!File.Exists(vocabPath)) throw DistilException.NotFound($"{vocabPath}: vocab.txt not found; a model folder needs the vocabulary its model was trained with");
-        VocabPath = vocabPath;
+    }
+
+    /// <summary>From a vocabulary in id order (e.g. tokenizer.json's WordPiece model); <paramref name="source"/> names it in errors.</summary>
+    public BertTextTokenizer(string[] vocab, TokenizerSettings settings, string source)
+    {
+        string vocabPath = source;
+        VocabPath = source;
         Settings = settings;
-        _vocab = ReadVocab(vocabPath);
+        _vocab = vocab;
         var index = new Dictionary<string, int>(_vocab.Length);
         for (int i = 0; i < _vocab.Length; i++) index[_vocab[i]] = i; // last duplicate wins, as in HF's dict
         int Require(string token) => index.TryGetValue(token, out var id) ? id
@@ -71,6 +79,7 @@ public sealed class BertTextTokenizer
         Pad = Require(PadToken); Unk = Require(UnkToken); Cls = Require(ClsToken); Sep = Require(SepToken);
         Mask = index.TryGetValue(MaskToken, out var m) ? m : -1;
         _specials = new[] { ClsToken, SepToken, PadToken, UnkToken, MaskToken }.Where(index.ContainsKey).Select(t => (t, index[t])).ToArray();
+        Template = PairTemplate.Bert(Cls, Sep);
         _basic = new BasicTokenizer(settings.LowerCase, settings.EffectiveStripAccents, settings.TokenizeChineseChars);
 
         // The vocab is handed over as LF text: we read it ourselves so CRLF files and trailing '\r' cannot leak into tokens.
@@ -99,28 +108,45 @@ public sealed class BertTextTokenizer
     }
 
     /// <summary>
-    /// WordPiece ids of one text, no added special tokens, no truncation. Special tokens written in the text
+    /// WordPiece tokens of one text, no added special tokens, no truncation. Special tokens written in the text
     /// ("[MASK]") map to their ids, as HF's added-token split does.
     /// </summary>
-    public List<int> Tokenize(string text)
+    public override List<TextToken> TokenizeWithOffsets(string text)
     {
-        var ids = new List<int>();
+        var tokens = new List<TextToken>();
         int start = 0;
         while (start <= text.Length)
         {
             var (at, token, id) = NextSpecial(text, start);
-            foreach (var word in _basic.Split(text[start..at]))
-            {
-                // HF: a word longer than max_input_chars_per_word (100 code points) is [UNK].
-                if (word.Length > MaxInputCharsPerWord && word.EnumerateRunes().Count() > MaxInputCharsPerWord) { ids.Add(Unk); continue; }
-                // The library only runs WordPiece here: our BasicTokenizer already did HF's normalisation and splitting.
-                ids.AddRange(_inner.EncodeToIds(word, addSpecialTokens: false, considerPreTokenization: false, considerNormalization: false));
-            }
+            foreach (var word in _basic.SplitWithOffsets(text[start..at]))
+                AddWordPieces(word with { Start = word.Start + start, End = word.End + start }, tokens);
             if (token == null) break;
-            ids.Add(id);
+            tokens.Add(new TextToken(id, at, at + token.Length));
             start = at + token.Length;
         }
-        return ids;
+        return tokens;
+    }
+
+    void AddWordPieces(WordSpan word, List<TextToken> tokens)
+    {
+        // HF: a word longer than max_input_chars_per_word (100 code points) is [UNK].
+        if (word.Text.Length > MaxInputCharsPerWord && word.Text.EnumerateRunes().Count() > MaxInputCharsPerWord)
+        {
+            tokens.Add(new TextToken(Unk, word.Start, word.End));
+            return;
+        }
+        // The library only runs WordPiece here: our BasicTokenizer already did HF's normalisation and splitting.
+        var ids = _inner.EncodeToIds(word.Text, addSpecialTokens: false, considerPreTokenization: false, considerNormalization: false);
+        // Piece spans from the pieces' text ("##" dropped); if they do not add up to the word, each gets the word's span.
+        bool exact = word.End - word.Start == word.Text.Length;
+        int at = word.Start;
+        foreach (var id in ids)
+        {
+            var piece = _vocab[id];
+            int len = id == Unk ? word.Text.Length : piece.StartsWith("##", StringComparison.Ordinal) && at > word.Start ? piece.Length - 2 : piece.Length;
+            if (exact && at + len <= word.End) { tokens.Add(new TextToken(id, at, at + len)); at += len; }
+            else tokens.Add(new TextToken(id, word.Start, word.End));
+        }
     }
 
     (int At, string? Token, int Id) NextSpecial(string text, int start)
@@ -134,40 +160,8 @@ public sealed class BertTextTokenizer
         return best;
     }
 
-    /// <summary>
-    /// Encodes a text or a text pair with special tokens, truncated HF "longest_first" so that the result has at most
-    /// <paramref name="maxSeqLen"/> tokens. maxSeqLen must leave room for the special tokens and one token: 3 (single), 4 (pair).
-    /// </summary>
-    public TokenizedInput Encode(string text, string? pair, int maxSeqLen)
-    {
-        int specials = pair == null ? 2 : 3;
-        if (maxSeqLen < specials + 1)
-            throw DistilException.Usage($"max_seq_len {maxSeqLen} is too small: a {(pair == null ? "single text" : "text pair")} needs at least {specials + 1} ({specials} special tokens + 1); use e.g. 128");
-        var a = Tokenize(text);
-        var b = pair == null ? null : Tokenize(pair);
-        Truncation.LongestFirst(a, b, maxSeqLen - specials);
-
-        int total = a.Count + (b?.Count ?? 0) + specials;
-        var ids = new long[total];
-        var types = new long[total];
-        int k = 0;
-        ids[k++] = Cls;
-        foreach (var id in a) ids[k++] = id;
-        ids[k++] = Sep;
-        if (b != null)
-        {
-            int start = k;
-            foreach (var id in b) ids[k++] = id;
-            ids[k++] = Sep;
-            Array.Fill(types, 1L, start, k - start);
-        }
-        return new TokenizedInput(ids, types);
-    }
-
-    /// <summary>The vocabulary entries of these ids (for inspection); out-of-range ids throw.</summary>
-    public string[] Tokens(IEnumerable<long> ids) => ids.Select(id =>
-        id >= 0 && id < _vocab.Length ? _vocab[id] : throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is outside the vocabulary (0..{_vocab.Length - 1})")).ToArray();
+    public override string? IdToToken(int id) => id >= 0 && id < _vocab.Length ? _vocab[id] : null;
 
     /// <summary>Text of these ids, special tokens skipped, "##" pieces joined.</summary>
-    public string Decode(IEnumerable<long> ids) => _inner.Decode(ids.Select(i => checked((int)i)), skipSpecialTokens: true) ?? "";
+    public override string Decode(IEnumerable<long> ids) => _inner.Decode(ids.Select(i => checked((int)i)), skipSpecialTokens: true) ?? "";
 }

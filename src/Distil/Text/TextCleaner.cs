@@ -27,11 +27,11 @@ public static class TextCleaner
     }
 
     /// <summary>HF <c>_is_whitespace</c>: space, \t, \n, \r, or category Zs.</summary>
-    static bool IsWhitespace(Rune r) =>
+    public static bool IsWhitespace(Rune r) =>
         r.Value is ' ' or '\t' or '\n' or '\r' || Rune.GetUnicodeCategory(r) == UnicodeCategory.SpaceSeparator;
 
     /// <summary>HF drops \0, U+FFFD and <c>_is_control</c> (category starting with "C"); invalid UTF-16 arrives as U+FFFD.</summary>
-    static bool IsDropped(Rune r) =>
+    public static bool IsDropped(Rune r) =>
         r.Value is 0 or 0xFFFD || Rune.GetUnicodeCategory(r) is UnicodeCategory.Control or UnicodeCategory.Format
             or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned or UnicodeCategory.Surrogate;
 }

@@ -9,7 +9,7 @@ public static class Truncation
     /// Note: HF's fast (Rust) tokenizers differ by one token when both sequences are cut and an odd budget is split:
     /// they give the extra token to the longer sequence, or to the pair on a tie (4+4 tokens, budget 7: slow 4+3, fast 3+4).
     /// </summary>
-    public static void LongestFirst(List<int> a, List<int>? b, int budget)
+    public static void LongestFirst<T>(List<T> a, List<T>? b, int budget)
     {
         if (budget < 0) throw new ArgumentOutOfRangeException(nameof(budget));
         int bCount = b?.Count ?? 0;

@@ -33,7 +33,7 @@ public static class L2aPipeline
         var clock = Stopwatch.StartNew();
         var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
         teacher.to(device);
-        var tokenizer = BertTextTokenizer.FromFolder(c.Teacher!);
+        var tokenizer = TokenizerFolder.Load(c.Teacher!);
         long pad = tokenizer.Pad;
         int maxLen = c.Data.MaxSeqLen;
         var labels = LabelSet.FromConfig(teacher.Config);
@@ -149,7 +149,7 @@ public static class L2aPipeline
             return result;
         }, progressName: $"arm {arm}").Value;
 
-    static List<(L2aCandidate, float[])> Label(List<L2aCandidate> made, BertForSequenceClassification teacher, BertTextTokenizer tokenizer, int maxLen, int batch, long pad, Device device)
+    static List<(L2aCandidate, float[])> Label(List<L2aCandidate> made, BertForSequenceClassification teacher, TextTokenizer tokenizer, int maxLen, int batch, long pad, Device device)
     {
         var view = TeacherView.Run(teacher, TeacherView.Encode(made.Select(g => (g.Text, g.TextPair)), tokenizer, maxLen), batch, pad, device);
         view.Pooled.Dispose();
@@ -164,7 +164,7 @@ public static class L2aPipeline
         return DatasetReader.Read(path, columns, d.Format != null ? DataFormats.Parse(d.Format) : null, skipBadRows: d.SkipBadRows);
     }
 
-    static EncodedExample[] Encode(IReadOnlyList<Example> rows, BertTextTokenizer tokenizer, LabelSet labels, int maxLen) =>
+    static EncodedExample[] Encode(IReadOnlyList<Example> rows, TextTokenizer tokenizer, LabelSet labels, int maxLen) =>
         ExampleEncoder.Encode(rows, tokenizer, labels, DomainSet.Empty, maxLen);
 
     static int ArgMax(float[] z) => Array.IndexOf(z, z.Max());

@@ -23,7 +23,7 @@ public sealed record TeacherOutputs(float[][] Logits, Tensor Pooled)
 
 public static class TeacherView
 {
-    public static EncodedExample[] Encode(IEnumerable<(string Text, string? Pair)> texts, BertTextTokenizer tokenizer, int maxSeqLen) =>
+    public static EncodedExample[] Encode(IEnumerable<(string Text, string? Pair)> texts, TextTokenizer tokenizer, int maxSeqLen) =>
         texts.Select(t =>
         {
             var enc = tokenizer.Encode(t.Text, t.Pair, maxSeqLen);

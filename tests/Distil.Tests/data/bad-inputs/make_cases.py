@@ -110,6 +110,9 @@ case("config-zero-vocab-size", FT, BAD_INPUT, "vocab_size",
                                        "num_attention_heads": 2, "intermediate_size": 32})}, "vocab_size 0")
 case("config-is-an-array", FT, BAD_INPUT, "config.json", {"model/config.json": "[1, 2, 3]"}, "JSON, but not an object")
 
+case("tokenizer-json-unknown-model", FT, BAD_INPUT, "supported: WordPiece, BPE, Unigram",
+     {"model/tokenizer.json": json.dumps({"version": "1.0", "model": {"type": "WordLevel", "vocab": {"[UNK]": 0}, "unk_token": "[UNK]"}})},
+     "tokenizer.json of a model type we do not implement: refused by name, not tokenised differently from transformers")
 # --- vocab.txt --------------------------------------------------------------------------------------------------
 base_vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "!", "good", "great", "fine", "love", "bad", "awful", "poor",
               "hate", "the", "movie", "phone", "food", "was", "is", "a"]
