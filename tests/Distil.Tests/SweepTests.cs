@@ -117,4 +117,22 @@ public class SweepTests
         Assert.Contains("| student=small | 3/3 | 0.9000 ± 0.1000 | 10 | yes |", table);
         Assert.Contains("| student=mid | 3/3 | 0.8500 ± 0.0000 | 20 |  |", table);
     }
+
+    /// <summary>The bench grid of bench/kd-presets.sh as a sweep: the script's 6 presets x 3 seeds, the same command lines.</summary>
+    [Fact]
+    public void TheKdPresetsSweepFileIsTheBenchScriptsGrid()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Distil.sln"))) root = Path.GetDirectoryName(root)!;
+        var sweep = SweepFile.Read(Path.Combine(root, "bench", "sweeps", "kd-presets.json"));
+        var trials = SweepPlan.Expand(sweep);
+        Assert.Equal(18, trials.Count);
+        var aug = trials.Single(t => t.Name == "preset-tinybert-augment_seed3");
+        Assert.Equal("distill", aug.Command);
+        foreach (var (o, v) in new[] { ("--preset", "tinybert"), ("--augment", "2"), ("--seed", "3"), ("--student", "L2-H384-A12-I1472"), ("--lr", "2e-4") })
+            Assert.Equal(v, aug.Args[aug.Args.ToList().IndexOf(o) + 1]);
+        var (code, output) = CliCapture.Run("sweep", Path.Combine(root, "bench", "sweeps", "kd-presets.json"), "--dry-run");
+        Assert.Equal(0, code);
+        Assert.Equal(18, output.Split('\n').Count(l => l.StartsWith("todo", StringComparison.Ordinal) || l.StartsWith("done", StringComparison.Ordinal)));
+    }
 }
