@@ -203,4 +203,31 @@ public class LabelStoreTests
         }
         Assert.Throws<DistilException>(() => LabelTeachers.Open(onnx, "auto", 128, [2], 1));
     }
+
+    /// <summary>`search --transfer STORE`: the store's sentences and logits are what labelling them online gives.</summary>
+    [Fact]
+    public void ATransferSetReadFromTheStoreEqualsOneLabelledOnline()
+    {
+        using var dir = new TempDir();
+        using var teacher = new TorchLabelTeacher(Teacher, 128);
+        string store = Path.Combine(dir.Path, "store");
+        string corpus = Corpus(dir, "c.txt", DeployFixtures.Sentences);
+        LabelRun.Run(new LabelJob(corpus, teacher.Spec, RowsPerShard: 3), LabelStore.OpenOrCreate(store, teacher.Spec), teacher, false);
+
+        var options = new Distil.Augment.TransferOptions { Path = store };
+        var sentences = Distil.Augment.TransferSet.ReadSentences(options, [DeployFixtures.Sentences[3]]);
+        Assert.Equal(DeployFixtures.Sentences.Where((_, i) => i != 3), sentences);
+        var (model, _) = ModelFolder.LoadForClassification(Teacher);
+        string data = dir.File("train.tsv", "text\tlabel\n");
+        var (rows, logits) = Distil.Augment.TransferSet.Label(Teacher, model, teacher.Tokenizer, sentences, 64, data, 4, CPU, store: store);
+        var (onlineRows, online) = Distil.Augment.TransferSet.Label(Teacher, model, teacher.Tokenizer, sentences, 64, data, 4, CPU);
+        Assert.True(logits.allclose(online, rtol: 0, atol: 1e-5));
+        Assert.Equal(onlineRows.Select(r => r.Label), rows.Select(r => r.Label));
+        Assert.Equal(onlineRows.Select(r => r.InputIds.Length), rows.Select(r => r.InputIds.Length));
+
+        var (other, _) = ModelFolder.LoadForClassification(DeployFixtures.ClassifierFolder(dir.Path, seed: 13));
+        string otherDir = DeployFixtures.ClassifierFolder(dir.Path, seed: 13);
+        var e = Assert.Throws<DistilException>(() => Distil.Augment.TransferSet.Label(otherDir, other, teacher.Tokenizer, sentences, 64, data, 4, CPU, store: store));
+        Assert.Contains("not by --teacher", e.Message);
+    }
 }

@@ -29,7 +29,7 @@ public static class LabelCommand
         var cmd = new Command("label", """
             Label a corpus with a teacher into a label store: shards of fp32 logits (and, with --hidden-layers, fp16
             hidden states), addressed by teacher + tokenizer + text, so a sentence the store holds is never labelled
-            again. Streamed shard by shard; an interrupted run continues with --resume. `distil distill --transfer STORE`
+            again. Streamed shard by shard; an interrupted run continues with --resume. `distil search --transfer STORE`
             trains on the store's rows.
 
             Example:
