@@ -23,6 +23,8 @@ public static class CliApp
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(MetaKdCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(LabelCommand.Create());
+        root.Subcommands.Add(SweepCommand.Create());
         return root;
     }
 

@@ -16,8 +16,8 @@ public sealed class ArchitectureTests
     [
         ("Core", ["Distil", "Distil.Native", "Distil.Text"]),
         ("Models", ["Distil.Models"]),
-        ("Storage", ["Distil.Data", "Distil.Checkpoints"]),
-        ("Training", ["Distil.Training", "Distil.Training.Metrics", "Distil.Reports"]),
+        ("Storage", ["Distil.Data", "Distil.Checkpoints", "Distil.Labels"]),
+        ("Training", ["Distil.Training", "Distil.Training.Metrics", "Distil.Reports", "Distil.Sweeps"]),
         ("Stages", ["Distil.Pipelines"]),
         ("Methods", ["Distil.FineTune", "Distil.Augment", "Distil.Distillation", "Distil.Augment.L2A", "Distil.Search", "Distil.MetaKD"]),
         ("Onnx", ["Distil.Onnx"]),

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Distil.Data;
+using Distil.Labels;
 using Distil.Models;
 using Distil.Text;
 using Distil.Training;
@@ -25,7 +26,7 @@ public sealed record TransferOptions
     public void Validate()
     {
         if (MaxRows < 0) throw DistilException.Usage($"transfer max_rows {MaxRows} must be >= 0 (0 = all)");
-        if (Enabled && !File.Exists(Path)) throw DistilException.NotFound($"{Path}: transfer file not found; check --transfer");
+        if (Enabled && !File.Exists(Path) && !LabelStore.IsStore(Path!)) throw DistilException.NotFound($"{Path}: transfer file (or label store) not found; check --transfer");
     }
 }
 
@@ -44,7 +45,9 @@ public static class TransferSet
     {
         o.Validate();
         string path = o.Path ?? throw DistilException.Usage("no transfer file: pass --transfer FILE");
-        IEnumerable<string?> raw = System.IO.Path.GetExtension(path).Equals(".txt", StringComparison.OrdinalIgnoreCase)
+        // A label store (docs/labelling.md) gives its single-sentence rows; a store of pairs has none to give.
+        IEnumerable<string?> raw = LabelStore.IsStore(path) ? LabelStore.Open(path).Rows().Where(r => r.Row.Pair == null).Select(r => (string?)r.Row.Text)
+            : System.IO.Path.GetExtension(path).Equals(".txt", StringComparison.OrdinalIgnoreCase)
             ? File.ReadLines(path)
             : DatasetReader.Read(path).Examples.SelectMany(e => new[] { e.Text, e.TextPair });
         var held = new HashSet<string>(exclude.Select(Normalise));
@@ -73,11 +76,13 @@ public static class TransferSet
 
     /// <summary>
     /// The sentences encoded as single-sentence rows whose label is the teacher's argmax, and the teacher's logits
-    /// for each (B, C), in sentence order.
+    /// for each (B, C), in sentence order. With <paramref name="store"/> (a label store made by `distil label`) the
+    /// logits are the store's: a store of this teacher run by TorchSharp must have this teacher's key, or it is refused.
     /// </summary>
     public static (EncodedExample[] Rows, Tensor TeacherLogits) Label(string teacherDir, BertForSequenceClassification teacher, TextTokenizer tokenizer,
-        IReadOnlyList<string> sentences, int maxSeqLen, string cacheBeside, int batchSize, Device device, Action<string>? log = null)
+        IReadOnlyList<string> sentences, int maxSeqLen, string cacheBeside, int batchSize, Device device, Action<string>? log = null, string? store = null)
     {
+        if (store != null && LabelStore.IsStore(store)) return FromStore(teacherDir, teacher, tokenizer, sentences, maxSeqLen, store, log);
         var unlabelled = sentences.Select(s =>
         {
             var t = tokenizer.Encode(s, null, maxSeqLen);
@@ -88,5 +93,32 @@ public static class TransferSet
         var rows = unlabelled.Select((e, i) => e with { Label = argmax[i] }).ToArray();
         log?.Invoke($"transfer: {rows.Length} sentences labelled by the teacher ({string.Join(", ", teacher.Config.Labels.Select((l, c) => $"{l} {argmax.Count(a => a == c)}"))})");
         return (rows, logits);
+    }
+
+    static (EncodedExample[] Rows, Tensor TeacherLogits) FromStore(string teacherDir, BertForSequenceClassification teacher, TextTokenizer tokenizer,
+        IReadOnlyList<string> sentences, int maxSeqLen, string storeDir, Action<string>? log)
+    {
+        var store = LabelStore.Open(storeDir);
+        var spec = store.Spec;
+        string key = LabelSpec.HashFiles(teacherDir, ["config.json", "model.safetensors", "pytorch_model.bin"]);
+        if (spec.Engine == "torch" && spec.TeacherKey != key)
+            throw DistilException.BadInput($"{storeDir}: the label store was made by teacher {spec.TeacherPath} (key {spec.TeacherKey}), not by --teacher {teacherDir} (key {key}); label the transfer set with this teacher");
+        if (!spec.Labels.SequenceEqual(teacher.Config.Labels))
+            throw DistilException.BadInput($"{storeDir}: the store's labels [{string.Join(", ", spec.Labels)}] are not the teacher's [{string.Join(", ", teacher.Config.Labels)}]");
+        if (spec.Engine != "torch") log?.Invoke($"transfer: logits of {storeDir} come from the {spec.Engine} export {spec.TeacherPath}");
+        var logitsOf = new Dictionary<UInt128, float[]>();
+        foreach (var (row, l) in store.Rows()) logitsOf.TryAdd(row.Key, l);
+        var flat = new List<float>();
+        var rows = new List<EncodedExample>();
+        foreach (var s in sentences)
+        {
+            if (!logitsOf.TryGetValue(LabelRow.KeyOf(s, null), out var l)) throw DistilException.BadInput($"{storeDir}: holds no labels for the sentence '{s}'; the store changed while reading it");
+            var t = tokenizer.Encode(s, null, maxSeqLen);
+            int argmax = Array.IndexOf(l, l.Max());
+            rows.Add(new EncodedExample(t.InputIds, t.TokenTypeIds, argmax, DomainSet.None));
+            flat.AddRange(l);
+        }
+        log?.Invoke($"transfer: {rows.Count} sentences with teacher logits from the label store {storeDir}");
+        return (rows.ToArray(), tensor(flat.ToArray()).view(rows.Count, -1));
     }
 }

@@ -46,7 +46,7 @@ static class JsonlReader
         new($"'{n.Text}'", n.TextPair == null ? null : $"'{n.TextPair}'", n.Label == null ? null : $"'{n.Label}'", n.Domain == null ? null : $"'{n.Domain}'");
 
     // Unquoted names here: they are the JSON keys.
-    static ResolvedNames Resolve(string path, ColumnMapping m, JsonElement first)
+    internal static ResolvedNames Resolve(string path, ColumnMapping m, JsonElement first)
     {
         var keys = first.EnumerateObject().Select(p => p.Name).ToArray();
         string? Find(Column? given, string[] defaults, string role, bool required)

@@ -42,7 +42,7 @@ static class TabularReader
         return sink.Finish(sawHeader);
     }
 
-    static (int[], ResolvedNames) Resolve(string path, ColumnMapping m, string[]? header, int width)
+    internal static (int[], ResolvedNames) Resolve(string path, ColumnMapping m, string[]? header, int width)
     {
         string Describe(int i) => header != null ? $"'{header[i]}'" : $"#{i}";
         int Find(Column? given, string[] defaults, int headerless, string role, bool required)

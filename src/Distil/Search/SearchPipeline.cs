@@ -152,7 +152,7 @@ public static class SearchPipeline
         {
             var heldOut = new[] { data.Dev, data.Test }.Where(f => f != null).SelectMany(f => f!.Examples).SelectMany(e => new[] { e.Text, e.TextPair }).OfType<string>();
             var sentences = TransferSet.ReadSentences(c.Retrain.Transfer, heldOut, log);
-            var (extra, extraLogits) = TransferSet.Label(c.Teacher!, teacher, tokenizer, sentences, c.Data.MaxSeqLen, data.Train.Path, c.EvalBatchSize, device, log);
+            var (extra, extraLogits) = TransferSet.Label(c.Teacher!, teacher, tokenizer, sentences, c.Data.MaxSeqLen, data.Train.Path, c.EvalBatchSize, device, log, c.Retrain.Transfer.Path);
             rows.AddRange(extra);
             logits.Add(extraLogits);
         }
