@@ -23,6 +23,8 @@ public static class CliApp
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(MetaKdCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(WorkerCommand.Create());
+        root.Subcommands.Add(DigestCommand.Create());
         return root;
     }
 

@@ -53,8 +53,11 @@ public sealed class JobGrain(
         {
             // Refused in the reply, not thrown: the submitter turns it into a message naming what to do.
             if (existing.Fingerprint != spec.Fingerprint)
-                return new JobProgress { Refused = $"job '{this.GetPrimaryKeyString()}' exists with other items (fingerprint {existing.Fingerprint[..12]}, " +
-                    $"this submission {spec.Fingerprint[..12]}): name the job differently (--job) or resubmit the same items" };
+                return new JobProgress
+                {
+                    Refused = $"job '{this.GetPrimaryKeyString()}' exists with other items (fingerprint {existing.Fingerprint[..12]}, " +
+                    $"this submission {spec.Fingerprint[..12]}): name the job differently (--job) or resubmit the same items"
+                };
         }
         else
         {
