@@ -14,11 +14,14 @@ public sealed class ConvOp : nn.Module<Tensor, Tensor, Tensor>
 {
     public readonly Conv1d conv;
     public readonly BatchNorm1d bn;
+    readonly int dilation, padding;
 
     public ConvOp(int hidden, int kernel, int dilation, bool affine) : base(nameof(ConvOp))
     {
-        // (k - 1) * d / 2 on each side keeps the length for odd k.
-        conv = nn.Conv1d(hidden, hidden, kernel, padding: (kernel - 1) * dilation / 2, dilation: dilation, bias: false);
+        this.dilation = dilation;
+        padding = (kernel - 1) * dilation / 2; // on each side: keeps the length for odd k
+        // The module holds the weight (checkpoint key conv.weight); forward computes the same sum with ShiftedConv1d.
+        conv = nn.Conv1d(hidden, hidden, kernel, padding: padding, dilation: dilation, bias: false);
         bn = nn.BatchNorm1d(hidden, affine: affine);
         RegisterComponents();
     }
@@ -26,8 +29,33 @@ public sealed class ConvOp : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        var y = bn.forward(conv.forward(F.relu(x)));
+        var y = bn.forward(ShiftedConv1d.Apply(F.relu(x), conv.weight!, dilation, padding));
         return (y * mask).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Conv1d (stride 1, no bias) as one matrix product over shifted copies of the input: y[b,o,t] = Σ_i Σ_j
+/// w[o,i,j] · x_pad[b,i,t + j·d]. The same sum as torch's conv1d, but neither the forward nor the backward pass goes
+/// through the oneDNN convolution primitives, which libtorch 2.10's CPU build (oneDNN 3.7.1) picks for float32. On an
+/// AVX-512 machine their jit:avx512_core kernels were measured wrong whenever the channel count is not a multiple of 16:
+/// the input gradient always (garbage, often NaN), the forward output too above 16 channels; the weight gradient and the
+/// float64 path were right (docs/adabert.md §Convolutions on the CPU). Matrix products and slices have no such edge case.
+/// </summary>
+public static class ShiftedConv1d
+{
+    /// <param name="x">(B, I, T).</param>
+    /// <param name="weight">(O, I, k), torch's Conv1d layout.</param>
+    /// <returns>(B, O, T + 2·padding − (k − 1)·dilation).</returns>
+    public static Tensor Apply(Tensor x, Tensor weight, int dilation, int padding)
+    {
+        using var scope = NewDisposeScope();
+        long k = weight.shape[2];
+        var padded = F.pad(x, [padding, padding]);                       // (B, I, T + 2p)
+        long outLength = padded.shape[2] - (k - 1) * dilation;
+        var taps = stack(Enumerable.Range(0, (int)k)
+            .Select(j => padded.narrow(2, j * dilation, outLength)), 2);  // (B, I, k, T_out): tap j = input shifted by j·d
+        return einsum("oik,bikt->bot", weight, taps).MoveToOuterDisposeScope(); // (B, O, T_out)
     }
 }
 
