@@ -31,10 +31,10 @@ public class TeacherLogitsCacheTests
         var direct = Classifier.PredictLogits(teacher, examples, 1, 0, CPU);
         Assert.True(first.allclose(tensor(direct.SelectMany(r => r).ToArray()).view(3, 2), atol: 1e-5));
 
-        string k = TeacherLogitsCache.Key(teacherDir, examples);
-        Assert.NotEqual(k, TeacherLogitsCache.Key(teacherDir, new[] { Ex(2, 7, 8, 3), Ex(2, 9, 3) }));
-        Assert.NotEqual(k, TeacherLogitsCache.Key(teacherDir, new[] { Ex(2, 7, 8, 3), Ex(2, 9, 3), Ex(2, 10, 11, 13, 3) }));
+        string k = DataCache.Key(teacherDir, examples);
+        Assert.NotEqual(k, DataCache.Key(teacherDir, new[] { Ex(2, 7, 8, 3), Ex(2, 9, 3) }));
+        Assert.NotEqual(k, DataCache.Key(teacherDir, new[] { Ex(2, 7, 8, 3), Ex(2, 9, 3), Ex(2, 10, 11, 13, 3) }));
         File.AppendAllText(Path.Combine(teacherDir, "config.json"), " ");
-        Assert.NotEqual(k, TeacherLogitsCache.Key(teacherDir, examples));
+        Assert.NotEqual(k, DataCache.Key(teacherDir, examples));
     }
 }

@@ -45,8 +45,9 @@ public static class SearchCommand
         Add(OptionMeanings.Create<double>("--augment-p", "(default 0.4)"), "retrain.augment.p");
         Add(OptionMeanings.Create<int>("--augment-candidates", "(default 15)"), "retrain.augment.candidates");
         Add(OptionMeanings.Create<int>("--augment-seed", "(default 42)"), "retrain.augment.seed");
-        Add(new Option<string?>("--transfer") { Description = "Retrain also on the sentences of this unlabelled file (.txt lines, or the text columns of a TSV/CSV/JSONL), labelled by the teacher, or of a label store from `distil label` (its logits, no teacher run); dev/test sentences are dropped" }, "retrain.transfer.path");
-        Add(new Option<int>("--transfer-max-rows") { Description = "With --transfer: keep at most N sentences, drawn at random (default 0 = all)" }, "retrain.transfer.max_rows");
+        Add(OptionMeanings.Create<string?>("--transfer", "; retrains also on them"), "retrain.transfer.path");
+        Add(OptionMeanings.Create<int>("--transfer-max-rows", "(default 0)"), "retrain.transfer.max_rows");
+        Add(OptionMeanings.Create<string?>("--label-store"), "label_store");
         Add(OptionMeanings.Create<int>("--batch-size", "of search and retraining (default 32)"), "search_training.batch_size");
         Add(OptionMeanings.Create<int>("--seed", ": search and retraining (default 42)"), "search_training.seed");
         common.AddDataOptions(cmd, new SearchConfig().Data);
