@@ -17,16 +17,18 @@ public sealed class TeacherLabels
     readonly Action<string>? log;
     readonly Dictionary<UInt128, float[]> held = [];
     readonly int batchSize;
-    bool writable = true;
+    LabelStore? store; // null once the disk refused it: labels are then kept in memory only
 
-    public LabelStore Store { get; }
+    /// <summary>The store's folder (where another command, e.g. an l2a arm, finds the same labels).</summary>
+    public string Dir { get; }
     /// <summary>Rows this object ran the teacher on (the rest came from the store).</summary>
     public long Labelled { get; private set; }
 
-    TeacherLabels(LabelStore store, ILabelTeacher teacher, int batchSize, Action<string>? log)
+    TeacherLabels(string dir, LabelStore? store, ILabelTeacher teacher, int batchSize, Action<string>? log)
     {
-        Store = store; this.teacher = teacher; this.batchSize = batchSize; this.log = log;
-        foreach (var (row, logits) in store.Rows()) held.TryAdd(row.Key, logits);
+        Dir = dir; this.store = store; this.teacher = teacher; this.batchSize = batchSize; this.log = log;
+        if (store != null)
+            foreach (var (row, logits) in store.Rows()) held.TryAdd(row.Key, logits);
     }
 
     /// <summary>The default store of <paramref name="teacher"/> for data at <paramref name="dataPath"/>.</summary>
@@ -40,13 +42,22 @@ public sealed class TeacherLabels
     {
         if (batchSize < 1) throw DistilException.Usage($"batch size {batchSize} must be at least 1");
         string dir = storeDir ?? DefaultDir(dataPath, teacher.Spec);
-        LabelStore store;
-        try { store = LabelStore.OpenOrCreate(dir, teacher.Spec); }
-        catch (DistilException e) when (storeDir != null && LabelStore.IsStore(dir))
+        LabelStore? store = null;
+        if (LabelStore.IsStore(dir))
         {
-            throw DistilException.BadInput($"--label-store {e.Message.Replace("label into another --out", "give a store of this teacher, or another --label-store")}");
+            store = LabelStore.Open(dir);
+            if (store.Spec.Difference(teacher.Spec) is { } why)
+                throw DistilException.BadInput($"{dir}: this label store was made by another teacher: {why}; give a store of this teacher (--label-store), or leave --label-store out (a store holds one teacher's labels)");
         }
-        var labels = new TeacherLabels(store, teacher, batchSize, log);
+        else
+        {
+            try { store = LabelStore.OpenOrCreate(dir, teacher.Spec); }
+            catch (DistilException e) when (e.ExitCode is ExitCodes.DiskFull or ExitCodes.OutputNotWritable)
+            {
+                log?.Invoke($"teacher labels not stored ({e.Message}); this run goes on with them in memory");
+            }
+        }
+        var labels = new TeacherLabels(dir, store, teacher, batchSize, log);
         log?.Invoke($"teacher labels: store {dir} ({labels.held.Count} rows held)");
         return labels;
     }
@@ -81,19 +92,19 @@ public sealed class TeacherLabels
         {
             var shard = new LabelShard(job, index++, chunk);
             var contents = ShardLabeller.Compute(teacher, shard, batchSize);
-            if (writable)
+            if (store != null)
             {
-                try { Store.Accept(shard, ShardFile.Write(contents)); }
+                try { store.Accept(shard, ShardFile.Write(contents)); }
                 catch (DistilException e) when (e.ExitCode is ExitCodes.DiskFull or ExitCodes.OutputNotWritable)
                 {
-                    writable = false;
+                    store = null;
                     log?.Invoke($"teacher labels not stored ({e.Message}); this run goes on with them in memory");
                 }
             }
             for (int i = 0; i < contents.Count; i++) held.TryAdd(contents.Keys[i], contents.LogitsOf(i).ToArray());
             Labelled += contents.Count;
         }
-        log?.Invoke($"teacher labels: {rows.Count} new rows labelled in {clock.Elapsed.TotalSeconds:F1} s into {Store.Dir}");
+        log?.Invoke($"teacher labels: {rows.Count} new rows labelled in {clock.Elapsed.TotalSeconds:F1} s{(store != null ? $" into {Dir}" : "")}");
     }
 
     /// <summary>The index of the largest logit (the first on a tie).</summary>

@@ -120,7 +120,7 @@ public static class L2aPipeline
                 "tinybert" => Label(target.SelectMany((e, i) => refill.Augment(e.Text, i).Select(t => new L2aCandidate("tinybert", i, e.Domain, e.Label, e.Text, t, e.TextPair))).ToList(), store),
                 _ => throw DistilException.Usage($"unknown arm '{arm}'"),
             };
-            arms.Add(RunArm(c, runner, arm, target, extra, devPath, testPath, teacher.Config.Labels, store.Store.Dir));
+            arms.Add(RunArm(c, runner, arm, target, extra, devPath, testPath, teacher.Config.Labels, store.Dir));
         }
         var result = new L2aResult(arms, pool.Count, selected.Length, history, clock.Elapsed.TotalSeconds);
         L2aReport.Write(c, run, result, target.Count, generated.Count);
