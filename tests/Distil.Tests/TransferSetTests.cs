@@ -1,5 +1,6 @@
 using Distil.Augment;
 using Distil.Checkpoints;
+using Distil.Labels;
 using Distil.Text;
 using Distil.Training;
 using TorchSharp;
