@@ -85,7 +85,7 @@ public static partial class MetaKdPipeline
     // ---- stage 3: domain-expertise weights ------------------------------------------------------------------------
 
     static Dictionary<int, double> LambdaStage(MetaKdConfig c, StageRunner runner, TaskData data, int[] rows, Dictionary<int, double> scoreOf,
-        Dictionary<int, string> teacherDirs, long pad)
+        Dictionary<int, string> teacherDirs)
     {
         var lambdas = runner.Stage("lambda", dir =>
         {
