@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using Distil.Cli;
 using Distil.Checkpoints;
+using Distil.Cli;
 using Distil.Data;
 using Distil.Labels;
 using Distil.Models;
