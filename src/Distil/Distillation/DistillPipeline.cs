@@ -41,7 +41,15 @@ public static class DistillPipeline
         teacher.to(device);
         var tokenizer = TokenizerFolder.Load(c.Teacher!);
         var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Shape));
-        // Every teacher label of this run goes through one label store: a row labelled before (by any command) is read back.
+        // An ALBERT student is validated and matched through its hidden-side shape (every hidden state is H wide).
+        var albertConfig = AlbertStudents.IsAlbert(c.Student) ? AlbertStudents.FromName(c.Student, teacher.Shape) : null;
+        var studentConfig = albertConfig?.Shape ?? StudentShapes.FromName(c.Student, teacher.Shape);
+        var plan = c.Matches is { } explicitMatches
+            ? new DistillationPlan("custom", new[] { (IReadOnlyList<IntermediateMatch>)explicitMatches })
+            : DistillationPresets.Get(c.Preset, teacher.Shape, studentConfig, c.Temperature, c.Alpha);
+        foreach (var stage in plan.Stages) MatchRegistry.Validate(stage, teacher.Shape, studentConfig); // before any training
+        // After the plan is checked (labelling a transfer set can take long). Every teacher label of this run goes through
+        // one label store: a row labelled before (by any command) is read back.
         TeacherLabels? store = null;
         TeacherLabels Store() => store ??= TeacherLabels.Open(c.LabelStore, c.Data.Train!, new TorchLabelTeacher(c.Teacher!, teacher, tokenizer, c.Data.MaxSeqLen, device), c.EvalBatchSize, ctx.Log);
         var texts = data.Train.Examples.Select(e => (e.Text, e.TextPair)).ToList(); // TrainSet order
@@ -62,13 +70,6 @@ public static class DistillPipeline
             data = data with { TrainSet = data.TrainSet.Concat(rows).ToArray() };
             ctx.Log?.Invoke($"training on {data.TrainSet.Length - rows.Length} rows + {rows.Length} transfer sentences labelled by the teacher");
         }
-        // An ALBERT student is validated and matched through its hidden-side shape (every hidden state is H wide).
-        var albertConfig = AlbertStudents.IsAlbert(c.Student) ? AlbertStudents.FromName(c.Student, teacher.Shape) : null;
-        var studentConfig = albertConfig?.Shape ?? StudentShapes.FromName(c.Student, teacher.Shape);
-        var plan = c.Matches is { } explicitMatches
-            ? new DistillationPlan("custom", new[] { (IReadOnlyList<IntermediateMatch>)explicitMatches })
-            : DistillationPresets.Get(c.Preset, teacher.Shape, studentConfig, c.Temperature, c.Alpha);
-        foreach (var stage in plan.Stages) MatchRegistry.Validate(stage, teacher.Shape, studentConfig); // before any training
         runner.CheckMemory("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Shape, studentConfig, data, b), c.Training.MemoryLimitMb);
 
         EncoderClassifier student = albertConfig != null
