@@ -10,8 +10,8 @@
 #   DISTIL=/path/to/Distil.Cli bench/kd-presets.sh    (a copy of the CLI, so rebuilding the repo cannot disturb a run)
 #
 # Runs are seed-major (all presets for seed 1, then seed 2, ...) and a finished run (result.json present) is
-# skipped, so re-running the script completes a cut-short bench. Caches (teacher logits and hidden states, the
-# augmented set) live next to a private copy of the data in WORK, so the first seed's wall time includes building them.
+# skipped, so re-running the script completes a cut-short bench. The label store (teacher logits) and the hidden-state
+# cache live next to a private copy of the data in WORK, so the first seed's wall time includes building them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TEACHER=${TEACHER:-$(bench/make-teacher.sh)}   # default: the bench teacher, made when missing

@@ -25,6 +25,10 @@ public static class OptionMeanings
         ["--augment-p"] = "Augmentation: probability p of replacing each replaceable word",
         ["--augment-candidates"] = "Augmentation: M candidate words per replaced word (masked-LM top-M, or nearest word embeddings)",
         ["--augment-seed"] = "Augmentation: seed of the replacement draws",
+        // Teacher labels (docs/labelling.md).
+        ["--transfer"] = "Transfer set: unlabelled sentences (.txt lines, or the text columns of a TSV/CSV/JSONL) labelled by the teacher and added to the training rows, or a label store from `distil label` (its logits, no teacher run); dev/test sentences and repeats are dropped",
+        ["--transfer-max-rows"] = "With --transfer: keep at most N sentences, drawn at random (0 = all)",
+        ["--label-store"] = "Label store the teacher's labels are read from and written to (a `distil label --out` folder of this teacher; default .distil-cache/labels-KEY next to the training data): a sentence it holds is never labelled again",
         // Data.
         ["--data"] = "Data the command reads",
         ["--format"] = "Data format: tsv, csv or jsonl (default: from the extension)",

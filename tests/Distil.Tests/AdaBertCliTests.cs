@@ -87,13 +87,14 @@ public class AdaBertCliTests
             "--out", run, "--k-max", "2", "--hidden", "8", "--search-epochs", "1", "--retrain-epochs", "2", "--augment", "3", "--batch-size", "8",
             "--max-seq-len", "16", "--threads", "1"]));
 
-        // The augmented file is cached next to the training data; retraining walks original + augmented rows each epoch.
-        string augmentedFile = Assert.Single(Directory.GetFiles(Path.Combine(Path.GetDirectoryName(train)!, ".distil-cache"), "augmented-*.tsv"));
-        var (_, rows) = Distil.Augment.AugmentedSet.Read(augmentedFile);
-        Assert.InRange(rows.Count, 1, 120); // distinct copies only: at most 3 per row
+        // The copies' labels are in the label store next to the training data; retraining walks original + augmented rows each epoch.
+        string store = Assert.Single(Directory.GetDirectories(Path.Combine(Path.GetDirectoryName(train)!, ".distil-cache"), "labels-*"));
+        Assert.InRange(Distil.Labels.LabelStore.Open(store).Rows().Count(), 1, 120); // distinct copies only: at most 3 per row
+        int retrainRows = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "retrain", "done.json")))!["Result"]!["Rows"]!.GetValue<int>();
+        Assert.InRange(retrainRows - 40, 1, 120);
         var retrainSteps = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)
             .Where(o => o["stage"]!.GetValue<int>() == 2 && o["type"]!.GetValue<string>() == "train").Max(o => o["step"]!.GetValue<int>());
-        Assert.Equal(2 * (int)Math.Ceiling((40 + rows.Count) / 8.0), retrainSteps);
+        Assert.Equal(2 * (int)Math.Ceiling(retrainRows / 8.0), retrainSteps);
         Assert.Contains("teacher-labelled TinyBERT word replacement (N 3", File.ReadAllText(Path.Combine(run, "report.md")));
         Assert.Equal(3, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!["retrain_augment_copies"]!.GetValue<int>());
     }

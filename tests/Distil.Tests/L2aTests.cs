@@ -189,23 +189,30 @@ public class L2aTests
     }
 
     [Fact]
-    public void TeacherSoftLabelsAreTheClassifiersProbabilities()
+    public void TeacherSentenceVectorsAreMeanPooledLastHiddenStatesAndSoftLabelsItsProbabilities()
     {
         var (_, tokenizer, dir) = Refill();
         using var _ = dir;
         manual_seed(4);
         using var teacher = new BertForSequenceClassification(TinyBert.Config(layers: 1, hidden: 16, heads: 2, vocab: tokenizer.VocabSize) with { ClassifierPooling = "mean" });
+        teacher.eval();
         var texts = new[] { "the movie was good .", "the phone was awful !", "fine" };
         var encoded = TeacherView.Encode(texts.Select(t => (t, (string?)null)), tokenizer, 16);
-        var view = TeacherView.Run(teacher, encoded, 2, tokenizer.Pad, CPU);
-        using var pooled = view.Pooled;
-        var truth = Classifier.PredictProbabilities(teacher, encoded, 3, tokenizer.Pad, CPU);
-        for (int i = 0; i < texts.Length; i++)
-        {
-            Assert.Equal(1.0, view.Probabilities[i].Sum(), 5);
-            Assert.Equal(truth[i], view.Probabilities[i], new Tolerance(1e-5f));
-        }
+        using var pooled = TeacherView.Pooled(teacher, encoded, 2, tokenizer.Pad, CPU); // padded batches
         Assert.Equal(new long[] { 3, 16 }, pooled.shape);
+        var truth = Classifier.PredictProbabilities(teacher, encoded, 3, tokenizer.Pad, CPU);
+        var logits = Classifier.PredictLogits(teacher, encoded, 3, tokenizer.Pad, CPU);
+        using (no_grad())
+            for (int i = 0; i < texts.Length; i++)
+            {
+                // Alone in its batch (no padding): the mean of its tokens' last hidden states.
+                var ids = tensor(encoded[i].InputIds).view(1, -1);
+                var last = teacher.forward(new BertInputs(ids, ones_like(ids), zeros_like(ids))).Encoder.LastHiddenState; // (1, T, H)
+                Assert.True(last.mean([1])[0].allclose(pooled[i], rtol: 0, atol: 1e-5), $"row {i}");
+                var p = Distil.Labels.TeacherLabels.Softmax(logits[i]);
+                Assert.Equal(1.0, p.Sum(), 5);
+                Assert.Equal(truth[i], p, new Tolerance(1e-5f));
+            }
     }
 
     [Fact]

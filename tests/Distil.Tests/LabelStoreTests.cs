@@ -219,15 +219,18 @@ public class LabelStoreTests
         Assert.Equal(DeployFixtures.Sentences.Where((_, i) => i != 3), sentences);
         var (model, _) = ModelFolder.LoadForClassification(Teacher);
         string data = dir.File("train.tsv", "text\tlabel\n");
-        var (rows, logits) = Distil.Augment.TransferSet.Label(Teacher, model, teacher.Tokenizer, sentences, 64, data, 4, CPU, store: store);
-        var (onlineRows, online) = Distil.Augment.TransferSet.Label(Teacher, model, teacher.Tokenizer, sentences, 64, data, 4, CPU);
-        Assert.True(logits.allclose(online, rtol: 0, atol: 1e-5));
+        var (rows, logits) = Distil.Augment.TransferSet.FromStore(Teacher, model, teacher.Tokenizer, sentences, 64, store, null);
+        var online = Distil.Labels.TeacherLabels.Open(Path.Combine(dir.Path, "online"), data, new TorchLabelTeacher(Teacher, model, teacher.Tokenizer, 64, CPU), 4);
+        var (onlineRows, onlineLogits) = Distil.Augment.TransferSet.Label(online, model, teacher.Tokenizer, sentences, 64);
+        Assert.True(logits.allclose(onlineLogits, rtol: 0, atol: 1e-5));
         Assert.Equal(onlineRows.Select(r => r.Label), rows.Select(r => r.Label));
         Assert.Equal(onlineRows.Select(r => r.InputIds.Length), rows.Select(r => r.InputIds.Length));
 
         var (other, _) = ModelFolder.LoadForClassification(DeployFixtures.ClassifierFolder(dir.Path, seed: 13));
         string otherDir = DeployFixtures.ClassifierFolder(dir.Path, seed: 13);
-        var e = Assert.Throws<DistilException>(() => Distil.Augment.TransferSet.Label(otherDir, other, teacher.Tokenizer, sentences, 64, data, 4, CPU, store: store));
+        var e = Assert.Throws<DistilException>(() => Distil.Augment.TransferSet.FromStore(otherDir, other, teacher.Tokenizer, sentences, 64, store, null));
+        Assert.Contains(LabelSpec.HashFiles(otherDir, ["config.json", "model.safetensors", "pytorch_model.bin"]), e.Message);
+        Assert.Contains(LabelStore.Open(store).Spec.TeacherKey, e.Message);
         Assert.Contains("not by --teacher", e.Message);
     }
 }

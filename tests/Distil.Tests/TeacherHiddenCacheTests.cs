@@ -81,7 +81,7 @@ public class TeacherHiddenCacheTests
         File.WriteAllText(data, "text\tlabel\n");
         var needs = new TeacherNeeds(new[] { 0, 2 }, new[] { 1 }, new[] { 1 });
         var log = new List<string>();
-        string cacheDir = TeacherLogitsCache.CacheDir(data);
+        string cacheDir = DataCache.CacheDir(data);
 
         using (var first = TeacherHiddenCache.GetOrCompute(teacherDir, teacher, Examples, data, needs, 2, 0, CPU, 1 << 20, log.Add)!)
         using (var second = TeacherHiddenCache.GetOrCompute(teacherDir, teacher, Examples, data, needs, 2, 0, CPU, 1 << 20, log.Add)!)
@@ -107,9 +107,9 @@ public class TeacherHiddenCacheTests
         using (TeacherHiddenCache.GetOrCompute(teacherDir, teacher, Examples.Take(4).ToArray(), data, needs, 2, 0, CPU, 1 << 20, log.Add)) { }
         Assert.Contains("computed", log[^1]);
         Assert.Equal(2, Directory.GetFiles(cacheDir, "teacher-hidden-*.safetensors").Length);
-        string key = TeacherLogitsCache.Key(teacherDir, Examples);
+        string key = DataCache.Key(teacherDir, Examples);
         File.AppendAllText(Path.Combine(teacherDir, "config.json"), " ");
-        Assert.NotEqual(key, TeacherLogitsCache.Key(teacherDir, Examples));
+        Assert.NotEqual(key, DataCache.Key(teacherDir, Examples));
         using (TeacherHiddenCache.GetOrCompute(teacherDir, teacher, Examples, data, needs, 2, 0, CPU, 1 << 20, log.Add)) { }
         Assert.Contains("computed", log[^1]);
 

@@ -1,5 +1,6 @@
 using Distil.Augment;
 using Distil.Checkpoints;
+using Distil.Labels;
 using Distil.Text;
 using Distil.Training;
 using TorchSharp;
@@ -70,9 +71,9 @@ public class TransferSetTests
         string train = dir.File("train.tsv", "text\tlabel\n");
         var sentences = new[] { "the movie was great", "awful food", "i hate the phone", "good", "the food is fine !" };
 
-        var (rows, logits) = TransferSet.Label(teacherDir, teacher, tokenizer, sentences, 16, train, 2, CPU);
+        var labels = TeacherLabels.Open(null, train, new TorchLabelTeacher(teacherDir, teacher, tokenizer, 16, CPU), 2);
+        var (rows, logits) = TransferSet.Label(labels, teacher, tokenizer, sentences, 16);
 
-        Assert.Equal(new long[] { sentences.Length, 2 }, logits.shape);
         for (int i = 0; i < sentences.Length; i++)
         {
             var t = tokenizer.Encode(sentences[i], null, 16);

@@ -143,7 +143,7 @@ public static class KdPresetsSummary
             "(TinyBERT word replacement, p 0.4, M 15; the teacher has no MLM head, so candidates are its word-embedding neighbours). " +
             "`% of teacher test acc` is the student's mean test accuracy over the teacher's.", "",
             "Wall time is the whole `distil distill` command (load, caches, every stage, dev evaluation, test and latency of teacher and student). " +
-            "The first seed of each data/teacher pair also builds the teacher-logits, hidden-state and augmentation caches; later seeds reuse them.", ""]);
+            "The first seed of each data/teacher pair also labels the rows in the label store and builds the hidden-state cache; later seeds reuse them.", ""]);
         string notes = @out + ".notes.md"; // hand-written findings kept next to the generated table, appended verbatim
         if (File.Exists(notes)) md.AddRange([File.ReadAllText(notes).TrimEnd(), ""]);
         File.WriteAllText(@out + ".md", string.Join("\n", md) + "\n");

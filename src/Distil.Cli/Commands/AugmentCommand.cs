@@ -2,6 +2,7 @@ using System.CommandLine;
 using Distil.Augment;
 using Distil.Checkpoints;
 using Distil.Data;
+using Distil.Labels;
 using Distil.Text;
 using Spectre.Console;
 using TorchSharp;
@@ -31,17 +32,18 @@ public static class AugmentCommand
         var skip = OptionMeanings.Create<bool>("--skip-bad-rows");
         var threads = OptionMeanings.Create<int?>("--threads", "of Torch (default: all cores)");
         var device = OptionMeanings.Create<string?>("--device");
+        var store = OptionMeanings.Create<string?>("--label-store");
         var cmd = new Command("augment", """
             TinyBERT data augmentation: replace words by candidates from the teacher's masked-LM head (single-piece words,
             when the checkpoint has one) or by nearest neighbours in its word-embedding table (cosine), N copies per
             example, each word replaced with probability p; every copy is labelled by the teacher. The output TSV has
             the columns row, original, augmented, text_pair, teacher_label, teacher_probs, domain.
-            `distil distill --augment N` (and --augment-p, --augment-candidates, --augment-seed) does the same on its training set (cached next to the data).
+            `distil distill --augment N` (and --augment-p, --augment-candidates, --augment-seed) does the same on its training set (labelled through the same label store).
 
             Example:
               distil augment --teacher runs/ft/best --data data/uci-sentiment/train.domain.tsv --out runs/train.aug.tsv --augment 4
             """);
-        foreach (var o in new Option[] { teacher, data, output, copies, p, candidates, seed, all, noMlm, format, text, pair, domain, maxLen, batch, skip, threads, device })
+        foreach (var o in new Option[] { teacher, data, output, copies, p, candidates, seed, all, noMlm, format, text, pair, domain, maxLen, batch, skip, threads, device, store })
             cmd.Options.Add(o);
         RetiredNames.AddTo(cmd);
         cmd.SetAction(r =>
@@ -63,7 +65,8 @@ public static class AugmentCommand
             var file = DatasetReader.Read(r.GetValue(data)!, new ColumnMapping(C(text), C(pair), null, C(domain)),
                 fmt != null ? DataFormats.Parse(fmt) : null, skipBadRows: r.GetValue(skip));
             var augmenter = TeacherAugmentation.Augmenter(dir, model.bert, tokenizer, options, r.GetValue(maxLen), dev, Console.WriteLine);
-            var rows = TeacherAugmentation.Create(augmenter, model, tokenizer, file.Examples, r.GetValue(maxLen), r.GetValue(batch), dev, Console.WriteLine);
+            var labels = TeacherLabels.Open(r.GetValue(store), r.GetValue(data)!, new TorchLabelTeacher(dir, model, tokenizer, r.GetValue(maxLen), dev), r.GetValue(batch), Console.WriteLine);
+            var rows = TeacherAugmentation.Create(augmenter, labels, model.Config.Labels, file.Examples, Console.WriteLine);
             string path = r.GetValue(output)!;
             AugmentedSet.Write(path, model.Config.Labels, rows);
 

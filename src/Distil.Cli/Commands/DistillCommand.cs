@@ -22,6 +22,7 @@ public static class DistillCommand
               distil distill --teacher runs/ft/best --student L4-H312 --preset tinybert --config kd.json --out runs/tinybert
               distil distill --teacher runs/ft/best --student L3-H312-A12-I1200 --preset tinybert --augment 4 --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --out runs/tinybert-aug
               distil distill --teacher runs/ft/best --student albert-L6-H384-E128 --preset tinybert --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --out runs/albert
+              distil distill --teacher runs/ft/best --student L2-H384 --transfer data/wordnet-sentences/sentences.txt --transfer-max-rows 20000 --train data/uci-sentiment/train.domain.tsv --dev data/uci-sentiment/dev.domain.tsv --out runs/kd-transfer
               distil distill --out runs/kd --resume
             """);
         common.AddTo(cmd);
@@ -32,10 +33,13 @@ public static class DistillCommand
         Add(new Option<string?>("--preset") { Description = $"{string.Join(", ", DistillationPresets.Names)} (default kd)" }, "preset");
         Add(OptionMeanings.Create<double>("--temperature", "(default 2)"), "temperature");
         Add(new Option<double>("--alpha") { Description = "Weight of the hard-label CE: alpha*CE + (1-alpha)*T^2*soft_CE (default 0.5)" }, "alpha");
-        Add(OptionMeanings.Create<int>("--augment", "; TinyBERT word replacement, labelled by the teacher, cached next to the data; distils on the rows plus the copies (default 0 = off)"), "augment.copies");
+        Add(OptionMeanings.Create<int>("--augment", "; TinyBERT word replacement, labelled by the teacher through the label store; distils on the rows plus the copies (default 0 = off)"), "augment.copies");
         Add(OptionMeanings.Create<double>("--augment-p", "(default 0.4)"), "augment.p");
         Add(OptionMeanings.Create<int>("--augment-candidates", "(default 15)"), "augment.candidates");
         Add(OptionMeanings.Create<int>("--augment-seed", "(default 42)"), "augment.seed");
+        Add(OptionMeanings.Create<string?>("--transfer", "; distils on them too, the teacher's logits as targets and its argmax as the hard label"), "transfer.path");
+        Add(OptionMeanings.Create<int>("--transfer-max-rows", "(default 0)"), "transfer.max_rows");
+        Add(OptionMeanings.Create<string?>("--label-store"), "label_store");
         common.AddDataOptions(cmd, new DistillConfig().Data);
         common.AddTrainingOptions(cmd, new DistillConfig().Training);
         cmd.SetAction(r =>

@@ -27,6 +27,7 @@ public static class L2aCommand
         common.AddTo(cmd);
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
         Add(OptionMeanings.Create<string?>("--teacher"), "teacher");
+        Add(OptionMeanings.Create<string?>("--label-store"), "label_store");
         Add(new Option<string?>("--target") { Description = "The data-scarce target domain (a value of the domain column)" }, "target");
         Add(new Option<string?>("--sources") { Description = "Source domains, comma-separated (e.g. amazon,yelp)" }, "sources");
         Add(OptionMeanings.Create<double>("--data-portion", ", of the target domain, per label (default 0.05)"), "data_portion");

@@ -39,14 +39,15 @@ public static class SearchCommand
         Add(new Option<int>("--search-max-steps") { Description = "Stop the search after N steps" }, "search_training.max_steps");
         Add(new Option<int>("--retrain-epochs") { Description = "Retraining epochs of the derived student (default 5)" }, "retrain.training.epochs");
         Add(new Option<double>("--retrain-lr") { Description = "Peak learning rate of retraining (default 1e-3)" }, "retrain.training.learning_rate");
-        Add(OptionMeanings.Create<int>("--augment", "; TinyBERT word replacement, labelled by the teacher, cached next to the data; retrains on the rows plus the copies (default 0 = off)"), "retrain.augment.copies");
+        Add(OptionMeanings.Create<int>("--augment", "; TinyBERT word replacement, labelled by the teacher through the label store; retrains on the rows plus the copies (default 0 = off)"), "retrain.augment.copies");
         Add(new Option<string>("--token-pooling") { Description = "CNN pooling over tokens before each head: mean (default, the paper's) or max (max over time)" }, "search.token_pooling");
         Add(new Option<double>("--retrain-temperature") { Description = "KD temperature of retraining (default 1)" }, "retrain.temperature");
         Add(OptionMeanings.Create<double>("--augment-p", "(default 0.4)"), "retrain.augment.p");
         Add(OptionMeanings.Create<int>("--augment-candidates", "(default 15)"), "retrain.augment.candidates");
         Add(OptionMeanings.Create<int>("--augment-seed", "(default 42)"), "retrain.augment.seed");
-        Add(new Option<string?>("--transfer") { Description = "Retrain also on the sentences of this unlabelled file (.txt lines, or the text columns of a TSV/CSV/JSONL), labelled by the teacher, or of a label store from `distil label` (its logits, no teacher run); dev/test sentences are dropped" }, "retrain.transfer.path");
-        Add(new Option<int>("--transfer-max-rows") { Description = "With --transfer: keep at most N sentences, drawn at random (default 0 = all)" }, "retrain.transfer.max_rows");
+        Add(OptionMeanings.Create<string?>("--transfer", "; retrains also on them"), "retrain.transfer.path");
+        Add(OptionMeanings.Create<int>("--transfer-max-rows", "(default 0)"), "retrain.transfer.max_rows");
+        Add(OptionMeanings.Create<string?>("--label-store"), "label_store");
         Add(OptionMeanings.Create<int>("--batch-size", "of search and retraining (default 32)"), "search_training.batch_size");
         Add(OptionMeanings.Create<int>("--seed", ": search and retraining (default 42)"), "search_training.seed");
         common.AddDataOptions(cmd, new SearchConfig().Data);

@@ -32,7 +32,7 @@ public sealed record TransferOptions
 
 /// <summary>
 /// Reads a transfer set, drops what must not be trained on (empty lines, duplicates, any sentence of the dev or test
-/// set) and labels the rest with the teacher (logits cached next to the training data, like the training rows').
+/// set) and labels the rest with the teacher, through the command's label store (<see cref="TeacherLabels"/>).
 /// </summary>
 public static class TransferSet
 {
@@ -74,28 +74,35 @@ public static class TransferSet
 
     static string Normalise(string s) => s.Trim().ToLowerInvariant();
 
+    /// <summary>The sentences of the dev and test splits (texts and text pairs), which a transfer set must not hold.</summary>
+    public static IEnumerable<string> HeldOut(TaskData data) =>
+        new[] { data.Dev, data.Test }.Where(f => f != null).SelectMany(f => f!.Examples).SelectMany(e => new[] { e.Text, e.TextPair }).OfType<string>();
+
     /// <summary>
     /// The sentences encoded as single-sentence rows whose label is the teacher's argmax, and the teacher's logits
-    /// for each (B, C), in sentence order. With <paramref name="store"/> (a label store made by `distil label`) the
-    /// logits are the store's: a store of this teacher run by TorchSharp must have this teacher's key, or it is refused.
+    /// for each (B, C), in sentence order, through <paramref name="labels"/> (the command's label store: only
+    /// sentences it does not hold yet run the teacher).
     /// </summary>
-    public static (EncodedExample[] Rows, Tensor TeacherLogits) Label(string teacherDir, BertForSequenceClassification teacher, TextTokenizer tokenizer,
-        IReadOnlyList<string> sentences, int maxSeqLen, string cacheBeside, int batchSize, Device device, Action<string>? log = null, string? store = null)
+    public static (EncodedExample[] Rows, Tensor TeacherLogits) Label(TeacherLabels labels, EncoderClassifier teacher, TextTokenizer tokenizer,
+        IReadOnlyList<string> sentences, int maxSeqLen, Action<string>? log = null)
     {
-        if (store != null && LabelStore.IsStore(store)) return FromStore(teacherDir, teacher, tokenizer, sentences, maxSeqLen, store, log);
-        var unlabelled = sentences.Select(s =>
+        var logits = labels.Logits(sentences);
+        var rows = sentences.Select((s, i) =>
         {
             var t = tokenizer.Encode(s, null, maxSeqLen);
-            return new EncodedExample(t.InputIds, t.TokenTypeIds, -1, DomainSet.None);
+            return new EncodedExample(t.InputIds, t.TokenTypeIds, TeacherLabels.ArgMax(logits[i]), DomainSet.None);
         }).ToArray();
-        var logits = TeacherLogitsCache.GetOrCompute(teacherDir, teacher, unlabelled, cacheBeside, batchSize, tokenizer.Pad, device, log);
-        var argmax = logits.argmax(1).data<long>().ToArray();
-        var rows = unlabelled.Select((e, i) => e with { Label = argmax[i] }).ToArray();
-        log?.Invoke($"transfer: {rows.Length} sentences labelled by the teacher ({string.Join(", ", teacher.Config.Labels.Select((l, c) => $"{l} {argmax.Count(a => a == c)}"))})");
-        return (rows, logits);
+        var names = teacher.Shape.Labels;
+        log?.Invoke($"transfer: {rows.Length} sentences labelled by the teacher ({string.Join(", ", names.Select((l, c) => $"{l} {rows.Count(r => r.Label == c)}"))})");
+        return (rows, tensor(logits.SelectMany(l => l).ToArray()).view(rows.Length, -1));
     }
 
-    static (EncodedExample[] Rows, Tensor TeacherLogits) FromStore(string teacherDir, BertForSequenceClassification teacher, TextTokenizer tokenizer,
+    /// <summary>
+    /// The same rows with the logits of a label store made by `distil label` (no teacher run). A store of this teacher
+    /// run by TorchSharp must have this teacher's key, else it is refused naming both keys; a store of an ONNX export
+    /// of it is taken, with a log line naming it.
+    /// </summary>
+    public static (EncodedExample[] Rows, Tensor TeacherLogits) FromStore(string teacherDir, EncoderClassifier teacher, TextTokenizer tokenizer,
         IReadOnlyList<string> sentences, int maxSeqLen, string storeDir, Action<string>? log)
     {
         var store = LabelStore.Open(storeDir);
@@ -103,8 +110,8 @@ public static class TransferSet
         string key = LabelSpec.HashFiles(teacherDir, ["config.json", "model.safetensors", "pytorch_model.bin"]);
         if (spec.Engine == "torch" && spec.TeacherKey != key)
             throw DistilException.BadInput($"{storeDir}: the label store was made by teacher {spec.TeacherPath} (key {spec.TeacherKey}), not by --teacher {teacherDir} (key {key}); label the transfer set with this teacher");
-        if (!spec.Labels.SequenceEqual(teacher.Config.Labels))
-            throw DistilException.BadInput($"{storeDir}: the store's labels [{string.Join(", ", spec.Labels)}] are not the teacher's [{string.Join(", ", teacher.Config.Labels)}]");
+        if (!spec.Labels.SequenceEqual(teacher.Shape.Labels))
+            throw DistilException.BadInput($"{storeDir}: the store's labels [{string.Join(", ", spec.Labels)}] are not the teacher's [{string.Join(", ", teacher.Shape.Labels)}]");
         if (spec.Engine != "torch") log?.Invoke($"transfer: logits of {storeDir} come from the {spec.Engine} export {spec.TeacherPath}");
         var logitsOf = new Dictionary<UInt128, float[]>();
         foreach (var (row, l) in store.Rows()) logitsOf.TryAdd(row.Key, l);
@@ -114,7 +121,7 @@ public static class TransferSet
         {
             if (!logitsOf.TryGetValue(LabelRow.KeyOf(s, null), out var l)) throw DistilException.BadInput($"{storeDir}: holds no labels for the sentence '{s}'; the store changed while reading it");
             var t = tokenizer.Encode(s, null, maxSeqLen);
-            int argmax = Array.IndexOf(l, l.Max());
+            int argmax = TeacherLabels.ArgMax(l);
             rows.Add(new EncodedExample(t.InputIds, t.TokenTypeIds, argmax, DomainSet.None));
             flat.AddRange(l);
         }

@@ -22,7 +22,7 @@ public sealed record DistillConfig : IRunConfig
     [JsonPropertyName("temperature")] public double Temperature { get; init; } = 2.0;
     /// <summary>Weight of the hard-label cross-entropy in KD terms: alpha * CE + (1 - alpha) * T^2 * soft_ce.</summary>
     [JsonPropertyName("alpha")] public double Alpha { get; init; } = 0.5;
-    /// <summary>Teacher logits computed once and cached next to the data when only logits are matched.</summary>
+    /// <summary>Teacher logits read from (or added to) the label store when only logits are matched, instead of a teacher forward per step.</summary>
     [JsonPropertyName("cache_teacher_logits")] public bool CacheTeacherLogits { get; init; } = true;
     /// <summary>Teacher hidden states the matches read, computed once and cached next to the data (fp16, see TeacherHiddenCache).</summary>
     [JsonPropertyName("cache_teacher_hidden")] public bool CacheTeacherHidden { get; init; } = true;
@@ -30,6 +30,10 @@ public sealed record DistillConfig : IRunConfig
     [JsonPropertyName("teacher_cache_max_mb")] public int TeacherCacheMaxMb { get; init; } = 1024;
     /// <summary>TinyBERT word-replacement augmentation of the training set (copies 0 = off); distils on original + augmented.</summary>
     [JsonPropertyName("augment")] public AugmentOptions Augment { get; init; } = new();
+    /// <summary>Unlabelled text (or a label store) whose sentences, labelled by the teacher, join the training rows (path null = off).</summary>
+    [JsonPropertyName("transfer")] public TransferOptions Transfer { get; init; } = new();
+    /// <summary>Label store of the teacher's labels; null = .distil-cache/labels-KEY next to the training data (docs/labelling.md).</summary>
+    [JsonPropertyName("label_store")] public string? LabelStore { get; init; }
     [JsonPropertyName("data")] public DataSettings Data { get; init; } = new();
     [JsonPropertyName("eval_batch_size")] public int EvalBatchSize { get; init; } = 64;
     [JsonPropertyName("log_every_steps")] public int LogEverySteps { get; init; } = 10;
@@ -47,6 +51,7 @@ public sealed record DistillConfig : IRunConfig
         if (TeacherCacheMaxMb < 0) throw DistilException.Usage("teacher_cache_max_mb must be >= 0");
         Data.Validate();
         Augment.Validate();
+        Transfer.Validate();
         Training.Validate();
     }
 }

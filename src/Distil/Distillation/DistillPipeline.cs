@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Distil.Augment;
 using Distil.Checkpoints;
 using Distil.Data;
+using Distil.Labels;
 using Distil.Models;
 using Distil.Pipelines;
 using Distil.Text;
@@ -40,8 +41,6 @@ public static class DistillPipeline
         teacher.to(device);
         var tokenizer = TokenizerFolder.Load(c.Teacher!);
         var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Shape));
-        int augmented = 0;
-        if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, BertTeacher(teacher, "--augment-copies (its masked-LM augmenter)"), tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, ctx.Log);
         // An ALBERT student is validated and matched through its hidden-side shape (every hidden state is H wide).
         var albertConfig = AlbertStudents.IsAlbert(c.Student) ? AlbertStudents.FromName(c.Student, teacher.Shape) : null;
         var studentConfig = albertConfig?.Shape ?? StudentShapes.FromName(c.Student, teacher.Shape);
@@ -49,6 +48,28 @@ public static class DistillPipeline
             ? new DistillationPlan("custom", new[] { (IReadOnlyList<IntermediateMatch>)explicitMatches })
             : DistillationPresets.Get(c.Preset, teacher.Shape, studentConfig, c.Temperature, c.Alpha);
         foreach (var stage in plan.Stages) MatchRegistry.Validate(stage, teacher.Shape, studentConfig); // before any training
+        // After the plan is checked (labelling a transfer set can take long). Every teacher label of this run goes through
+        // one label store: a row labelled before (by any command) is read back.
+        TeacherLabels? store = null;
+        TeacherLabels Store() => store ??= TeacherLabels.Open(c.LabelStore, c.Data.Train!, new TorchLabelTeacher(c.Teacher!, teacher, tokenizer, c.Data.MaxSeqLen, device), c.EvalBatchSize, ctx.Log);
+        var texts = data.Train.Examples.Select(e => (e.Text, e.TextPair)).ToList(); // TrainSet order
+        int augmented = 0;
+        if (c.Augment.Copies > 0)
+        {
+            (data, var added) = TeacherAugmentation.Extend(c.Teacher!, BertTeacher(teacher, "--augment (its masked-LM augmenter)"), tokenizer, data, c.Augment, c.Data.MaxSeqLen, Store(), device, ctx.Log);
+            augmented = added.Count;
+            texts.AddRange(added);
+        }
+        Tensor? transferLogits = null;
+        if (c.Transfer.Enabled)
+        {
+            var sentences = TransferSet.ReadSentences(c.Transfer, TransferSet.HeldOut(data), ctx.Log);
+            (var rows, transferLogits) = LabelStore.IsStore(c.Transfer.Path!)
+                ? TransferSet.FromStore(c.Teacher!, teacher, tokenizer, sentences, c.Data.MaxSeqLen, c.Transfer.Path!, ctx.Log)
+                : TransferSet.Label(Store(), teacher, tokenizer, sentences, c.Data.MaxSeqLen, ctx.Log);
+            data = data with { TrainSet = data.TrainSet.Concat(rows).ToArray() };
+            ctx.Log?.Invoke($"training on {data.TrainSet.Length - rows.Length} rows + {rows.Length} transfer sentences labelled by the teacher");
+        }
         runner.CheckMemory("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Shape, studentConfig, data, b), c.Training.MemoryLimitMb);
 
         EncoderClassifier student = albertConfig != null
@@ -57,9 +78,13 @@ public static class DistillPipeline
         runner.Say($"student {c.Student}: {student.parameters().Sum(p => p.numel()):N0} parameters, {StudentShapes.NonEmbeddingParameters(student):N0} outside the embeddings");
         student.to(device);
         long pad = tokenizer.Pad;
-        Tensor? cached = c.CacheTeacherLogits && plan.Stages.Any(MatchRegistry.LogitsOnly)
-            ? TeacherLogitsCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, c.EvalBatchSize, pad, device, ctx.Log)
-            : null;
+        // Logit-only stages read the teacher's logits of every row (the transfer rows': those given with them).
+        Tensor? cached = null;
+        if (c.CacheTeacherLogits && plan.Stages.Any(MatchRegistry.LogitsOnly))
+        {
+            var own = tensor(Store().Logits(texts).SelectMany(l => l).ToArray()).view(texts.Count, -1); // (N, C)
+            cached = transferLogits is null ? own : cat(new[] { own, transferLogits }, 0);
+        }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         runner.TrainStages(run.Dir, student, plan.Stages.Count, k =>

@@ -11,7 +11,7 @@ namespace Distil.Distillation;
 
 /// <summary>
 /// The teacher's outputs that a stage's matches read (<see cref="TeacherNeeds"/>), computed once per (teacher, data,
-/// needs) and kept next to the data like <see cref="TeacherLogitsCache"/>, so later epochs, later seeds and later
+/// needs) and kept next to the data (<see cref="DataCache"/>), so later epochs, later seeds and later
 /// runs skip the teacher's forward. Memory: hidden states are stored in fp16 (half the bytes; an fp16 rounding of
 /// ~5e-4 relative is far below the student's distance from the teacher), unpadded (a row per real token, with
 /// per-example offsets), and only for the layers the matches use; [CLS]-only layers keep one row per example.
@@ -49,7 +49,7 @@ public sealed class TeacherHiddenCache : IDisposable
                         "(raise teacher_cache_max_mb); the teacher runs at every step");
             return null;
         }
-        string path = Path.Combine(TeacherLogitsCache.CacheDir(dataPath), $"teacher-hidden-{TeacherLogitsCache.Key(teacherDir, examples)}-{needs.Signature}.safetensors");
+        string path = Path.Combine(DataCache.CacheDir(dataPath), $"teacher-hidden-{DataCache.Key(teacherDir, examples)}-{needs.Signature}.safetensors");
         if (File.Exists(path))
         {
             try

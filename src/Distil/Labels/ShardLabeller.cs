@@ -11,7 +11,11 @@ public static class ShardLabeller
 {
     public const int DefaultBatchSize = 32;
 
-    public static byte[] Label(ILabelTeacher teacher, LabelShard shard, int batchSize = DefaultBatchSize)
+    public static byte[] Label(ILabelTeacher teacher, LabelShard shard, int batchSize = DefaultBatchSize) =>
+        ShardFile.Write(Compute(teacher, shard, batchSize));
+
+    /// <summary>The shard's contents (what <see cref="Label"/> writes), for a caller that also uses them at once.</summary>
+    public static ShardContents Compute(ILabelTeacher teacher, LabelShard shard, int batchSize = DefaultBatchSize)
     {
         if (batchSize < 1) throw DistilException.Usage($"batch size {batchSize} must be at least 1");
         var spec = teacher.Spec;
@@ -45,7 +49,7 @@ public static class ShardLabeller
             ["shard"] = shard.Id,
             ["content_key"] = shard.ContentKey,
         };
-        return ShardFile.Write(new ShardContents(shard.Rows, shard.Rows.Select(r => r.Key).ToArray(), flat, c, offsets, packed, spec.HiddenSize, meta));
+        return new ShardContents(shard.Rows, shard.Rows.Select(r => r.Key).ToArray(), flat, c, offsets, packed, spec.HiddenSize, meta);
     }
 
     /// <summary>Tokens of a row as the teacher sees them (for estimates and bucketing outside a shard).</summary>

@@ -121,7 +121,7 @@ public static partial class MetaKdPipeline
         // 3. Domain-expertise weights λ of the student rows (only Meta-KD uses them).
         var studentRows = DomainSelection.OfDomains(data.TrainSet, selected, targets);
         Dictionary<int, double>? lambdaOf = c.Distill == "metakd"
-            ? LambdaStage(c, runner, data, studentRows, scoreOf, teacherDirs, pad) : null;
+            ? LambdaStage(c, runner, data, studentRows, scoreOf, teacherDirs) : null;
 
         // 4. Students: one per target domain, or one for all.
         var studentAccuracy = new Dictionary<string, double>();

@@ -1,9 +1,11 @@
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Distillation;
+using Distil.Labels;
 using Distil.Models;
 using Distil.Pipelines;
 using Distil.Reports;
+using Distil.Text;
 using Distil.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -83,7 +85,7 @@ public static partial class MetaKdPipeline
     // ---- stage 3: domain-expertise weights ------------------------------------------------------------------------
 
     static Dictionary<int, double> LambdaStage(MetaKdConfig c, StageRunner runner, TaskData data, int[] rows, Dictionary<int, double> scoreOf,
-        Dictionary<int, string> teacherDirs, long pad)
+        Dictionary<int, string> teacherDirs)
     {
         var lambdas = runner.Stage("lambda", dir =>
         {
@@ -92,8 +94,10 @@ public static partial class MetaKdPipeline
             {
                 using var teacher = LoadTeacher(g.Key, data, runner.Device);
                 var ks = g.ToArray();
-                var p = Classifier.PredictProbabilities(teacher, ks.Select(k => data.TrainSet[rows[k]]).ToArray(), c.EvalBatchSize, pad, runner.Device);
-                for (int j = 0; j < ks.Length; j++) probs[ks[j]] = p[j];
+                // Each domain teacher's labels through its label store (next to the data): a rerun reads them back.
+                var store = TeacherLabels.Open(null, data.Train.Path, new TorchLabelTeacher(g.Key, teacher, TokenizerFolder.Load(g.Key), c.Data.MaxSeqLen, runner.Device), c.EvalBatchSize, runner.Say);
+                var logits = store.Logits(ks.Select(k => data.Train.Examples[rows[k]]).Select(e => (e.Text, e.TextPair)).ToArray());
+                for (int j = 0; j < ks.Length; j++) probs[ks[j]] = TeacherLabels.Softmax(logits[j]);
             }
             var t = rows.Select(r => scoreOf[r]).ToArray();
             var gold = rows.Select(r => data.TrainSet[r].Label).ToArray();

@@ -82,6 +82,8 @@ public sealed record SearchConfig : IRunConfig
     /// <summary>Optimisation of the supernet weights (Adam; lr, epochs, batch size, clipping 5 as the TF code).</summary>
     [JsonPropertyName("search_training")] public TrainingOptions SearchTraining { get; init; } = new() { Epochs = 10, LearningRate = 1e-3, WarmupRatio = 0, WeightDecay = 3e-4, MaxGradNorm = 5 };
     [JsonPropertyName("retrain")] public RetrainOptions Retrain { get; init; } = new();
+    /// <summary>Label store of the teacher's labels (augmented and transfer rows); null = .distil-cache/labels-KEY next to the training data.</summary>
+    [JsonPropertyName("label_store")] public string? LabelStore { get; init; }
     [JsonPropertyName("eval_batch_size")] public int EvalBatchSize { get; init; } = 64;
     [JsonPropertyName("log_every_steps")] public int LogEverySteps { get; init; } = 10;
     [JsonPropertyName("out")] public string? Out { get; init; }

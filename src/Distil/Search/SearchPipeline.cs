@@ -4,6 +4,7 @@ using Distil.Augment;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Distillation;
+using Distil.Labels;
 using Distil.Models;
 using Distil.Pipelines;
 using Distil.Reports;
@@ -134,25 +135,27 @@ public static class SearchPipeline
     /// <summary>
     /// The retraining rows and the teacher's logits for each (row order): the training set as searched, plus, with
     /// retrain.augment, its teacher-labelled augmented copies, plus, with retrain.transfer, the teacher-labelled
-    /// sentences of the transfer file (all cached next to the data, so seeds share them).
+    /// sentences of the transfer file (labels through the label store, so seeds and other commands share them).
     /// </summary>
     static (EncodedExample[] Rows, Tensor TeacherLogits) RetrainData(SearchConfig c, BertForSequenceClassification teacher, TextTokenizer tokenizer,
         TaskData data, ProbeTargets probes, Device device, Action<string>? log)
     {
         var rows = new List<EncodedExample>(data.TrainSet);
         var logits = new List<Tensor> { probes.TeacherLogits };
+        TeacherLabels? store = null;
+        TeacherLabels Store() => store ??= TeacherLabels.Open(c.LabelStore, data.Train.Path, new TorchLabelTeacher(c.Teacher!, teacher, tokenizer, c.Data.MaxSeqLen, device), c.EvalBatchSize, log);
         if (c.Retrain.Augment.Copies > 0)
         {
-            var (extended, added) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Retrain.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, log);
-            var extra = extended.TrainSet[data.TrainSet.Length..];
-            rows.AddRange(extra);
-            logits.Add(TeacherLogitsCache.GetOrCompute(c.Teacher!, teacher, extra, data.Train.Path, c.EvalBatchSize, tokenizer.Pad, device, log));
+            var (extended, added) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Retrain.Augment, c.Data.MaxSeqLen, Store(), device, log);
+            rows.AddRange(extended.TrainSet[data.TrainSet.Length..]);
+            logits.Add(tensor(Store().Logits(added).SelectMany(l => l).ToArray()).view(added.Count, -1));
         }
         if (c.Retrain.Transfer.Enabled)
         {
-            var heldOut = new[] { data.Dev, data.Test }.Where(f => f != null).SelectMany(f => f!.Examples).SelectMany(e => new[] { e.Text, e.TextPair }).OfType<string>();
-            var sentences = TransferSet.ReadSentences(c.Retrain.Transfer, heldOut, log);
-            var (extra, extraLogits) = TransferSet.Label(c.Teacher!, teacher, tokenizer, sentences, c.Data.MaxSeqLen, data.Train.Path, c.EvalBatchSize, device, log, c.Retrain.Transfer.Path);
+            var sentences = TransferSet.ReadSentences(c.Retrain.Transfer, TransferSet.HeldOut(data), log);
+            var (extra, extraLogits) = LabelStore.IsStore(c.Retrain.Transfer.Path!)
+                ? TransferSet.FromStore(c.Teacher!, teacher, tokenizer, sentences, c.Data.MaxSeqLen, c.Retrain.Transfer.Path!, log)
+                : TransferSet.Label(Store(), teacher, tokenizer, sentences, c.Data.MaxSeqLen, log);
             rows.AddRange(extra);
             logits.Add(extraLogits);
         }

@@ -31,9 +31,9 @@ public static class TeacherProbes
     public static ProbeTargets GetOrCompute(string teacherDir, BertForSequenceClassification teacher, TaskData data, ProbeSettings s,
         int batchSize, long padId, Device device, Action<string>? log = null)
     {
-        string key = TeacherLogitsCache.Key(teacherDir, data.TrainSet) + $"-e{s.Epochs}-lr{s.LearningRate}-b{s.BatchSize}-s{s.Seed}"
-            + (data.DevSet != null ? $"-dev{TeacherLogitsCache.Key(teacherDir, data.DevSet)[..8]}" : "");
-        string path = Path.Combine(TeacherLogitsCache.CacheDir(data.Train.Path), $"teacher-probes-{key}.safetensors");
+        string key = DataCache.Key(teacherDir, data.TrainSet) + $"-e{s.Epochs}-lr{s.LearningRate}-b{s.BatchSize}-s{s.Seed}"
+            + (data.DevSet != null ? $"-dev{DataCache.Key(teacherDir, data.DevSet)[..8]}" : "");
+        string path = Path.Combine(DataCache.CacheDir(data.Train.Path), $"teacher-probes-{key}.safetensors");
         if (File.Exists(path))
         {
             try

@@ -41,6 +41,8 @@ public sealed record L2aConfig : IRunConfig
     [JsonPropertyName("reward_scale")] public double RewardScale { get; init; } = 100;
     [JsonPropertyName("keep_threshold")] public double KeepThreshold { get; init; } = 0.5;
     [JsonPropertyName("data")] public DataSettings Data { get; init; } = new() { DomainColumn = "domain" };
+    /// <summary>Label store of the teacher's labels (generated texts, and the arms' rows); null = .distil-cache/labels-KEY next to the training data.</summary>
+    [JsonPropertyName("label_store")] public string? LabelStore { get; init; }
     [JsonPropertyName("eval_batch_size")] public int EvalBatchSize { get; init; } = 64;
     [JsonPropertyName("out")] public string? Out { get; init; }
     [JsonPropertyName("device")] public string Device { get; init; } = "cpu";

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Distillation;
+using Distil.Labels;
 using Distil.Models;
 using Distil.Pipelines;
 using Distil.Reports;
@@ -68,22 +69,25 @@ public static class L2aPipeline
         log?.Invoke($"generated {chain.Count} chain samples from the target and {cross.Count} borrowed from the sources ({clock.Elapsed.TotalSeconds:F0} s)");
 
         // Adversarial part: target vs generated on the teacher's sentence vectors; the least target-like are rejected.
-        var targetView = TeacherView.Run(teacher, Encode(target, tokenizer, labels, maxLen), c.EvalBatchSize, pad, device);
+        using var targetPooled = TeacherView.Pooled(teacher, Encode(target, tokenizer, labels, maxLen), c.EvalBatchSize, pad, device);
         var generated = chain.Concat(cross).ToList();
-        var genView = TeacherView.Run(teacher, TeacherView.Encode(generated.Select(g => (g.Text, g.TextPair)), tokenizer, maxLen), c.EvalBatchSize, pad, device);
-        using var discriminator = new DomainDiscriminator((int)targetView.Pooled.shape[1], 32, c.Training.Seed);
-        var dLoss = discriminator.Fit(targetView.Pooled, genView.Pooled, c.DiscriminatorSteps, 1e-2);
-        var dScore = discriminator.Score(genView.Pooled);
+        using var genPooled = TeacherView.Pooled(teacher, TeacherView.Encode(generated.Select(g => (g.Text, g.TextPair)), tokenizer, maxLen), c.EvalBatchSize, pad, device);
+        // The teacher's logits of every generated text, through the label store (the arms' distill runs read the same store).
+        var store = TeacherLabels.Open(c.LabelStore, c.Data.Train!, new TorchLabelTeacher(c.Teacher!, teacher, tokenizer, maxLen, device), c.EvalBatchSize, log);
+        var genLogits = store.Logits(generated.Select(g => (g.Text, g.TextPair)).ToArray());
+        using var discriminator = new DomainDiscriminator((int)targetPooled.shape[1], 32, c.Training.Seed);
+        var dLoss = discriminator.Fit(targetPooled, genPooled, c.DiscriminatorSteps, 1e-2);
+        var dScore = discriminator.Score(genPooled);
         var keepRows = generated.Select((g, i) => (g, i)).GroupBy(x => x.g.Generator)
             .SelectMany(grp => grp.OrderByDescending(x => dScore[x.i]).ThenBy(x => x.i).Take((int)Math.Ceiling(grp.Count() * (1 - c.AdversarialDrop))))
             .Select(x => x.i).OrderBy(i => i).ToArray();
         log?.Invoke($"discriminator: final loss {dLoss[^1]:F3}, mean P(target) chain {Mean(dScore, generated, "chain"):F3}, cross {Mean(dScore, generated, "cross"):F3}; {generated.Count - keepRows.Length} least target-like rejected");
 
         var pool = keepRows.Select(i => generated[i]).ToList();
-        var poolLogits = keepRows.Select(i => genView.Logits[i]).ToArray();
-        using var poolPooled = genView.Pooled.index_select(0, tensor(keepRows.Select(i => (long)i).ToArray()));
+        var poolLogits = keepRows.Select(i => genLogits[i]).ToArray();
+        using var poolPooled = genPooled.index_select(0, tensor(keepRows.Select(i => (long)i).ToArray()));
         var candidatePool = new CandidatePool(TeacherView.Encode(pool.Select(g => (g.Text, g.TextPair)), tokenizer, maxLen), poolLogits,
-            SelectorTraining.StaticFeatures(poolLogits, keepRows.Select(i => dScore[i]).ToArray(), poolPooled, targetView.Pooled, pool));
+            SelectorTraining.StaticFeatures(poolLogits, keepRows.Select(i => dScore[i]).ToArray(), poolPooled, targetPooled, pool));
 
         // Reinforced selector against a scout student of the same shape and init as the final students.
         var scout = StudentInit.Create(studentShape, teacher, c.Init, c.Training.Seed);
@@ -112,12 +116,11 @@ public static class L2aPipeline
                 "none" => new List<(L2aCandidate, float[])>(),
                 "pool" => pool.Select((g, i) => (g, poolLogits[i])).ToList(),
                 "l2a" => selected.Select(i => (pool[i], poolLogits[i])).ToList(),
-                "eda" => Label(new EdaAugmenter(c.EdaAlpha, c.Copies, c.Training.Seed).Generate(target), teacher, tokenizer, maxLen, c.EvalBatchSize, pad, device),
-                "tinybert" => Label(target.SelectMany((e, i) => refill.Augment(e.Text, i).Select(t => new L2aCandidate("tinybert", i, e.Domain, e.Label, e.Text, t, e.TextPair))).ToList(),
-                    teacher, tokenizer, maxLen, c.EvalBatchSize, pad, device),
+                "eda" => Label(new EdaAugmenter(c.EdaAlpha, c.Copies, c.Training.Seed).Generate(target), store),
+                "tinybert" => Label(target.SelectMany((e, i) => refill.Augment(e.Text, i).Select(t => new L2aCandidate("tinybert", i, e.Domain, e.Label, e.Text, t, e.TextPair))).ToList(), store),
                 _ => throw DistilException.Usage($"unknown arm '{arm}'"),
             };
-            arms.Add(RunArm(c, runner, arm, target, extra, devPath, testPath, teacher.Config.Labels));
+            arms.Add(RunArm(c, runner, arm, target, extra, devPath, testPath, teacher.Config.Labels, store.Dir));
         }
         var result = new L2aResult(arms, pool.Count, selected.Length, history, clock.Elapsed.TotalSeconds);
         L2aReport.Write(c, run, result, target.Count, generated.Count);
@@ -126,7 +129,7 @@ public static class L2aPipeline
 
     /// <summary>One arm: a `distil distill` run folder of its own in run/arms/ARM (its done.json holds the arm's row).</summary>
     static L2aArm RunArm(L2aConfig c, StageRunner runner, string arm, IReadOnlyList<Example> target, List<(L2aCandidate G, float[] Logits)> extra,
-        string devPath, string? testPath, IReadOnlyList<string> labels) =>
+        string devPath, string? testPath, IReadOnlyList<string> labels, string labelStore) =>
         runner.Stage(Path.Combine("arms", arm), dir =>
         {
             var rows = target.Select(e => (e.Text, e.TextPair, e.Label!))
@@ -136,7 +139,7 @@ public static class L2aPipeline
             {
                 Teacher = c.Teacher, Student = c.Student, Init = c.Init, Preset = "kd", Temperature = c.Temperature, Alpha = c.Alpha,
                 Data = new DataSettings { Train = trainPath, Dev = devPath, Test = testPath, DomainColumn = "domain", MaxSeqLen = c.Data.MaxSeqLen },
-                EvalBatchSize = c.EvalBatchSize, Out = dir, Device = c.Device, Threads = c.Threads, Training = c.Training,
+                EvalBatchSize = c.EvalBatchSize, LabelStore = labelStore, Out = dir, Device = c.Device, Threads = c.Threads, Training = c.Training,
             };
             runner.Say($"arm {arm}: KD on {target.Count} target rows + {extra.Count} augmented");
             var clock = Stopwatch.StartNew();
@@ -149,11 +152,10 @@ public static class L2aPipeline
             return result;
         }, progressName: $"arm {arm}").Value;
 
-    static List<(L2aCandidate, float[])> Label(List<L2aCandidate> made, BertForSequenceClassification teacher, TextTokenizer tokenizer, int maxLen, int batch, long pad, Device device)
+    static List<(L2aCandidate, float[])> Label(List<L2aCandidate> made, TeacherLabels store)
     {
-        var view = TeacherView.Run(teacher, TeacherView.Encode(made.Select(g => (g.Text, g.TextPair)), tokenizer, maxLen), batch, pad, device);
-        view.Pooled.Dispose();
-        return made.Select((g, i) => (g, view.Logits[i])).ToList();
+        var logits = store.Logits(made.Select(g => (g.Text, g.TextPair)).ToArray());
+        return made.Select((g, i) => (g, logits[i])).ToList();
     }
 
     static DatasetFile Read(DataSettings d, string path)
@@ -177,7 +179,7 @@ public static class L2aPipeline
 
     static AugmentedRow Row(L2aCandidate g, float[] logits, IReadOnlyList<string> labels)
     {
-        var p = TeacherOutputs.Softmax(logits);
+        var p = TeacherLabels.Softmax(logits);
         return new AugmentedRow(g.SourceRow, g.Original, g.Text, g.TextPair, labels[ArgMax(p)], p.Select(v => Math.Round((double)v, 6)).ToArray(), g.SourceDomain);
     }
 

@@ -1,5 +1,6 @@
 using Distil.Data;
 using Distil.Distillation;
+using Distil.Labels;
 using Distil.Models;
 using Distil.Training;
 using TorchSharp;
@@ -111,8 +112,8 @@ public static class SelectorTraining
         var logits = Classifier.PredictLogits(student, sub, batchSize, padId, device);
         return rows.Select((i, k) =>
         {
-            var p = TeacherOutputs.Softmax(pool.TeacherLogits[i]);
-            var q = TeacherOutputs.Softmax(logits[k]);
+            var p = TeacherLabels.Softmax(pool.TeacherLogits[i]);
+            var q = TeacherLabels.Softmax(logits[k]);
             return -p.Select((pc, c) => pc * MathF.Log(MathF.Max(q[c], 1e-12f))).Sum();
         }).ToArray();
     }
@@ -149,7 +150,7 @@ public static class SelectorTraining
         var cos = F.cosine_similarity(pooled, centroid.expand_as(pooled), dim: 1).data<float>().ToArray();    // (N,)
         return teacherLogits.Select((z, i) =>
         {
-            var p = TeacherOutputs.Softmax(z);
+            var p = TeacherLabels.Softmax(z);
             float entropy = -p.Sum(v => v > 0 ? v * MathF.Log(v) : 0);
             return new[] { p.Max(), entropy, discriminator[i], cos[i], candidates[i].Generator == "cross" ? 1f : 0f };
         }).ToArray();

@@ -1,47 +1,15 @@
 using System.Security.Cryptography;
-using Distil.Checkpoints;
 using Distil.Data;
-using Distil.Models;
-using Distil.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
-namespace Distil.Training;
+namespace Distil.Checkpoints;
 
 /// <summary>
-/// Teacher logits computed once per (teacher, dataset) and reused across runs (EasyNLP-style offline KD).
-/// The file is keyed by a content hash of the teacher's weights and config and of the encoded examples, so editing
-/// either invalidates it; it lives in a .distil-cache folder next to the data (or the user cache when that is
-/// read-only) as safetensors with one tensor "logits" (N, C).
+/// Where derived files of a data set live (.distil-cache next to it, or the user cache folder when that is read-only),
+/// and the content key of a teacher + encoded examples that names such a file (the teacher hidden-state cache, the
+/// teacher probes; the default label store lives there too).
 /// </summary>
-public static class TeacherLogitsCache
+public static class DataCache
 {
-    public static Tensor GetOrCompute(string teacherDir, EncoderClassifier teacher, IReadOnlyList<EncodedExample> examples,
-        string dataPath, int batchSize, long padId, Device device, Action<string>? log = null)
-    {
-        string key = Key(teacherDir, examples);
-        string path = Path.Combine(CacheDir(dataPath), $"teacher-logits-{key}.safetensors");
-        if (File.Exists(path))
-        {
-            try
-            {
-                var cached = SafeTensors.Read(path);
-                if (cached.TryGetValue("logits", out var hit) && hit.shape[0] == examples.Count)
-                {
-                    log?.Invoke($"teacher logits from cache {path}");
-                    return hit;
-                }
-            }
-            catch (DistilException) { } // a damaged cache file is recomputed, never trusted
-        }
-        var probs = Classifier.PredictLogits(teacher, examples, batchSize, padId, device);
-        var logits = tensor(probs.SelectMany(r => r).ToArray()).view(examples.Count, -1);
-        if (WriteFault.TryWriteCache(path, "teacher logits", () =>
-                SafeTensors.Write(path, new[] { KeyValuePair.Create("logits", logits) }, new Dictionary<string, string> { ["format"] = "pt", ["teacher"] = Path.GetFullPath(teacherDir) }), log))
-            log?.Invoke($"teacher logits cached in {path}");
-        return logits;
-    }
-
     /// <summary>SHA-256 of the teacher's config.json and model.safetensors and of every example's ids.</summary>
     public static string Key(string teacherDir, IReadOnlyList<EncodedExample> examples)
     {
