@@ -144,7 +144,10 @@ public sealed class ClusterJobTests : IAsyncLifetime
         var trials = SweepPlan.Expand(clusterSweep);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(180));
         var committed = new Dictionary<string, int>();
-        var loops = Workers(new SweepWork((t, _, log) => { File.WriteAllText(log, t.CommandLine); return InProcess(t); }), stop.Token, committed);
+        // A worker runs each trial as a child process of its own; here they run in this process, which has one torch
+        // (one global random generator), so one at a time.
+        var oneTorch = new object();
+        var loops = Workers(new SweepWork((t, _, log) => { File.WriteAllText(log, t.CommandLine); lock (oneTorch) return InProcess(t); }), stop.Token, committed);
         var log = new List<string>();
         var runs = await Task.Run(() => ClusterSweep.Run(cluster.Client, clusterSweep.RunRoot, trials, 5, log.Add, stop.Token));
 
