@@ -11,7 +11,7 @@ namespace Distil.Tests;
 /// joins mid-job, `distil digest --cluster` as the submitter, and one worker killed (SIGKILL) while it holds a lease.
 /// The output must equal the single-machine digests byte for byte, every item committed once, the lost lease reassigned.
 /// </summary>
-public sealed class ClusterProcessTests : IDisposable
+public sealed class ClusterProcessTests(Xunit.Abstractions.ITestOutputHelper testOutput) : IDisposable
 {
     readonly TempDir dir = new("cluster");
     readonly List<Process> started = [];
@@ -75,6 +75,7 @@ public sealed class ClusterProcessTests : IDisposable
         var local = WorkHandlers.RunLocally(new DigestWork(), [.. DigestWork.Items(lines, 1, Rounds).Select(i => i.Payload)]).SelectMany(b => b).ToArray();
 
         var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var timeline = new System.Collections.Concurrent.ConcurrentQueue<string>();
         TaskCompletionSource Signal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
         var ready = new[] { Signal(), Signal(), Signal() };
         var paused = new[] { Signal(), Signal() };
@@ -85,6 +86,7 @@ public sealed class ClusterProcessTests : IDisposable
         Action<string> Worker(int w) => l =>
         {
             log.Enqueue($"w{w + 1} {l}");
+            timeline.Enqueue($"{clock.Elapsed.TotalSeconds,6:F1} s  w{w + 1} {l}");
             if (l.StartsWith("worker ") && l.Contains(" ready")) ready[w].TrySetResult();
             if (l.StartsWith("leased ")) lock (leasedBy) leasedBy[w].Add(l.Split(' ')[1].Split('/')[1]);
             if (l.StartsWith("paused ")) paused[w].TrySetResult();
@@ -101,13 +103,16 @@ public sealed class ClusterProcessTests : IDisposable
         try
         {
             await Task.WhenAll(ready[0].Task, ready[1].Task).WaitAsync(timeout.Token);
-            submitter = Distil(l => { log.Enqueue("submit " + l); if (l.StartsWith("progress") && !l.StartsWith("progress 0/")) firstCommit.TrySetResult(); }, null,
+            timeline.Enqueue($"{clock.Elapsed.TotalSeconds,6:F1} s  start the submitter");
+            submitter = Distil(l => { log.Enqueue("submit " + l); timeline.Enqueue($"{clock.Elapsed.TotalSeconds,6:F1} s  submit {l}"); if (l.StartsWith("progress") && !l.StartsWith("progress 0/")) firstCommit.TrySetResult(); }, null,
                 "digest", "--data", data, "--out", output, "--lines-per-item", "1", "--rounds", $"{Rounds}", "--cluster", url, "--lease-seconds", "3");
             await firstCommit.Task.WaitAsync(timeout.Token);
+            timeline.Enqueue($"{clock.Elapsed.TotalSeconds,6:F1} s  start w3");
             Distil(Worker(2), null, "worker", "--cluster", url); // joins mid-job
             await Task.WhenAll(paused[0].Task, paused[1].Task, ready[2].Task, joinerCommitted.Task).WaitAsync(timeout.Token);
             lock (leasedBy) held = leasedBy[0][1];
             Assert.DoesNotContain(log, l => l.StartsWith("w1 committed ") && l.EndsWith("/" + held));
+            timeline.Enqueue($"{clock.Elapsed.TotalSeconds,6:F1} s  kill -9 w1");
             victim.Kill(); // SIGKILL while it holds the lease of its second item, uncommitted
             File.WriteAllText(release, "go");
             await submitter.WaitForExitAsync(timeout.Token);
@@ -117,6 +122,7 @@ public sealed class ClusterProcessTests : IDisposable
             Assert.Fail($"the cluster job did not finish in {clock.Elapsed.TotalSeconds:F0} s:\n" + string.Join("\n", log));
         }
         string all = string.Join("\n", log);
+        testOutput.WriteLine(string.Join("\n", timeline.Where(l => !l.Contains(" leased ") && !l.Contains(" committed digest-"))));
         Assert.True(submitter!.ExitCode == 0, all);
         Assert.Equal(local, File.ReadAllBytes(output));
 
