@@ -27,8 +27,9 @@ public static class ClusterHost
         silo.ConfigureEndpoints(at.Advertise, at.SiloPort, at.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(at.Advertise));
         silo.Configure<ClusterMembershipOptions>(o =>
         {
-            // Quick enough that a killed worker's grains move within seconds; on a starved machine Orleans stretches
-            // the probe timeout (up to 4x) rather than declaring a slow but live worker dead.
+            // Quick enough that a killed worker's grains move within seconds. Orleans adapts the timeout between half
+            // and four times this to the probes' response times, and stretches it while this silo is itself starved,
+            // so a slow but live worker on a loaded machine is not voted dead.
             o.ProbeTimeout = TimeSpan.FromSeconds(2);
             o.NumMissedProbesLimit = 3;
             o.ExtendProbeTimeoutDuringDegradation = true;
