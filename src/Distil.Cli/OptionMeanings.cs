@@ -53,6 +53,7 @@ public static class OptionMeanings
         ["--threads"] = "CPU threads",
         ["--device"] = "Torch device: cpu or cuda[:i]",
         ["--cluster"] = "Orleans cluster to run on, by its Redis: redis://HOST:PORT (docs/cluster.md)",
+        ["--lease-seconds"] = "Lease of a work item on the cluster: a worker silent this long loses it to another",
         // Deployment.
         ["--int8"] = "Int8 format: integer (DynamicQuantizeLinear + MatMulInteger), contrib (com.microsoft DynamicQuantizeMatMul) or qdq",
         ["--ort-fused"] = "Use ONNX Runtime's fused Attention and SkipLayerNormalization kernels (faster in ONNX Runtime; ONNX Runtime only)",

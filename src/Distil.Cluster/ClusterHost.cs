@@ -27,8 +27,12 @@ public static class ClusterHost
         silo.ConfigureEndpoints(at.Advertise, at.SiloPort, at.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(at.Advertise));
         silo.Configure<ClusterMembershipOptions>(o =>
         {
+            // Quick enough that a killed worker's grains move within seconds. Orleans adapts the timeout between half
+            // and four times this to the probes' response times, and stretches it while this silo is itself starved,
+            // so a slow but live worker on a loaded machine is not voted dead.
             o.ProbeTimeout = TimeSpan.FromSeconds(2);
-            o.NumMissedProbesLimit = 2;
+            o.NumMissedProbesLimit = 3;
+            o.ExtendProbeTimeoutDuringDegradation = true;
             o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
             o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
         });
@@ -50,9 +54,13 @@ public static class ClusterHost
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(handlers);
-        builder.Services.AddHostedService(sp => new WorkerService(sp.GetRequiredService<IGrainFactory>(), handlers, threads,
-            $"{Dns.GetHostName()}:{at.SiloPort}", sp.GetRequiredService<ILoggerFactory>().CreateLogger("distil.worker"), log));
+        // The silo first: hosted services start in the order they are added, and a worker loop that calls a grain
+        // before its own silo has joined the cluster sees an empty cluster manifest ("No active nodes are compatible
+        // with grain jobboard ... Known nodes with grain type: none"), on a loaded machine for as long as it ran.
         builder.UseOrleans(silo => ConfigureSilo(silo, redis, at));
+        builder.Services.AddHostedService(sp => new WorkerService(sp.GetRequiredService<IGrainFactory>(), handlers, threads,
+            $"{Dns.GetHostName()}:{at.SiloPort}", sp.GetRequiredService<IHostApplicationLifetime>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("distil.worker"), log));
         return builder.Build();
     }
 
@@ -103,10 +111,31 @@ public static class ClusterHost
     }
 }
 
-sealed class WorkerService(IGrainFactory grains, WorkHandlers handlers, int threads, string name, ILogger log, Action<string>? print) : BackgroundService
+/// <summary>
+/// The worker loops of one process. They start once the host (the silo included) has started and the job board
+/// answers, and only then say "ready": a test or a script that waits for that line knows the worker can take work.
+/// </summary>
+sealed class WorkerService(IGrainFactory grains, WorkHandlers handlers, int threads, string name, IHostApplicationLifetime lifetime, ILogger log, Action<string>? print) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stop)
+    protected override async Task ExecuteAsync(CancellationToken stop)
     {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stop.Register(() => started.TrySetCanceled(stop)))
+        {
+            try { await started.Task; } catch (OperationCanceledException) { return; }
+        }
+        var board = grains.GetGrain<IJobBoardGrain>(0);
+        while (true)
+        {
+            try { await board.Active(); break; }
+            catch (Exception e) when (!stop.IsCancellationRequested)
+            {
+                log.LogWarning("worker {Worker}: the job board does not answer yet ({Error}); retrying", name, e.Message);
+                try { await Task.Delay(TimeSpan.FromSeconds(1), stop); } catch (OperationCanceledException) { return; }
+            }
+            catch (Exception) { return; }
+        }
         var loops = Enumerable.Range(0, threads).Select(t =>
         {
             var loop = new WorkerLoop(grains, handlers, threads == 1 ? name : $"{name}#{t}", log)
@@ -117,6 +146,6 @@ sealed class WorkerService(IGrainFactory grains, WorkHandlers handlers, int thre
             return Task.Run(() => loop.RunAsync(stop), stop);
         }).ToArray();
         print?.Invoke($"worker {name} ready: {threads} thread(s), kinds {string.Join(", ", handlers.Kinds)}");
-        return Task.WhenAll(loops);
+        await Task.WhenAll(loops);
     }
 }

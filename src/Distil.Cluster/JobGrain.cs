@@ -58,6 +58,17 @@ public sealed class JobGrain(
                     Refused = $"job '{this.GetPrimaryKeyString()}' exists with other items (fingerprint {existing.Fingerprint[..12]}, " +
                     $"this submission {spec.Fingerprint[..12]}): name the job differently (--job) or resubmit the same items"
                 };
+            if (state.State.Failure != null)
+            {
+                // The same job again after it failed (a worker lacked the teacher, a run root was not shared): try again.
+                log.LogInformation("job {Job}: resubmitted after it failed ({Failure}); its uncommitted items are tried again", this.GetPrimaryKeyString(), state.State.Failure);
+                state.State.Failure = null;
+                failures.Clear();
+                pending.Clear();
+                for (int i = 0; i < state.State.CommittedBy.Count; i++)
+                    if (state.State.CommittedBy[i] == null && !leases.ContainsKey(i)) pending.Enqueue(i);
+                await Persist();
+            }
         }
         else
         {

@@ -63,6 +63,11 @@ public static class JobSubmitter
         return (results, current);
     }
 
+    /// <summary>One line on how a job went: commits, reassignments, dropped duplicates, and each worker's commits.</summary>
+    public static string Summary(string jobId, JobProgress p) =>
+        $"job {jobId}: committed {p.Committed} of {p.Total}, reassigned {p.Reassigned}, duplicates dropped {p.DuplicatesDropped}, by worker " +
+        string.Join(" ", p.CommittedBy.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}"));
+
     /// <summary>Rides out a worker dying or Redis stopping for a while: the cluster call is tried again for up to two minutes.</summary>
     static async Task<T> Retry<T>(Func<Task<T>> call, CancellationToken cancel)
     {

@@ -20,7 +20,7 @@ public static class DigestCommand
         var rounds = new Option<int>("--rounds") { Description = $"SHA-256 rounds per line: the cost of a line (default {DefaultRounds})", DefaultValueFactory = _ => DefaultRounds };
         var cluster = new Option<string?>("--cluster") { Description = OptionMeanings.Describe("--cluster", "(default: run here)") };
         var job = new Option<string?>("--job") { Description = "Job id on the cluster (default: from the items' content, so that a resubmission attaches to the same job)" };
-        var lease = new Option<double>("--lease-seconds") { Description = "Lease of a work item: a worker silent this long loses it (default 10)", DefaultValueFactory = _ => 10 };
+        var lease = WorkerCommand.LeaseOption();
         var cmd = new Command("digest", """
             A stand-in job of known result for testing and measuring cluster mode: each line becomes its SHA-256 applied
             --rounds times. Run with and without --cluster, the outputs are equal byte for byte. See docs/cluster.md.
@@ -53,8 +53,7 @@ public static class DigestCommand
                     last = p.Committed;
                 }, cancel);
                 results = res;
-                Console.WriteLine($"job {id}: committed {final.Committed} of {final.Total}, reassigned {final.Reassigned}, duplicates dropped {final.DuplicatesDropped}, by worker " +
-                    string.Join(" ", final.CommittedBy.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key}={k.Value}")));
+                Console.WriteLine(JobSubmitter.Summary(id, final));
             }
             else results = WorkHandlers.RunLocally(new DigestWork(), [.. items.Select(i => i.Payload)], cancel);
             AtomicFile.Write(r.GetValue(outFile)!, s => { foreach (var b in results) s.Write(b); });

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Distil.Cluster;
 using Distil.Data;
 using Distil.Deploy;
 using Distil.Labels;
@@ -26,19 +27,24 @@ public static class LabelCommand
         var hidden = new Option<string?>("--hidden-layers") { Description = "Also keep these teacher hidden states (fp16, every token), e.g. 0,2,4 (0 = embedding output; layer l-1 is layer l's attention input); TorchSharp teacher only" };
         var engine = new Option<string>("--engine") { Description = "Teacher engine: auto (ONNX Runtime for an ONNX folder, TorchSharp for a classifier folder), torch or onnx", DefaultValueFactory = _ => "auto" };
         var threads = OptionMeanings.Create<int?>("--threads", "of Torch or ONNX Runtime (default: all cores)");
+        var cluster = OptionMeanings.Create<string?>("--cluster", "(default: label here); shards go to the cluster's workers, which need the teacher folder at the same path, and their results come back to this process, the only writer of the store");
+        var lease = WorkerCommand.LeaseOption();
         var cmd = new Command("label", """
             Label a corpus with a teacher into a label store: shards of fp32 logits (and, with --hidden-layers, fp16
             hidden states), addressed by teacher + tokenizer + text, so a sentence the store holds is never labelled
             again. Streamed shard by shard; an interrupted run continues with --resume. `distil search --transfer STORE`
             trains on the store's rows.
 
-            Example:
+            With --cluster the shards are labelled by the workers of an Orleans cluster (`distil worker`); see docs/cluster.md.
+
+            Examples:
               distil label --teacher runs/ft/best --data data/wordnet-sentences/sentences.txt --out runs/labels
+              distil label --teacher runs/ft/best --data sentences.txt --out runs/labels --cluster redis://10.0.0.5:6379
             """);
-        foreach (var o in new Option[] { teacher, data, output, format, text, pair, skip, resume, maxLen, batch, shardRows, hidden, engine, threads })
+        foreach (var o in new Option[] { teacher, data, output, format, text, pair, skip, resume, maxLen, batch, shardRows, hidden, engine, threads, cluster, lease })
             cmd.Options.Add(o);
         RetiredNames.AddTo(cmd);
-        cmd.SetAction(r =>
+        cmd.SetAction(async (r, cancel) =>
         {
             var layers = ParseLayers(r.GetValue(hidden));
             int? n = r.GetValue(threads);
@@ -53,7 +59,15 @@ public static class LabelCommand
             LabelRun.CheckResume(store, job, r.GetValue(resume));
             long total = EstimateRows(corpus);
             AnsiConsole.MarkupLineInterpolated($"label: {t.Spec.Engine} teacher {t.Spec.TeacherPath}, about {total} rows of {corpus} into {store.Dir}");
-            var result = LabelProgressBar.Run(total, report => LabelRun.Run(job, store, t, r.GetValue(resume), r.GetValue(batch), report));
+            LabelResult result;
+            if (r.GetValue(cluster) is { } url)
+            {
+                var (client, grains) = await WorkerCommand.ConnectAsync(url, cancel);
+                using (client)
+                    result = LabelProgressBar.Run(total, report => ClusterLabelRun.Run(grains, job, store, r.GetValue(teacher)!, r.GetValue(engine)!, layers,
+                        r.GetValue(resume), r.GetValue(batch), r.GetValue(lease), m => Console.WriteLine(m), report, cancel));
+            }
+            else result = LabelProgressBar.Run(total, report => LabelRun.Run(job, store, t, r.GetValue(resume), r.GetValue(batch), report));
             AnsiConsole.MarkupLineInterpolated($"{result.RowsLabelled} rows labelled in {result.Seconds:F1} s ({result.RowsPerSecond:F1} rows/s); {result.Shards} shards ({result.ShardsSkipped} done before); {result.Duplicates} rows already in the store or repeated; {result.BadRows} bad rows skipped");
             return ExitCodes.Ok;
         });

@@ -32,13 +32,27 @@ public static class WorkerCommand
                 : ClusterHost.DefaultAdvertise(redis);
             int p = r.GetValue(port);
             var at = p > 0 ? new WorkerEndpoint(ip, p, p + 1) : new WorkerEndpoint(ip, ClusterHost.FreePort(), ClusterHost.FreePort());
-            using var host = ClusterHost.Worker(redis, at, n, Handlers(), line => Console.WriteLine(line));
+            Action<string> print = line => Console.WriteLine(line);
+            using var label = new LabelWork(Math.Max(1, Environment.ProcessorCount / n));
+            using var host = ClusterHost.Worker(redis, at, n, PauseHandler.FromEnvironment([new DigestWork(), label, new SweepWork(SweepCommand.Child)], print), print);
             await host.RunAsync(cancel);
             return ExitCodes.Ok;
         });
         return cmd;
     }
 
-    /// <summary>The kinds of work a worker of this CLI can do.</summary>
-    public static WorkHandlers Handlers() => new([new DigestWork()]);
+    /// <summary>--lease-seconds of the commands that submit to the cluster.</summary>
+    public static Option<double> LeaseOption() => new("--lease-seconds")
+    {
+        Description = OptionMeanings.Describe("--lease-seconds", "(renewed every third of it while the item runs; default 10)"),
+        DefaultValueFactory = _ => 10,
+    };
+
+    /// <summary>A client of the cluster at --cluster, for a submitting command.</summary>
+    public static async Task<(IDisposable Client, IGrainFactory Grains)> ConnectAsync(string url, CancellationToken cancel)
+    {
+        var redis = RedisUrl.Parse(url);
+        var client = await ClusterHost.ConnectAsync(redis, TimeSpan.FromSeconds(60), cancel);
+        return (client, (IGrainFactory)client.Services.GetService(typeof(IGrainFactory))!);
+    }
 }

@@ -41,23 +41,55 @@ public static class LabelRun
     {
         if (teacher.Spec.Difference(store.Spec) is { } why)
             throw DistilException.BadInput($"{store.Dir}: this label store was made by another teacher: {why}; label into another --out");
+        return Run(job, store, resume, 1, shards => [.. shards.Select(s => ShardLabeller.Label(teacher, s, batchSize))], progress);
+    }
+
+    /// <summary>
+    /// The one driver, wherever the labelling runs: the job's shards are planned in order and cut into windows of
+    /// up to <paramref name="window"/> shards not yet in the store; <paramref name="label"/> turns a window into its
+    /// shard files' bytes (here: <see cref="ShardLabeller"/>; on a cluster: other machines), and each is handed to the
+    /// store, which takes it atomically and exactly once. Only one window's rows are in memory at a time.
+    /// </summary>
+    public static LabelResult Run(LabelJob job, LabelStore store, bool resume, int window, Func<IReadOnlyList<LabelShard>, IReadOnlyList<byte[]>> label,
+        Action<LabelProgress>? progress = null)
+    {
+        if (job.Spec.Difference(store.Spec) is { } why)
+            throw DistilException.BadInput($"{store.Dir}: this label store was made by another teacher: {why}; label into another --out");
+        if (window < 1) throw DistilException.Usage($"window {window} must be at least 1");
         CheckResume(store, job, resume);
         var clock = Stopwatch.StartNew();
         var counts = new CorpusCounts();
         int done = 0, skipped = 0;
         long labelled = 0, seen = 0;
+        var todo = new List<LabelShard>(window);
+        void Flush()
+        {
+            if (todo.Count == 0) return;
+            var bytes = label(todo);
+            if (bytes.Count != todo.Count) throw new InvalidOperationException($"{todo.Count} shards labelled into {bytes.Count} results");
+            for (int i = 0; i < todo.Count; i++)
+            {
+                store.Accept(todo[i], bytes[i]);
+                labelled += todo[i].Rows.Count;
+                done++;
+                progress?.Invoke(new LabelProgress(done, skipped, labelled, counts.Rows + counts.Bad, clock.Elapsed));
+            }
+            todo.Clear();
+        }
         foreach (var shard in job.Plan(store, counts))
         {
             seen += shard.Rows.Count;
-            if (store.Has(shard)) skipped++;
-            else
+            if (store.Has(shard))
             {
-                store.Accept(shard, ShardLabeller.Label(teacher, shard, batchSize));
-                labelled += shard.Rows.Count;
+                skipped++;
+                done++;
+                progress?.Invoke(new LabelProgress(done, skipped, labelled, counts.Rows + counts.Bad, clock.Elapsed));
+                continue;
             }
-            done++;
-            progress?.Invoke(new LabelProgress(done, skipped, labelled, counts.Rows + counts.Bad, clock.Elapsed));
+            todo.Add(shard);
+            if (todo.Count == window) Flush();
         }
+        Flush();
         var result = new LabelResult(job.Id, done, skipped, labelled, counts.Rows, counts.Bad, counts.Duplicates, clock.Elapsed.TotalSeconds);
         string jobFile = JobFile(store, job.Id);
         Directory.CreateDirectory(Path.GetDirectoryName(jobFile)!);
