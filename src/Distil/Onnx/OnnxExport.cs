@@ -124,7 +124,13 @@ public static class OnnxExport
             if (load.NewlyInitialised.Any(k => k.StartsWith("classifier.", StringComparison.Ordinal)))
                 throw DistilException.BadInput($"{modelDir}: the folder has no classifier head (classifier.weight); export a fine-tuned model such as runs/ft/best");
             var c = model.Shape;
-            string pooling = model is BertForSequenceClassification b ? b.Config.ClassifierPooling ?? "pooler" : "first token";
+            string pooling = model switch
+            {
+                BertForSequenceClassification b => b.Config.ClassifierPooling ?? "pooler",
+                AlbertForSequenceClassification a => a.Config.ClassifierPooling ?? "pooler",
+                DebertaV2ForSequenceClassification => "context pooler",
+                _ => "first-token head",
+            };
             log?.Invoke($"building the ONNX graph ({ClassifierFolder.ModelType(modelDir)}, {c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {pooling} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");
             return new Loaded(model, i => model.forward(i).Logits, FamilyOnnxExporter.Build(model, o.OrtFused), c.VocabSize, c.TypeVocabSize,
                 FamilyOnnxExporter.MaxSequence(model), model.parameters().Sum(p => p.numel()));
