@@ -62,7 +62,7 @@ public static class AugmentCommand
             string? fmt = r.GetValue(format);
             var file = DatasetReader.Read(r.GetValue(data)!, new ColumnMapping(C(text), C(pair), null, C(domain)),
                 fmt != null ? DataFormats.Parse(fmt) : null, skipBadRows: r.GetValue(skip));
-            var augmenter = TeacherAugmentation.Augmenter(dir, model.bert, tokenizer, options, r.GetValue(maxLen), dev, Console.WriteLine);
+            var augmenter = TeacherAugmentation.Augmenter(dir, model.bert.embeddings.word_embeddings.weight!, tokenizer, options, r.GetValue(maxLen), dev, Console.WriteLine);
             var rows = TeacherAugmentation.Create(augmenter, model, tokenizer, file.Examples, r.GetValue(maxLen), r.GetValue(batch), dev, Console.WriteLine);
             string path = r.GetValue(output)!;
             AugmentedSet.Write(path, model.Config.Labels, rows);

@@ -20,16 +20,17 @@ namespace Distil.Augment;
 public static class TeacherAugmentation
 {
     /// <summary>The augmenter for a teacher folder: its vocabulary, its word embeddings, its MLM head if any.</summary>
-    public static WordReplacementAugmenter Augmenter(string teacherDir, BertModel teacherEncoder, TextTokenizer tokenizer,
+    public static WordReplacementAugmenter Augmenter(string teacherDir, Tensor wordEmbeddings, TextTokenizer tokenizer,
         AugmentOptions options, int maxSeqLen, Device device, Action<string>? log = null)
     {
         // Word replacement reasons in WordPiece terms ("##" continuations, whole-word entries).
         var wordPiece = tokenizer as BertTextTokenizer ?? throw DistilException.BadInput(
             $"{tokenizer.Source}: word-replacement augmentation needs a WordPiece (BERT vocab.txt) teacher, this one is {tokenizer.ModelType}; run without augmentation");
         var vocab = VocabularyInfo.From(wordPiece);
-        var neighbours = new EmbeddingNeighbours(teacherEncoder.embeddings.word_embeddings.weight!, vocab);
+        var neighbours = new EmbeddingNeighbours(wordEmbeddings, vocab);
         MaskedLmRefill? mlm = null;
-        if (options.UseMlm && ModelFolder.TryLoadMaskedLm(teacherDir) is { } lm)
+        // Only a BERT checkpoint has the cls.predictions head MaskedLmRefill runs; other families refill from embeddings.
+        if (options.UseMlm && ClassifierFolder.ModelType(teacherDir) == "bert" && ModelFolder.TryLoadMaskedLm(teacherDir) is { } lm)
         {
             lm.to(device);
             mlm = new MaskedLmRefill(lm, wordPiece, vocab, maxSeqLen, device);
@@ -78,7 +79,7 @@ public static class TeacherAugmentation
             log?.Invoke($"augmented set from cache {path}");
             return path;
         }
-        var augmenter = Augmenter(teacherDir, teacher.bert, tokenizer, options, maxSeqLen, device, log);
+        var augmenter = Augmenter(teacherDir, teacher.bert.embeddings.word_embeddings.weight!, tokenizer, options, maxSeqLen, device, log);
         var rows = Create(augmenter, teacher, tokenizer, data.Examples, maxSeqLen, batchSize, device, log);
         // The training run reads the set from this file, so it must be written; the error says where it is kept.
         try { AugmentedSet.Write(path, teacher.Config.Labels, rows); }

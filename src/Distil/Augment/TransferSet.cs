@@ -79,7 +79,7 @@ public static class TransferSet
     /// for each (B, C), in sentence order. With <paramref name="store"/> (a label store made by `distil label`) the
     /// logits are the store's: a store of this teacher run by TorchSharp must have this teacher's key, or it is refused.
     /// </summary>
-    public static (EncodedExample[] Rows, Tensor TeacherLogits) Label(string teacherDir, BertForSequenceClassification teacher, TextTokenizer tokenizer,
+    public static (EncodedExample[] Rows, Tensor TeacherLogits) Label(string teacherDir, EncoderClassifier teacher, TextTokenizer tokenizer,
         IReadOnlyList<string> sentences, int maxSeqLen, string cacheBeside, int batchSize, Device device, Action<string>? log = null, string? store = null)
     {
         if (store != null && LabelStore.IsStore(store)) return FromStore(teacherDir, teacher, tokenizer, sentences, maxSeqLen, store, log);
@@ -91,11 +91,11 @@ public static class TransferSet
         var logits = TeacherLogitsCache.GetOrCompute(teacherDir, teacher, unlabelled, cacheBeside, batchSize, tokenizer.Pad, device, log);
         var argmax = logits.argmax(1).data<long>().ToArray();
         var rows = unlabelled.Select((e, i) => e with { Label = argmax[i] }).ToArray();
-        log?.Invoke($"transfer: {rows.Length} sentences labelled by the teacher ({string.Join(", ", teacher.Config.Labels.Select((l, c) => $"{l} {argmax.Count(a => a == c)}"))})");
+        log?.Invoke($"transfer: {rows.Length} sentences labelled by the teacher ({string.Join(", ", teacher.Shape.Labels.Select((l, c) => $"{l} {argmax.Count(a => a == c)}"))})");
         return (rows, logits);
     }
 
-    static (EncodedExample[] Rows, Tensor TeacherLogits) FromStore(string teacherDir, BertForSequenceClassification teacher, TextTokenizer tokenizer,
+    static (EncodedExample[] Rows, Tensor TeacherLogits) FromStore(string teacherDir, EncoderClassifier teacher, TextTokenizer tokenizer,
         IReadOnlyList<string> sentences, int maxSeqLen, string storeDir, Action<string>? log)
     {
         var store = LabelStore.Open(storeDir);
@@ -103,8 +103,8 @@ public static class TransferSet
         string key = LabelSpec.HashFiles(teacherDir, ["config.json", "model.safetensors", "pytorch_model.bin"]);
         if (spec.Engine == "torch" && spec.TeacherKey != key)
             throw DistilException.BadInput($"{storeDir}: the label store was made by teacher {spec.TeacherPath} (key {spec.TeacherKey}), not by --teacher {teacherDir} (key {key}); label the transfer set with this teacher");
-        if (!spec.Labels.SequenceEqual(teacher.Config.Labels))
-            throw DistilException.BadInput($"{storeDir}: the store's labels [{string.Join(", ", spec.Labels)}] are not the teacher's [{string.Join(", ", teacher.Config.Labels)}]");
+        if (!spec.Labels.SequenceEqual(teacher.Shape.Labels))
+            throw DistilException.BadInput($"{storeDir}: the store's labels [{string.Join(", ", spec.Labels)}] are not the teacher's [{string.Join(", ", teacher.Shape.Labels)}]");
         if (spec.Engine != "torch") log?.Invoke($"transfer: logits of {storeDir} come from the {spec.Engine} export {spec.TeacherPath}");
         var logitsOf = new Dictionary<UInt128, float[]>();
         foreach (var (row, l) in store.Rows()) logitsOf.TryAdd(row.Key, l);

@@ -31,7 +31,7 @@ public static class TeacherView
         }).ToArray();
 
     /// <summary>One teacher pass over <paramref name="examples"/> (batched by length), in their order.</summary>
-    public static TeacherOutputs Run(BertForSequenceClassification teacher, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device)
+    public static TeacherOutputs Run(EncoderClassifier teacher, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device)
     {
         teacher.eval();
         var logits = new float[examples.Count][];
@@ -54,7 +54,7 @@ public static class TeacherView
                     pooled[chunk[k]] = h[k].clone().MoveToOuterDisposeScope();
                 }
             }
-        var stacked = examples.Count > 0 ? stack(pooled, 0) : zeros(0, teacher.Config.HiddenSize); // (N, H)
+        var stacked = examples.Count > 0 ? stack(pooled, 0) : zeros(0, teacher.Shape.HiddenSize); // (N, H)
         foreach (var t in pooled) t.Dispose();
         return new TeacherOutputs(logits, stacked);
     }
