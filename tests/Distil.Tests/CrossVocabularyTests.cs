@@ -122,7 +122,7 @@ public sealed class CrossVocabularyTests : IDisposable
     [Theory]
     [InlineData("tinybert", "embedding/mse")]
     [InlineData("distilbert", "hidden/cosine")]
-    [InlineData("minilm", "_relation/kl")]
+    [InlineData("minilm", "attention/kl")]
     public void A_token_level_match_between_vocabularies_is_refused_before_training(string preset, string match)
     {
         string teacher = Teacher(), studentTok = StudentTokenizer();

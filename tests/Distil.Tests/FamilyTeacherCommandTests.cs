@@ -39,8 +39,9 @@ public sealed class FamilyTeacherCommandTests
               "retrain": { "training": { "epochs": 1 } }, "log_every_steps": 2 }
             """);
         string run = Path.Combine(t.Path, "adabert");
-        Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--teacher", teacher, "--train", train, "--dev", dev, "--config", config, "--out", run,
-            "--k-max", "2", "--hidden", "8", "--search-epochs", "1", "--batch-size", "8", "--max-seq-len", "16", "--threads", "1"]));
+        var (code, output) = CliCapture.Run("search", "--teacher", teacher, "--train", train, "--dev", dev, "--config", config, "--out", run,
+            "--k-max", "2", "--hidden", "8", "--search-epochs", "1", "--batch-size", "8", "--max-seq-len", "16", "--threads", "1");
+        Assert.True(code == ExitCodes.Ok, output);
 
         var result = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!;
         Assert.Equal(EvalAccuracy(teacher, dev, t.Path), result["teacher"]!["dev"]!["accuracy"]!.GetValue<double>(), 6);
@@ -71,9 +72,10 @@ public sealed class FamilyTeacherCommandTests
         string train = Data("train.tsv", 20), dev = Data("dev.tsv", 8), test = Data("test.tsv", 8);
         string teacher = FineTunedRoberta(t.Path, FamilyFineTuneTests.Data("ft-train.tsv", 32, 1), FamilyFineTuneTests.Data("ft-dev.tsv", 8, 2));
         string run = Path.Combine(t.Path, "l2a");
-        Assert.Equal(ExitCodes.Ok, CliApp.Run(["l2a", "--teacher", teacher, "--target", "a", "--sources", "b,c", "--train", train, "--dev", dev,
-            "--test", test, "--data-portion", "0.5", "--student", "L1-H16-A2-I32", "--max-seq-len", "16", "--max-steps", "2", "--eval-every", "2",
-            "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "2", "--augment", "1", "--threads", "1", "--out", run]));
+        var (code, output) = CliCapture.Run("l2a", "--teacher", teacher, "--target", "a", "--sources", "b,c", "--train", train, "--dev", dev,
+            "--test", test, "--data-portion", "0.5", "--student", "L1-H16-A2-I32", "--init", "random", "--max-seq-len", "16", "--max-steps", "2", "--eval-every", "2",
+            "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "2", "--augment", "1", "--threads", "1", "--out", run);
+        Assert.True(code == ExitCodes.Ok, output);
 
         var result = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!;
         var arms = result["arms"]!.AsArray();

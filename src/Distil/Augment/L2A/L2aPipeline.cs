@@ -33,6 +33,8 @@ public static class L2aPipeline
         var clock = Stopwatch.StartNew();
         var (teacher, _) = EncoderFamilies.LoadForClassification(c.Teacher!); // any encoder family
         teacher.to(device);
+        if (c.Init == "teacher" && teacher is not BertForSequenceClassification) // before anything is generated
+            throw DistilException.Usage($"--init teacher copies BERT layers into the scout and the arms; this teacher is {teacher.GetType().Name}: use --init random");
         var tokenizer = TokenizerFolder.Load(c.Teacher!);
         long pad = tokenizer.Pad;
         int maxLen = c.Data.MaxSeqLen;
@@ -86,8 +88,7 @@ public static class L2aPipeline
             SelectorTraining.StaticFeatures(poolLogits, keepRows.Select(i => dScore[i]).ToArray(), poolPooled, targetView.Pooled, pool));
 
         // Reinforced selector against a scout student of the same shape and init as the final students.
-        var scout = StudentInit.Create(studentShape, c.Init == "teacher" ? teacher as BertForSequenceClassification
-            ?? throw DistilException.Usage($"--init teacher copies BERT layers; this teacher is {teacher.GetType().Name}: use --init random") : null, c.Init, c.Training.Seed);
+        var scout = StudentInit.Create(studentShape, teacher as BertForSequenceClassification, c.Init, c.Training.Seed);
         scout.to(device);
         using var selector = new ReinforcedSelector(CandidatePool.FeatureNames.Length, 16, c.SelectorLearningRate, c.Training.Seed);
         var heldOut = Encode(dev, tokenizer, labels, maxLen);
