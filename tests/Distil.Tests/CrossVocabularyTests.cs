@@ -139,6 +139,30 @@ public sealed class CrossVocabularyTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(Path.GetDirectoryName(train)!, ".distil-cache")));
     }
 
+    /// <summary>
+    /// A folder whose tokenizer is vocab.json + merges.txt exports and quantizes with those files beside the graph: the
+    /// export folder tokenises as the model folder does (ONNX Runtime gives `distil predict`'s logits on the same text).
+    /// </summary>
+    [Fact]
+    public void A_bpe_roberta_folder_exports_and_quantizes_with_its_own_tokenizer_files()
+    {
+        string teacher = Teacher();
+        string onnx = Path.Combine(tmp.Path, "onnx"), int8 = Path.Combine(tmp.Path, "int8");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["export", "--model", teacher, "--out", onnx, "--max-seq-len", "48"]));
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["quantize", "--model", onnx, "--out", int8, "--max-seq-len", "48"]));
+        foreach (var dir in new[] { onnx, int8 })
+        {
+            Assert.True(File.Exists(Path.Combine(dir, "vocab.json")) && File.Exists(Path.Combine(dir, "merges.txt")), dir);
+            Assert.False(File.Exists(Path.Combine(dir, "vocab.txt")));
+        }
+        (string, string?)[] texts = [("the movie was great .", null), ("the food was awful !", null), ("fine", null)];
+        var torch = Distil.Cli.Commands.PredictCommand.Predict(teacher, texts, 48);
+        using var predictor = Distil.Deploy.DistilPredictor.Load(onnx, new Distil.Deploy.PredictorOptions { MaxSeqLen = 48 });
+        var ort = predictor.Logits(texts);
+        for (int i = 0; i < texts.Length; i++)
+            for (int k = 0; k < 2; k++) Assert.Equal(torch[i].Logits[k], ort[i][k], 4);
+    }
+
     /// <summary>The same tokenizer given as --student-tokenizer is no cross-vocabulary run: token-level matches stay allowed.</summary>
     [Fact]
     public void The_same_vocabulary_as_student_tokenizer_keeps_every_match()
