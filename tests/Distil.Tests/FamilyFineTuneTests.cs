@@ -13,16 +13,23 @@ public class FamilyFineTuneTests
     static readonly string[] Vocab = new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "!" }.Concat(TinyBert.Words).ToArray();
 
     /// <summary>A bare base-model checkpoint (keys without the family prefix, as HF saves RobertaModel / DistilBertModel), no head.</summary>
-    static string Pretrained(string family)
+    internal static string Pretrained(string family)
     {
         string dir = TempDir.Scratch("family-pretrained");
         File.WriteAllLines(Path.Combine(dir, "vocab.txt"), Vocab);
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"do_lower_case": true}""");
         torch.manual_seed(5);
-        if (family == "roberta")
+        if (family == "electra")
+        {
+            var c = TinyFamilies.Electra() with { VocabSize = Vocab.Length, HiddenDropoutProb = 0, AttentionProbsDropoutProb = 0, Id2Label = null, Label2Id = null };
+            using var m = new ElectraModel(c);
+            File.WriteAllText(Path.Combine(dir, "config.json"), c.ToJson());
+            StateDictLoader.SaveStateDict(m, Path.Combine(dir, "model.safetensors"));
+        }
+        else if (family is "roberta" or "xlm-roberta")
         {
             // pad_token_id 0: the [PAD] of the BERT vocab the test tokenises with; positions then start at 1.
-            var c = TinyFamilies.Roberta(pad: 0) with { VocabSize = Vocab.Length, HiddenDropoutProb = 0, AttentionProbsDropoutProb = 0, Id2Label = null, Label2Id = null };
+            var c = TinyFamilies.Roberta(family, pad: 0) with { VocabSize = Vocab.Length, HiddenDropoutProb = 0, AttentionProbsDropoutProb = 0, Id2Label = null, Label2Id = null };
             using var m = new RobertaModel(c);
             File.WriteAllText(Path.Combine(dir, "config.json"), c.ToJson());
             StateDictLoader.SaveStateDict(m, Path.Combine(dir, "model.safetensors"));
@@ -37,7 +44,7 @@ public class FamilyFineTuneTests
         return dir;
     }
 
-    static string Data(string name, int rows, int seed)
+    internal static string Data(string name, int rows, int seed)
     {
         var rng = new Random(seed);
         var w = TinyBert.Words;

@@ -64,7 +64,7 @@ public static class AugmentCommand
             string? fmt = r.GetValue(format);
             var file = DatasetReader.Read(r.GetValue(data)!, new ColumnMapping(C(text), C(pair), null, C(domain)),
                 fmt != null ? DataFormats.Parse(fmt) : null, skipBadRows: r.GetValue(skip));
-            var augmenter = TeacherAugmentation.Augmenter(dir, model.bert, tokenizer, options, r.GetValue(maxLen), dev, Console.WriteLine);
+            var augmenter = TeacherAugmentation.Augmenter(dir, model.bert.embeddings.word_embeddings.weight!, tokenizer, options, r.GetValue(maxLen), dev, Console.WriteLine);
             var labels = TeacherLabels.Open(r.GetValue(store), r.GetValue(data)!, new TorchLabelTeacher(dir, model, tokenizer, r.GetValue(maxLen), dev), r.GetValue(batch), Console.WriteLine);
             var rows = TeacherAugmentation.Create(augmenter, labels, model.Config.Labels, file.Examples, Console.WriteLine);
             string path = r.GetValue(output)!;

@@ -29,6 +29,7 @@ public static class DistillCommand
         void Add<T>(Option<T> o, string path) { cmd.Options.Add(o); common.Map(o, path); }
         Add(OptionMeanings.Create<string?>("--teacher"), "teacher");
         Add(OptionMeanings.Create<string?>("--student", "(default L4-H312), or ALBERT albert-L<layers>-H<hidden>-E<embedding>[-A<heads>][-I<ffn>][-G<groups>] (e.g. albert-L6-H384-E128: 6 layers sharing one layer's weights)"), "student");
+        Add(new Option<string?>("--student-tokenizer") { Description = "Folder with the student's own tokenizer (e.g. a BERT vocab.txt) when it differs from the teacher's: each side tokenises the text itself; only logits, labels and cls_hidden matches (default: the teacher's tokenizer)" }, "student_tokenizer");
         Add(OptionMeanings.Create<string?>("--init", "; here random (default) or teacher"), "init");
         Add(new Option<string?>("--preset") { Description = $"{string.Join(", ", DistillationPresets.Names)} (default kd)" }, "preset");
         Add(OptionMeanings.Create<double>("--temperature", "(default 2)"), "temperature");

@@ -39,7 +39,7 @@ public static class EvalCommand
         {
             var dev = CommonOptions.Setup(r.GetValue(device), r.GetValue(threads));
             string dir = r.GetValue(model)!;
-            using var m = ClassifierFolder.Load(dir); // a BERT or an AdaBERT CNN folder, by config.json's model_type
+            using var m = ClassifierFolder.Load(dir); // any encoder family or an AdaBERT CNN folder, by config.json's model_type
             m.Module.to(dev);
             var tokenizer = TokenizerFolder.Load(dir);
             Column? C(Option<string?> o) => r.GetValue(o) is string s ? Column.Parse(s) : null;

@@ -75,13 +75,13 @@ public static class PredictCommand
     public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<(string Text, string? Pair)> inputs, int maxSeqLen)
     {
         // An export folder (distil export / quantize) runs in ONNX Runtime.
-        if (File.Exists(Path.Combine(modelDir, "model.onnx")) && !File.Exists(Path.Combine(modelDir, ModelFolder.WeightsFile)))
+        if (File.Exists(Path.Combine(modelDir, "model.onnx")) && !WeightFiles.Exists(AtomicFolder.ResolveForReading(modelDir)))
         {
             using var predictor = Distil.Deploy.DistilPredictor.Load(modelDir, new Distil.Deploy.PredictorOptions { MaxSeqLen = maxSeqLen });
             var onnxLogits = predictor.Logits(inputs);
             return inputs.Select((x, i) => FromLogits(x.Text, predictor.Labels, onnxLogits[i])).ToArray();
         }
-        using var m = ClassifierFolder.Load(modelDir); // a BERT or an AdaBERT CNN folder, by config.json's model_type
+        using var m = ClassifierFolder.Load(modelDir); // any encoder family or an AdaBERT CNN folder, by config.json's model_type
         var tokenizer = TokenizerFolder.Load(modelDir);
         var labels = m.Labels;
         var encoded = inputs.Select(x =>

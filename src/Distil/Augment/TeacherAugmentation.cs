@@ -18,16 +18,17 @@ namespace Distil.Augment;
 public static class TeacherAugmentation
 {
     /// <summary>The augmenter for a teacher folder: its vocabulary, its word embeddings, its MLM head if any.</summary>
-    public static WordReplacementAugmenter Augmenter(string teacherDir, BertModel teacherEncoder, TextTokenizer tokenizer,
+    public static WordReplacementAugmenter Augmenter(string teacherDir, Tensor wordEmbeddings, TextTokenizer tokenizer,
         AugmentOptions options, int maxSeqLen, Device device, Action<string>? log = null)
     {
         // Word replacement reasons in WordPiece terms ("##" continuations, whole-word entries).
         var wordPiece = tokenizer as BertTextTokenizer ?? throw DistilException.BadInput(
             $"{tokenizer.Source}: word-replacement augmentation needs a WordPiece (BERT vocab.txt) teacher, this one is {tokenizer.ModelType}; run without augmentation");
         var vocab = VocabularyInfo.From(wordPiece);
-        var neighbours = new EmbeddingNeighbours(teacherEncoder.embeddings.word_embeddings.weight!, vocab);
+        var neighbours = new EmbeddingNeighbours(wordEmbeddings, vocab);
         MaskedLmRefill? mlm = null;
-        if (options.UseMlm && ModelFolder.TryLoadMaskedLm(teacherDir) is { } lm)
+        // Only a BERT checkpoint has the cls.predictions head MaskedLmRefill runs; other families refill from embeddings.
+        if (options.UseMlm && ClassifierFolder.ModelType(teacherDir) == "bert" && ModelFolder.TryLoadMaskedLm(teacherDir) is { } lm)
         {
             lm.to(device);
             mlm = new MaskedLmRefill(lm, wordPiece, vocab, maxSeqLen, device);
@@ -65,7 +66,7 @@ public static class TeacherAugmentation
         TaskData data, AugmentOptions options, int maxSeqLen, TeacherLabels labels, Device device, Action<string>? log = null)
     {
         options.Validate();
-        var augmenter = Augmenter(teacherDir, teacher.bert, tokenizer, options, maxSeqLen, device, log);
+        var augmenter = Augmenter(teacherDir, teacher.bert.embeddings.word_embeddings.weight!, tokenizer, options, maxSeqLen, device, log);
         var rows = Create(augmenter, labels, teacher.Config.Labels, data.Train.Examples, log);
         var extra = ExampleEncoder.Encode(AsExamples(rows), tokenizer, data.Labels, data.Domains, maxSeqLen);
         log?.Invoke($"training on {data.TrainSet.Length} examples + {extra.Length} augmented");

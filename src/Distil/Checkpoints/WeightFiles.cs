@@ -15,6 +15,28 @@ public static class WeightFiles
         PytorchIndex = "pytorch_model.bin.index.json";
 
     /// <summary>
+    /// The weight files <see cref="Read"/> would read from <paramref name="folder"/>: the one checkpoint file, or a shard
+    /// index and the shards it names; empty when the folder holds none of the four formats.
+    /// </summary>
+    public static IReadOnlyList<string> Files(string folder)
+    {
+        foreach (string name in new[] { ModelFolder.WeightsFile, SafeTensorsIndex, PytorchFile, PytorchIndex })
+        {
+            string path = Path.Combine(folder, name);
+            if (!File.Exists(path)) continue;
+            if (!name.EndsWith(".json", StringComparison.Ordinal)) return [path];
+            return [path, .. ReadWeightMap(path).Values.Distinct(StringComparer.Ordinal).Select(f => Path.Combine(folder, f))];
+        }
+        return [];
+    }
+
+    /// <summary>Whether <paramref name="folder"/> holds weights in any format <see cref="Read"/> reads (a TorchSharp model folder, not an export).</summary>
+    public static bool Exists(string folder) => Files(folder).Count > 0;
+
+    /// <summary>Bytes on disk of the weights (every shard of a sharded checkpoint).</summary>
+    public static long TotalBytes(string folder) => Files(folder).Where(File.Exists).Sum(f => new FileInfo(f).Length);
+
+    /// <summary>
     /// The tensors of <paramref name="folder"/> (already resolved for reading) and the file they came from (the index
     /// for a sharded checkpoint), for error messages. The caller owns and disposes the tensors.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Onnx;
 using Distil.Text;
@@ -54,7 +55,7 @@ public sealed class DistilPredictor : IDisposable
         if (!Directory.Exists(folder)) throw DistilException.NotFound($"{folder}: folder not found; make one with `distil export --model DIR --out {folder}`");
         string onnx = Path.Combine(folder, options.OnnxFile);
         if (!File.Exists(onnx))
-            throw DistilException.NotFound(File.Exists(Path.Combine(folder, "model.safetensors"))
+            throw DistilException.NotFound(WeightFiles.Exists(folder)
                 ? $"{folder} is a TorchSharp model folder, not an export; run `distil export --model {folder} --out {folder.TrimEnd('/')}-onnx` first"
                 : $"{onnx}: not found; make the folder with `distil export`");
         var tokenizer = TokenizerFolder.Load(folder);

@@ -123,12 +123,15 @@ public static class InferenceBench
             yield return new Target(name, folder, true, precision, Path.GetFullPath(folder));
             yield break;
         }
-        if (!File.Exists(Path.Combine(folder, ModelFolder.WeightsFile)))
-            throw DistilException.NotFound($"{path}: no {OnnxExport.OnnxFile} or {ModelFolder.WeightsFile}; pass a model folder, an export folder or a run folder");
+        if (!WeightFiles.Exists(folder))
+            throw DistilException.NotFound($"{path}: no {OnnxExport.OnnxFile} or model weights ({ModelFolder.WeightsFile}, {WeightFiles.PytorchFile} or a shard index); pass a model folder, an export folder or a run folder");
         yield return new Target(name, folder, false, "fp32", Path.GetFullPath(folder));
 
         // Standard ONNX operators always; with OrtFused also the graph with ORT's fused kernels, each with its int8 variants.
-        foreach (bool fused in o.OrtFused ? new[] { false, true } : [false])
+        // ORT's fused kernels exist for BERT's layer only (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA).
+        bool bertLayers = ClassifierFolder.ModelType(folder) is "bert" or "roberta" or "xlm-roberta" or "camembert" or "electra";
+        if (o.OrtFused && !bertLayers) log?.Invoke($"{name}: {ClassifierFolder.ModelType(folder)} has no ORT fused-kernel graph; benchmarking the standard-operator export only");
+        foreach (bool fused in o.OrtFused && bertLayers ? new[] { false, true } : [false])
         {
             string onnxName = fused ? name + " (fused)" : name;
             string onnxDir = Path.Combine(scratch, $"{name}-{Guid.NewGuid().ToString("N")[..6]}-fp32");
@@ -198,7 +201,7 @@ public static class InferenceBench
 
     static int VocabSize(string folder) => SizesOf(folder).Vocab;
 
-    /// <summary>vocab_size and max_position_embeddings of any model folder's config.json (BERT and AdaBERT CNN both have them).</summary>
+    /// <summary>vocab_size and the longest sequence (max_position_embeddings, less RoBERTa's offset) of any model folder's config.json.</summary>
     static (int Vocab, int MaxPositions) SizesOf(string folder)
     {
         string path = Path.Combine(folder, ModelFolder.ConfigFile);
@@ -210,7 +213,11 @@ public static class InferenceBench
             int Get(string key, int fallback) => root.TryGetProperty(key, out var v) && v.TryGetInt32(out int i) ? i : fallback;
             int vocab = Get("vocab_size", 0);
             if (vocab < 1) throw DistilException.BadInput($"{path}: no positive vocab_size");
-            return (vocab, Get("max_position_embeddings", 512));
+            int positions = Get("max_position_embeddings", 512);
+            // RoBERTa-family positions start after padding_idx: the table holds padding_idx + 1 rows more than tokens.
+            bool roberta = root.TryGetProperty("model_type", out var type) && type.ValueKind == System.Text.Json.JsonValueKind.String
+                && RobertaFamily.Architectures.ContainsKey(type.GetString()!);
+            return (vocab, roberta ? positions - Get("pad_token_id", 1) - 1 : positions);
         }
         catch (System.Text.Json.JsonException e) { throw DistilException.BadInput($"{path}: not valid JSON ({e.Message})"); }
     }
@@ -242,7 +249,7 @@ public static class InferenceBench
         // What a deployment holds: the pooler is unused (so not exported) under mean pooling.
         bool meanPooled = model.Module is BertForSequenceClassification bert && bert.Config.ClassifierPooling == "mean";
         long parameters = model.Module.named_parameters().Where(p => !meanPooled || !p.name.StartsWith("bert.pooler.", StringComparison.Ordinal)).Sum(p => p.parameter.numel());
-        long bytes = new FileInfo(Path.Combine(t.Folder, ModelFolder.WeightsFile)).Length;
+        long bytes = WeightFiles.TotalBytes(t.Folder);
         return new BenchRow(t.Model, TorchSharpEngine, t.Precision, parameters, bytes, latency, throughput, accuracy, examples?.Count ?? 0, t.Source);
     }
 

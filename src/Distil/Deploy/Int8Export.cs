@@ -4,6 +4,7 @@ using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Deploy;
 using Distil.Onnx;
+using Distil.Text;
 using Google.Protobuf;
 using Onnx;
 
@@ -27,7 +28,6 @@ public sealed record Int8ExportReport(string Folder, string Source, long Fp32Byt
 public static class Int8Export
 {
     public const string ReportFile = "quantize_report.json";
-    static readonly string[] CopiedFiles = [ModelFolder.ConfigFile, "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"];
 
     public static Int8ExportReport QuantizeFolder(string modelDir, string outDir, QuantizeOptions q, string? dataPath = null, int maxSeqLen = 128,
         double? maxAccuracyDropPoints = null, int threads = 1, Action<string>? log = null)
@@ -40,8 +40,8 @@ public static class Int8Export
         using var scratch = new ScratchDir();
         if (!File.Exists(Path.Combine(source, OnnxExport.OnnxFile)))
         {
-            if (!File.Exists(Path.Combine(source, ModelFolder.WeightsFile)))
-                throw DistilException.NotFound($"{modelDir}: neither {OnnxExport.OnnxFile} nor {ModelFolder.WeightsFile} is there; pass an export folder or a classifier folder");
+            if (!WeightFiles.Exists(source))
+                throw DistilException.NotFound($"{modelDir}: neither {OnnxExport.OnnxFile} nor model weights ({ModelFolder.WeightsFile}, {WeightFiles.PytorchFile} or a shard index) are there; pass an export folder or a classifier folder");
             log?.Invoke($"{modelDir} is a TorchSharp folder: exporting it to fp32 ONNX first (checked)");
             OnnxExport.Export(source, scratch.Path, new ExportOptions { MaxSeqLen = maxSeqLen, Threads = threads }, log);
             source = scratch.Path;
@@ -59,14 +59,14 @@ public static class Int8Export
         {
             string int8Path = Path.Combine(tmp, OnnxExport.OnnxFile);
             AtomicFile.Write(int8Path, s => int8.WriteTo(s));
-            foreach (var f in CopiedFiles.Where(f => File.Exists(Path.Combine(source, f))))
+            foreach (var f in OnnxExport.CopiedFiles.Where(f => File.Exists(Path.Combine(source, f))))
                 File.Copy(Path.Combine(source, f), Path.Combine(tmp, f));
 
             var comparisons = new List<Int8Comparison>();
             using (var a = DistilPredictor.Load(source, new PredictorOptions { MaxSeqLen = maxSeqLen, Threads = threads }))
             using (var b = DistilPredictor.Load(tmp, new PredictorOptions { MaxSeqLen = maxSeqLen, Threads = threads }))
             {
-                var words = File.ReadLines(Path.Combine(source, "vocab.txt")).Where(w => !w.StartsWith('[') && !w.StartsWith("##")).Take(2000).ToArray();
+                var words = RandomWords(source);
                 var rng = new Random(11);
                 var random = Enumerable.Range(0, 32).Select(_ => new Example(
                     string.Join(' ', Enumerable.Range(0, rng.Next(1, 30)).Select(_ => words[rng.Next(words.Length)])), null, null, null, "random")).ToList();
@@ -89,6 +89,16 @@ public static class Int8Export
             File.WriteAllText(Path.Combine(tmp, ReportFile), JsonSerializer.Serialize(report, OnnxExport.ReportJson));
         });
         return report!;
+    }
+
+    /// <summary>Whole words of the folder's vocabulary for the random check set: vocab.txt's, or any tokenizer's decoded tokens.</summary>
+    static string[] RandomWords(string folder)
+    {
+        string vocab = Path.Combine(folder, TokenizerFolder.VocabTxtFile);
+        if (File.Exists(vocab)) return File.ReadLines(vocab).Where(w => !w.StartsWith('[') && !w.StartsWith("##")).Take(2000).ToArray();
+        var tokenizer = TokenizerFolder.Load(folder);
+        return Enumerable.Range(0, Math.Min(tokenizer.VocabSize, 5000)).Select(id => tokenizer.Decode([id]).Trim())
+            .Where(w => w.Length > 1 && w.All(char.IsLetter)).Take(2000).ToArray();
     }
 
     static Int8Comparison Compare(string set, IReadOnlyList<Example> examples, DistilPredictor fp32, DistilPredictor int8, bool labelled)

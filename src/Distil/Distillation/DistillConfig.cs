@@ -17,6 +17,11 @@ public sealed record DistillConfig : IRunConfig
     [JsonPropertyName("init")] public string Init { get; init; } = "random";
     /// <summary>kd, distilbert, pkd, tinybert or minilm; ignored when matches are given.</summary>
     [JsonPropertyName("preset")] public string Preset { get; init; } = "kd";
+    /// <summary>
+    /// A folder with the student's own tokenizer (e.g. a BERT vocab.txt) when it is not the teacher's: each side then
+    /// tokenises the text itself, and only sentence-level matches (logits, labels, cls_hidden) are allowed (<see cref="CrossVocabulary"/>).
+    /// </summary>
+    [JsonPropertyName("student_tokenizer")] public string? StudentTokenizer { get; init; }
     /// <summary>Explicit matches (one stage), replacing the preset's.</summary>
     [JsonPropertyName("matches")] public List<IntermediateMatch>? Matches { get; init; }
     [JsonPropertyName("temperature")] public double Temperature { get; init; } = 2.0;

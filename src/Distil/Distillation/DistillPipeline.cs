@@ -40,13 +40,27 @@ public static class DistillPipeline
         var (teacher, _) = EncoderFamilies.LoadForClassification(c.Teacher!);
         teacher.to(device);
         var tokenizer = TokenizerFolder.Load(c.Teacher!);
+        // A student with its own tokenizer: each side tokenises the text itself (CrossVocabulary).
+        var studentTokenizer = c.StudentTokenizer != null ? TokenizerFolder.Load(c.StudentTokenizer) : tokenizer;
+        bool crossVocab = !ReferenceEquals(studentTokenizer, tokenizer) && !CrossVocabulary.SameVocabulary(tokenizer, studentTokenizer);
+        if (crossVocab && c.Augment.Copies > 0) throw DistilException.Usage("--augment needs one vocabulary (the teacher's masked LM writes the copies); leave it out with --student-tokenizer");
+        if (crossVocab && c.Init == "teacher") throw DistilException.Usage("--init teacher copies the teacher's embeddings, which belong to its vocabulary; use --init random with --student-tokenizer");
         var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Shape));
+        if (crossVocab && c.Transfer.Enabled) throw DistilException.Usage("--transfer with --student-tokenizer is not supported yet (the transfer rows are tokenised for the teacher only); leave one out");
         // An ALBERT student is validated and matched through its hidden-side shape (every hidden state is H wide).
-        var albertConfig = AlbertStudents.IsAlbert(c.Student) ? AlbertStudents.FromName(c.Student, teacher.Shape) : null;
-        var studentConfig = albertConfig?.Shape ?? StudentShapes.FromName(c.Student, teacher.Shape);
+        var studentBase = crossVocab
+            ? teacher.Shape with { VocabSize = studentTokenizer.VocabSize, PadTokenId = studentTokenizer.Pad, TypeVocabSize = Math.Max(2, teacher.Shape.TypeVocabSize) }
+            : teacher.Shape;
+        var albertConfig = AlbertStudents.IsAlbert(c.Student) ? AlbertStudents.FromName(c.Student, studentBase) : null;
+        var studentConfig = albertConfig?.Shape ?? StudentShapes.FromName(c.Student, studentBase);
         var plan = c.Matches is { } explicitMatches
             ? new DistillationPlan("custom", new[] { (IReadOnlyList<IntermediateMatch>)explicitMatches })
             : DistillationPresets.Get(c.Preset, teacher.Shape, studentConfig, c.Temperature, c.Alpha);
+        if (crossVocab)
+        {
+            CrossVocabulary.CheckPlan(plan, tokenizer, studentTokenizer); // before any training
+            runner.Say($"cross-vocabulary distillation: teacher {tokenizer.ModelType} tokenizer ({tokenizer.VocabSize} tokens), student {studentTokenizer.ModelType} ({studentTokenizer.VocabSize}); the teacher's outputs are computed once on its own tokens");
+        }
         foreach (var stage in plan.Stages) MatchRegistry.Validate(stage, teacher.Shape, studentConfig); // before any training
         // After the plan is checked (labelling a transfer set can take long). Every teacher label of this run goes through
         // one label store: a row labelled before (by any command) is read back.
@@ -70,17 +84,21 @@ public static class DistillPipeline
             data = data with { TrainSet = data.TrainSet.Concat(rows).ToArray() };
             ctx.Log?.Invoke($"training on {data.TrainSet.Length - rows.Length} rows + {rows.Length} transfer sentences labelled by the teacher");
         }
-        runner.CheckMemory("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Shape, studentConfig, data, b), c.Training.MemoryLimitMb);
+        // The student's rows: the same rows in the same order, through its own tokenizer (the teacher's labels are read by text).
+        var studentData = crossVocab ? TaskData.Load(c.Data, studentTokenizer, LabelSet.FromConfig(teacher.Shape)) : data;
+        runner.CheckMemory("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Shape, studentConfig, studentData, b), c.Training.MemoryLimitMb);
 
         EncoderClassifier student = albertConfig != null
             ? AlbertStudents.Create(albertConfig, c.Init == "teacher" ? BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed)
             : StudentInit.Create(studentConfig, c.Init == "teacher" ? BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed);
         runner.Say($"student {c.Student}: {student.parameters().Sum(p => p.numel()):N0} parameters, {StudentShapes.NonEmbeddingParameters(student):N0} outside the embeddings");
         student.to(device);
-        long pad = tokenizer.Pad;
-        // Logit-only stages read the teacher's logits of every row (the transfer rows': those given with them).
+        long pad = studentTokenizer.Pad, teacherPad = tokenizer.Pad;
+        string studentTokenizerDir = crossVocab ? c.StudentTokenizer! : c.Teacher!;
+        // Logit-only stages read the teacher's logits of every row (the transfer rows': those given with them); across
+        // vocabularies the teacher never sees the student's ids, so its logits always come from the store.
         Tensor? cached = null;
-        if (c.CacheTeacherLogits && plan.Stages.Any(MatchRegistry.LogitsOnly))
+        if ((c.CacheTeacherLogits || crossVocab) && plan.Stages.Any(MatchRegistry.LogitsOnly))
         {
             var own = tensor(Store().Logits(texts).SelectMany(l => l).ToArray()).view(texts.Count, -1); // (N, C)
             cached = transferLogits is null ? own : cat(new[] { own, transferLogits }, 0);
@@ -91,33 +109,35 @@ public static class DistillPipeline
         {
             var matches = plan.Stages[k - 1];
             bool last = k == plan.Stages.Count;
-            var hidden = c.CacheTeacherHidden && !MatchRegistry.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
-                ? TeacherHiddenCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, needs, c.EvalBatchSize, pad, device, c.TeacherCacheMaxMb * 1048576L, ctx.Log)
+            var hidden = (c.CacheTeacherHidden || crossVocab) && !MatchRegistry.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
+                ? TeacherHiddenCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, needs, c.EvalBatchSize, teacherPad, device, c.TeacherCacheMaxMb * 1048576L, ctx.Log)
                 : null;
+            if (crossVocab && hidden == null && !MatchRegistry.LogitsOnly(matches))
+                throw DistilException.Usage($"cross-vocabulary distillation needs the teacher's cls_hidden states cached, and they exceed teacher_cache_max_mb {c.TeacherCacheMaxMb}; raise it");
             var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Shape.HiddenSize);
             projections.to(device);
-            var evaluator = last && data.DevSet != null
-                ? new ClassificationEvaluator(student, data.DevSet, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null;
+            var evaluator = last && studentData.DevSet != null
+                ? new ClassificationEvaluator(student, studentData.DevSet, studentData.Labels.Count, studentData.Domains, c.EvalBatchSize, pad, device) : null;
             return new TrainingStage<Batch>(new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections },
                 new DistillationObjective(student, teacher, matches, projections, device, cached, hidden),
-                new EncodedBatchSource(data.TrainSet, c.Training.BatchSize, c.Training.Seed, pad), c.Training,
-                evaluator, SaveBest: last ? _ => ModelFolder.Save(run.BestDir, student, c.Teacher!) : null)
+                new EncodedBatchSource(studentData.TrainSet, c.Training.BatchSize, c.Training.Seed, pad), c.Training,
+                evaluator, SaveBest: last ? _ => ModelFolder.Save(run.BestDir, student, studentTokenizerDir) : null)
             {
                 MetricsStage = plan.Stages.Count > 1 ? k : null,
                 Owned = hidden != null ? new IDisposable[] { projections, hidden } : new IDisposable[] { projections },
             };
         }, k => new { matches = plan.Stages[k - 1] }, $"student {c.Student}");
         double seconds = clock.Elapsed.TotalSeconds;
-        if (data.DevSet == null) ModelFolder.Save(run.BestDir, student, c.Teacher!);
+        if (studentData.DevSet == null) ModelFolder.Save(run.BestDir, student, studentTokenizerDir);
 
         using var best = ModelFolder.LoadEncoderClassifier(run.BestDir);
         best.to(device);
         int latencySeq = Math.Min(64, c.Data.MaxSeqLen);
-        var result = new DistillResult(Summarize("teacher", teacher, data, c, pad, device, latencySeq),
-            Summarize($"student {c.Student} ({plan.Name})", best, data, c, pad, device, latencySeq), seconds, run.BestDir);
-        DistillReport.Write(c, run, plan, result, data, augmented);
+        var result = new DistillResult(Summarize("teacher", teacher, data, c, teacherPad, device, latencySeq),
+            Summarize($"student {c.Student} ({plan.Name})", best, studentData, c, pad, device, latencySeq), seconds, run.BestDir);
+        DistillReport.Write(c, run, plan, result, studentData, augmented);
         // The same numbers for scripts (bench/kd-presets.sh): sizes, dev/test metrics, latency, training time.
-        runner.WriteResult(new DistillResultFile(plan.Name, c.Student, albertConfig != null ? AlbertConfig.Type : "bert", data.TrainSet.Length, augmented,
+        runner.WriteResult(new DistillResultFile(plan.Name, c.Student, albertConfig != null ? AlbertConfig.Type : "bert", studentData.TrainSet.Length, augmented,
             seconds, result.Teacher, result.Student));
         return result;
     }

@@ -120,7 +120,9 @@ public sealed class TeacherHiddenCache : IDisposable
             int i = b.Indices[r];
             if (i < 0 || i >= Count) throw DistilException.Usage($"example {i} is not in the teacher cache ({Count} examples); the cache belongs to other data");
             long len = offsets[i + 1] - offsets[i];
-            if (len > t) throw DistilException.Usage($"example {i}: cached with {len} tokens but the batch holds {t}; the cache belongs to other data");
+            // Token layers line up with the batch's positions only when both come from one tokenizer; [CLS]-only caches
+            // (cross-vocabulary distillation) are read by row, whatever the batch's length.
+            if (len > t && tokens.Count > 0) throw DistilException.Usage($"example {i}: cached with {len} tokens but the batch holds {t}; the cache belongs to other data");
             for (long k = 0; k < t; k++) index[r * t + k] = k < len ? offsets[i] + k : TotalTokens;
         }
         using var at = tensor(index);

@@ -38,3 +38,34 @@ public abstract class EncoderClassifier : nn.Module
 
     public abstract SequenceClassifierOutput forward(BertInputs inputs, OutputRequest? request = null);
 }
+
+/// <summary>
+/// The input tables of any encoder family, by their HF names, for what reuses a teacher's embeddings (word-embedding
+/// neighbours, AdaBERT's projected tables): the word table (V, E) and the absolute position table with row k the
+/// position of token k (RoBERTa's rows start after padding_idx; null where the family has none, as DeBERTa-v3).
+/// </summary>
+public static class EncoderEmbeddings
+{
+    public static Tensor Word(EncoderClassifier model) => model switch
+    {
+        BertForSequenceClassification b => b.bert.embeddings.word_embeddings.weight!,
+        AlbertForSequenceClassification a => a.albert.embeddings.word_embeddings.weight!,
+        RobertaForSequenceClassification r => r.roberta.embeddings.word_embeddings.weight!,
+        ElectraForSequenceClassification e => e.electra.embeddings.word_embeddings.weight!,
+        DistilBertForSequenceClassification d => d.distilbert.embeddings.word_embeddings.weight!,
+        DebertaV2ForSequenceClassification d => d.deberta.embeddings.word_embeddings.weight!,
+        _ => throw new ArgumentException($"no word table known for {model.GetType().Name}", nameof(model)),
+    };
+
+    public static Tensor? Position(EncoderClassifier model) => model switch
+    {
+        BertForSequenceClassification b => b.bert.embeddings.position_embeddings.weight!,
+        AlbertForSequenceClassification a => a.albert.embeddings.position_embeddings.weight!,
+        RobertaForSequenceClassification r => r.roberta.embeddings.position_embeddings.weight!.narrow(0, r.Config.PadTokenId + 1,
+            r.Config.MaxPositionEmbeddings - r.Config.PadTokenId - 1), // token k sits at row padding_idx + 1 + k
+        ElectraForSequenceClassification e => e.electra.embeddings.position_embeddings.weight!,
+        DistilBertForSequenceClassification d => d.distilbert.embeddings.position_embeddings.weight!,
+        DebertaV2ForSequenceClassification d => d.deberta.embeddings.position_embeddings?.weight,
+        _ => throw new ArgumentException($"no position table known for {model.GetType().Name}", nameof(model)),
+    };
+}

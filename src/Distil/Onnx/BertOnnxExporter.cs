@@ -23,15 +23,9 @@ public static class BertOnnxExporter
     public static ModelProto Build(BertForSequenceClassification model, bool ortFused = false)
     {
         var c = model.Config;
-        var sd = model.state_dict();
-        float[] W(string key)
-        {
-            if (!sd.TryGetValue(key, out var t)) throw new InvalidOperationException($"the model has no tensor '{key}'");
-            using var f = t.detach().cpu().to(float32).contiguous();
-            return f.data<float>().ToArray();
-        }
+        var W = EncoderOnnxLayers.Weights(model);
         var g = new OnnxGraphBuilder();
-        int h = c.HiddenSize, heads = c.NumAttentionHeads, dh = c.HeadDim;
+        int h = c.HiddenSize, heads = c.NumAttentionHeads;
         string Linear(string x, string key, int outF, int inF) => g.Linear(x, W(key + ".weight"), W(key + ".bias"), outF, inF, key);
         string LayerNorm(string x, string key) => g.LayerNorm(x, W(key + ".weight"), W(key + ".bias"), c.LayerNormEps, key);
 
@@ -50,12 +44,7 @@ public static class BertOnnxExporter
 
         // (B, T) -> (B, 1, 1, T): 0 where attended, the most negative float where padded (as BertModel.forward).
         string maskF = g.Cast(mask, DataType.Float);
-        string additive = "", scale = "";
-        if (!ortFused)
-        {
-            additive = g.Unsqueeze(g.Mul(g.Sub(g.Scalar("one", 1f), maskF), g.Scalar("min_float", float.MinValue)), 1, 2);
-            scale = g.Scalar("sqrt_head_dim", MathF.Sqrt(dh));
-        }
+        string additive = ortFused ? "" : EncoderOnnxLayers.AdditiveMask(g, maskF);
 
         string maskI32 = ortFused ? g.Cast(mask, DataType.Int32) : ""; // Attention's raw (B, T) mask: 1 attend, 0 padding
         for (int i = 0; i < c.NumHiddenLayers; i++)
@@ -66,31 +55,13 @@ public static class BertOnnxExporter
                 hidden = FusedLayer(g, c, W, hidden, maskI32, p);
                 continue;
             }
-            string Heads(string x, params long[] perm) => g.Transpose(g.Reshape(x, 0, 0, heads, dh), perm); // (B, T, H) -> (B, T, nh, dh) -> perm
-            string q = Heads(Linear(hidden, p + "attention.self.query", h, h), 0, 2, 1, 3); // (B, nh, T, dh)
-            string kT = Heads(Linear(hidden, p + "attention.self.key", h, h), 0, 2, 3, 1); // (B, nh, dh, T)
-            string v = Heads(Linear(hidden, p + "attention.self.value", h, h), 0, 2, 1, 3); // (B, nh, T, dh)
-            string scores = g.Add(g.Div(g.MatMul(q, kT), scale), additive); // (B, nh, T, T)
-            string context = g.MatMul(g.Softmax(scores, -1), v); // (B, nh, T, dh)
-            string merged = g.Reshape(g.Transpose(context, 0, 2, 1, 3), 0, 0, h); // (B, nh, T, dh) -> (B, T, nh, dh) -> (B, T, H)
-            string attended = LayerNorm(g.Add(Linear(merged, p + "attention.output.dense", h, h), hidden), p + "attention.output.LayerNorm");
-            string inner = Linear(attended, p + "intermediate.dense", c.IntermediateSize, h);
-            inner = c.HiddenAct switch
-            {
-                "relu" => g.Relu(inner),
-                "gelu_new" or "gelu_pytorch_tanh" => g.GeluTanh(inner),
-                _ => g.Gelu(inner),
-            };
-            hidden = LayerNorm(g.Add(Linear(inner, p + "output.dense", h, c.IntermediateSize), attended), p + "output.LayerNorm");
+            hidden = EncoderOnnxLayers.PostLnLayer(g, W, hidden, additive, PostLnLayerKeys.Bert(p), h, heads, c.IntermediateSize, c.HiddenAct, c.LayerNormEps);
         }
 
         string features;
         if (c.ClassifierPooling == "mean")
         {
-            string m = g.Unsqueeze(maskF, 2); // (B, T, 1)
-            string sum = g.ReduceSum(g.Mul(hidden, m), 1, keepDims: false); // (B, H)
-            string count = g.Max(g.ReduceSum(m, 1, keepDims: false), g.Scalar("min_count", 1e-9f)); // (B, 1)
-            features = g.Div(sum, count);
+            features = EncoderOnnxLayers.MeanPool(g, hidden, maskF);
         }
         else
         {
@@ -109,7 +80,7 @@ public static class BertOnnxExporter
     /// itself (padding gets -10000 before softmax: exp gives 0, as with our most-negative-float mask);
     /// SkipLayerNormalization is LayerNorm(x + residual + bias).
     /// </summary>
-    static string FusedLayer(OnnxGraphBuilder g, BertConfig c, Func<string, float[]> W, string hidden, string maskI32, string p)
+    internal static string FusedLayer(OnnxGraphBuilder g, BertConfig c, Func<string, float[]> W, string hidden, string maskI32, string p)
     {
         int h = c.HiddenSize;
         var qkv = new float[h * 3 * h]; // (in H, out 3H): columns [q | k | v], each torch (out, in) transposed
@@ -134,12 +105,7 @@ public static class BertOnnxExporter
         string attended = SkipLayerNorm(g.Linear(context, W(p + "attention.output.dense.weight"), null, h, h, p + "attention.output.dense"), hidden,
             p + "attention.output.dense", p + "attention.output.LayerNorm");
         string inner = g.Linear(attended, W(p + "intermediate.dense.weight"), W(p + "intermediate.dense.bias"), c.IntermediateSize, h, p + "intermediate.dense");
-        inner = c.HiddenAct switch
-        {
-            "relu" => g.Relu(inner),
-            "gelu_new" or "gelu_pytorch_tanh" => g.GeluTanh(inner),
-            _ => g.Gelu(inner),
-        };
+        inner = EncoderOnnxLayers.Activation(g, inner, c.HiddenAct);
         return SkipLayerNorm(g.Linear(inner, W(p + "output.dense.weight"), null, h, c.IntermediateSize, p + "output.dense"), attended,
             p + "output.dense", p + "output.LayerNorm");
     }

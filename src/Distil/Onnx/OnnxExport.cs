@@ -38,7 +38,9 @@ public sealed record ExportReport(string Folder, string OnnxPath, long FileBytes
 public static class OnnxExport
 {
     public const string OnnxFile = "model.onnx", ReportFile = "export_report.json";
-    static readonly string[] CopiedFiles = [ModelFolder.ConfigFile, "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"];
+    /// <summary>config.json and every tokenizer file a folder of any family may hold (what <see cref="TokenizerFolder.Load"/> reads).</summary>
+    public static readonly string[] CopiedFiles = [ModelFolder.ConfigFile, TokenizerFolder.TokenizerJsonFile, TokenizerFolder.VocabTxtFile, TokenizerFolder.VocabJsonFile,
+        TokenizerFolder.MergesFile, TokenizerFolder.XlmrSpmFile, TokenizerFolder.DebertaSpmFile, TokenizerFolder.ConfigFile, "special_tokens_map.json", "added_tokens.json"];
 
     public static ExportReport Export(string modelDir, string outDir, ExportOptions o, Action<string>? log = null)
     {
@@ -116,15 +118,22 @@ public static class OnnxExport
             }
             catch { cnn.Dispose(); throw; }
         }
-        var (model, load) = ModelFolder.LoadForClassification(modelDir);
+        var (model, load) = EncoderFamilies.LoadForClassification(modelDir);
         try
         {
             if (load.NewlyInitialised.Any(k => k.StartsWith("classifier.", StringComparison.Ordinal)))
                 throw DistilException.BadInput($"{modelDir}: the folder has no classifier head (classifier.weight); export a fine-tuned model such as runs/ft/best");
-            var c = model.Config;
-            log?.Invoke($"building the ONNX graph ({c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {c.ClassifierPooling ?? "pooler"} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");
-            return new Loaded(model, i => model.forward(i).Logits, BertOnnxExporter.Build(model, o.OrtFused), c.VocabSize, c.TypeVocabSize, c.MaxPositionEmbeddings,
-                model.parameters().Sum(p => p.numel()));
+            var c = model.Shape;
+            string pooling = model switch
+            {
+                BertForSequenceClassification b => b.Config.ClassifierPooling ?? "pooler",
+                AlbertForSequenceClassification a => a.Config.ClassifierPooling ?? "pooler",
+                DebertaV2ForSequenceClassification => "context pooler",
+                _ => "first-token head",
+            };
+            log?.Invoke($"building the ONNX graph ({ClassifierFolder.ModelType(modelDir)}, {c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {pooling} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");
+            return new Loaded(model, i => model.forward(i).Logits, FamilyOnnxExporter.Build(model, o.OrtFused), c.VocabSize, c.TypeVocabSize,
+                FamilyOnnxExporter.MaxSequence(model), model.parameters().Sum(p => p.numel()));
         }
         catch { model.Dispose(); throw; }
     }

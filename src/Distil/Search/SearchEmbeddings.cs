@@ -7,7 +7,18 @@ using static TorchSharp.torch;
 namespace Distil.Search;
 
 /// <summary>The teacher's word and position tables, frozen and kept out of the module's state (they are the teacher's).</summary>
-public sealed record TeacherTables(Tensor Word, Tensor Position);
+public sealed record TeacherTables(Tensor Word, Tensor Position)
+{
+    /// <summary>Copies of a teacher's tables, any family (<see cref="EncoderEmbeddings"/>); a family without absolute
+    /// positions (DeBERTa-v3) gives a zero table of max_position_embeddings rows: the student then learns no position term from it.</summary>
+    public static TeacherTables Of(EncoderClassifier teacher, Device device)
+    {
+        var word = EncoderEmbeddings.Word(teacher).detach().clone().to(device);
+        var position = EncoderEmbeddings.Position(teacher)?.detach().clone().to(device)
+            ?? zeros(teacher.Shape.MaxPositionEmbeddings, word.shape[1], device: device);
+        return new TeacherTables(word, position);
+    }
+}
 
 /// <summary>
 /// Search-time embedding (TF AdaBERT, docs/adabert.md §Embeddings): the teacher's token + position embeddings projected to the

@@ -50,11 +50,11 @@ public static class SearchPipeline
         c.Validate();
         var (run, device, log) = (ctx.Run, ctx.Device, ctx.Log);
         var runner = new StageRunner(ctx, c.LogEverySteps);
-        var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
+        var (teacher, _) = EncoderFamilies.LoadForClassification(c.Teacher!); // any encoder family
         teacher.to(device);
         teacher.eval();
         var tokenizer = TokenizerFolder.Load(c.Teacher!);
-        var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Config));
+        var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Shape));
         long pad = tokenizer.Pad;
         int latencySeq = Math.Min(64, c.Data.MaxSeqLen);
         var o = c.Search;
@@ -64,13 +64,12 @@ public static class SearchPipeline
         var costs = o.OpCostsMs != null ? OpCosts.Fixed(o.OpCostsMs, o.HiddenSize, latencySeq) : OpCosts.GetOrMeasure(o.HiddenSize, latencySeq, log: log);
 
         manual_seed(c.SearchTraining.Seed);
-        var tables = new TeacherTables(teacher.bert.embeddings.word_embeddings.weight!.detach().clone().to(device),
-            teacher.bert.embeddings.position_embeddings.weight!.detach().clone().to(device));
+        var tables = TeacherTables.Of(teacher, device);
         using var net = new SuperNet(tables, o.KMax, o.HiddenSize, data.Labels.Count, o.Dropout, o.Pooling);
         net.to(device);
         // Before the search and the retraining: refused up front when the supernet at this batch cannot fit.
         runner.CheckMemory("distil search", c.SearchTraining.BatchSize,
-            b => SearchMemory.Estimate(net.parameters().Sum(p => p.numel()), teacher.Config, o, b, c.Data.MaxSeqLen), c.SearchTraining.MemoryLimitMb);
+            b => SearchMemory.Estimate(net.parameters().Sum(p => p.numel()), teacher.Shape, o, b, c.Data.MaxSeqLen), c.SearchTraining.MemoryLimitMb);
 
         // 1. search
         string searchDir = Path.Combine(run.Dir, "search");
@@ -88,7 +87,7 @@ public static class SearchPipeline
 
         // 3. retrain from the search weights of the selected step
         net.load(search.BestSupernetPath);
-        var config = AdaBertCnnConfig.Create(genotype, teacher.Config.VocabSize, teacher.Config.MaxPositionEmbeddings, o.HiddenSize, teacher.Config.PadTokenId,
+        var config = AdaBertCnnConfig.Create(genotype, teacher.Shape.VocabSize, (int)tables.Position.shape[0], o.HiddenSize, teacher.Shape.PadTokenId,
             data.Labels.Names, o.Dropout, o.Pooling);
         using var student = AdaBertCnnForSequenceClassification.FromSearch(net, genotype, config);
         student.to(device);
@@ -109,7 +108,7 @@ public static class SearchPipeline
         // 4. compare
         using var best = AdaBertCnnFolder.Load(run.BestDir);
         best.to(device);
-        var teacherSummary = Summarize("teacher", teacher, i => teacher.forward(i).Logits, teacher.Config.VocabSize,
+        var teacherSummary = Summarize("teacher", teacher, i => teacher.forward(i).Logits, teacher.Shape.VocabSize,
             StudentShapes.NonEmbeddingParameters(teacher), data, c, pad, device, latencySeq);
         long studentTables = best.embeddings.word_embeddings.weight!.numel() + best.embeddings.position_embeddings.weight!.numel();
         var studentSummary = Summarize($"AdaBERT CNN ({genotype.Depth} cells, hidden {o.HiddenSize})", best, best.forward, best.Config.VocabSize,
@@ -137,7 +136,7 @@ public static class SearchPipeline
     /// retrain.augment, its teacher-labelled augmented copies, plus, with retrain.transfer, the teacher-labelled
     /// sentences of the transfer file (labels through the label store, so seeds and other commands share them).
     /// </summary>
-    static (EncodedExample[] Rows, Tensor TeacherLogits) RetrainData(SearchConfig c, BertForSequenceClassification teacher, TextTokenizer tokenizer,
+    static (EncodedExample[] Rows, Tensor TeacherLogits) RetrainData(SearchConfig c, EncoderClassifier teacher, TextTokenizer tokenizer,
         TaskData data, ProbeTargets probes, Device device, Action<string>? log)
     {
         var rows = new List<EncodedExample>(data.TrainSet);
@@ -146,7 +145,8 @@ public static class SearchPipeline
         TeacherLabels Store() => store ??= TeacherLabels.Open(c.LabelStore, data.Train.Path, new TorchLabelTeacher(c.Teacher!, teacher, tokenizer, c.Data.MaxSeqLen, device), c.EvalBatchSize, log);
         if (c.Retrain.Augment.Copies > 0)
         {
-            var (extended, added) = TeacherAugmentation.Extend(c.Teacher!, teacher, tokenizer, data, c.Retrain.Augment, c.Data.MaxSeqLen, Store(), device, log);
+            var (extended, added) = TeacherAugmentation.Extend(c.Teacher!, teacher as BertForSequenceClassification
+                ?? throw DistilException.Usage($"retrain.augment (word replacement from the masked-LM head) needs a BERT teacher; this one is {teacher.GetType().Name}: leave it out"), tokenizer, data, c.Retrain.Augment, c.Data.MaxSeqLen, Store(), device, log);
             rows.AddRange(extended.TrainSet[data.TrainSet.Length..]);
             logits.Add(tensor(Store().Logits(added).SelectMany(l => l).ToArray()).view(added.Count, -1));
         }

@@ -28,7 +28,7 @@ public sealed record ProbeSettings(int Epochs = 4, double LearningRate = 5e-3, i
 /// </summary>
 public static class TeacherProbes
 {
-    public static ProbeTargets GetOrCompute(string teacherDir, BertForSequenceClassification teacher, TaskData data, ProbeSettings s,
+    public static ProbeTargets GetOrCompute(string teacherDir, EncoderClassifier teacher, TaskData data, ProbeSettings s,
         int batchSize, long padId, Device device, Action<string>? log = null)
     {
         string key = DataCache.Key(teacherDir, data.TrainSet) + $"-e{s.Epochs}-lr{s.LearningRate}-b{s.BatchSize}-s{s.Seed}"
@@ -75,13 +75,13 @@ public static class TeacherProbes
     }
 
     /// <summary>Mean-pooled hidden states of every layer, (N, L+1, H), and the teacher's logits (N, C), in example order.</summary>
-    public static (Tensor Features, Tensor Logits) Features(BertForSequenceClassification teacher, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device)
+    public static (Tensor Features, Tensor Logits) Features(EncoderClassifier teacher, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device)
     {
         bool wasTraining = teacher.training;
         teacher.eval();
-        int layers = teacher.Config.NumHiddenLayers + 1, hidden = teacher.Config.HiddenSize;
+        int layers = teacher.Shape.NumHiddenLayers + 1, hidden = teacher.Shape.HiddenSize;
         var features = zeros(examples.Count, layers, hidden);
-        var logits = zeros(examples.Count, teacher.Config.NumLabels);
+        var logits = zeros(examples.Count, teacher.Shape.NumLabels);
         var order = Enumerable.Range(0, examples.Count).OrderBy(i => examples[i].InputIds.Length).ToArray();
         using (no_grad())
             foreach (var chunk in order.Chunk(batchSize))

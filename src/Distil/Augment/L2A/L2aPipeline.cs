@@ -32,16 +32,18 @@ public static class L2aPipeline
         var (run, device, log) = (ctx.Run, ctx.Device, ctx.Log);
         var runner = new StageRunner(ctx, new DistillConfig().LogEverySteps); // only the arms train, each as a distill run
         var clock = Stopwatch.StartNew();
-        var (teacher, _) = ModelFolder.LoadForClassification(c.Teacher!);
+        var (teacher, _) = EncoderFamilies.LoadForClassification(c.Teacher!); // any encoder family
         teacher.to(device);
+        if (c.Init == "teacher" && teacher is not BertForSequenceClassification) // before anything is generated
+            throw DistilException.Usage($"--init teacher copies BERT layers into the scout and the arms; this teacher is {teacher.GetType().Name}: use --init random");
         var tokenizer = TokenizerFolder.Load(c.Teacher!);
         long pad = tokenizer.Pad;
         int maxLen = c.Data.MaxSeqLen;
-        var labels = LabelSet.FromConfig(teacher.Config);
+        var labels = LabelSet.FromConfig(teacher.Shape);
         // Before generating anything: the scout and every arm train this student with the teacher in the step (kd);
         // max_seq_len bounds generated rows, which can be longer than the originals.
-        var studentShape = StudentShapes.FromName(c.Student, teacher.Config);
-        runner.CheckMemory("distil l2a", c.Training.BatchSize, b => MemoryEstimate.ForTraining(studentShape, b, maxLen, teacher.Config), c.Training.MemoryLimitMb);
+        var studentShape = StudentShapes.FromName(c.Student, teacher.Shape);
+        runner.CheckMemory("distil l2a", c.Training.BatchSize, b => MemoryEstimate.ForTraining(studentShape, b, maxLen, teacher.Shape), c.Training.MemoryLimitMb);
 
         var train = Read(c.Data, c.Data.Train!);
         var target = Split.Portion(train.Examples.Where(e => e.Domain == c.Target).ToArray(), c.DataPortion, c.Training.Seed);
@@ -61,7 +63,7 @@ public static class L2aPipeline
         string? testPath = test != null ? L2aFiles.WriteTsv(Path.Combine(dataDir, "target-test.tsv"), test) : null;
 
         // Generators (a) and (b), both refilling from the teacher (MLM head when it has one, else word embeddings).
-        var refill = TeacherAugmentation.Augmenter(c.Teacher!, teacher.bert, tokenizer,
+        var refill = TeacherAugmentation.Augmenter(c.Teacher!, EncoderEmbeddings.Word(teacher), tokenizer,
             new AugmentOptions { Copies = c.Copies, Candidates = c.Candidates, Seed = c.Training.Seed, UseMlm = c.UseMlm }, maxLen, device, log);
         var chain = new CorruptReconstructChain(refill, c.MaskFraction, c.ChainSteps, c.Copies, c.Training.Seed).Generate(target);
         var sourceRows = Split.Sample(sources.Length, Math.Min(sources.Length, c.CrossPerTarget * target.Count), c.Training.Seed + 1);
@@ -90,7 +92,7 @@ public static class L2aPipeline
             SelectorTraining.StaticFeatures(poolLogits, keepRows.Select(i => dScore[i]).ToArray(), poolPooled, targetPooled, pool));
 
         // Reinforced selector against a scout student of the same shape and init as the final students.
-        var scout = StudentInit.Create(studentShape, teacher, c.Init, c.Training.Seed);
+        var scout = StudentInit.Create(studentShape, teacher as BertForSequenceClassification, c.Init, c.Training.Seed);
         scout.to(device);
         using var selector = new ReinforcedSelector(CandidatePool.FeatureNames.Length, 16, c.SelectorLearningRate, c.Training.Seed);
         var heldOut = Encode(dev, tokenizer, labels, maxLen);
@@ -102,7 +104,7 @@ public static class L2aPipeline
         scout.Dispose();
         var selected = Enumerable.Range(0, pool.Count).Where(i => keep[i] >= c.KeepThreshold).ToArray();
         L2aFiles.WriteCandidates(Path.Combine(run.Dir, "candidates.tsv"), pool, candidatePool, keep, c.KeepThreshold);
-        AugmentedSet.Write(Path.Combine(run.Dir, "selected.tsv"), teacher.Config.Labels, selected.Select(i => Row(pool[i], poolLogits[i], teacher.Config.Labels)));
+        AugmentedSet.Write(Path.Combine(run.Dir, "selected.tsv"), teacher.Shape.Labels, selected.Select(i => Row(pool[i], poolLogits[i], teacher.Shape.Labels)));
         L2aFiles.WriteSelectorLog(Path.Combine(run.Dir, "selector.jsonl"), history);
         RewardPlot.Write(history, Path.Combine(run.Dir, "selector-reward.png"));
         log?.Invoke($"selector kept {selected.Length} of {pool.Count} candidates (π(keep) >= {c.KeepThreshold}); selected.tsv, candidates.tsv written");
@@ -120,7 +122,7 @@ public static class L2aPipeline
                 "tinybert" => Label(target.SelectMany((e, i) => refill.Augment(e.Text, i).Select(t => new L2aCandidate("tinybert", i, e.Domain, e.Label, e.Text, t, e.TextPair))).ToList(), store),
                 _ => throw DistilException.Usage($"unknown arm '{arm}'"),
             };
-            arms.Add(RunArm(c, runner, arm, target, extra, devPath, testPath, teacher.Config.Labels, store.Dir));
+            arms.Add(RunArm(c, runner, arm, target, extra, devPath, testPath, teacher.Shape.Labels, store.Dir));
         }
         var result = new L2aResult(arms, pool.Count, selected.Length, history, clock.Elapsed.TotalSeconds);
         L2aReport.Write(c, run, result, target.Count, generated.Count);

@@ -21,7 +21,7 @@ public static class TeacherView
         }).ToArray();
 
     /// <summary>Mean-pooled last hidden states (N, H) of one teacher pass over <paramref name="examples"/> (batched by length), in their order.</summary>
-    public static Tensor Pooled(BertForSequenceClassification teacher, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device)
+    public static Tensor Pooled(EncoderClassifier teacher, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device)
     {
         teacher.eval();
         var pooled = new Tensor[examples.Count];
@@ -39,7 +39,7 @@ public static class TeacherView
                     pooled[chunk[k]] = h[k].clone().MoveToOuterDisposeScope();
                 }
             }
-        var stacked = examples.Count > 0 ? stack(pooled, 0) : zeros(0, teacher.Config.HiddenSize); // (N, H)
+        var stacked = examples.Count > 0 ? stack(pooled, 0) : zeros(0, teacher.Shape.HiddenSize); // (N, H)
         foreach (var t in pooled) t.Dispose();
         return stacked;
     }
