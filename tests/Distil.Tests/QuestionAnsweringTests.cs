@@ -333,3 +333,38 @@ public class QuestionAnsweringTests : IDisposable
         }
     }
 }
+
+/// <summary>data/wordnet-qa reads as its README describes.</summary>
+public class WordnetQaDataTests
+{
+    static string Split(string name)
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Distil.sln"))) return Path.Combine(d.FullName, "data", "wordnet-qa", name + ".json");
+        throw new InvalidOperationException($"no Distil.sln above {AppContext.BaseDirectory}");
+    }
+
+    [Fact]
+    public void Every_answer_start_points_at_its_text_and_no_lemma_is_in_two_splits()
+    {
+        var lemmas = new Dictionary<string, HashSet<string>>();
+        foreach (var (name, count) in new[] { ("train", 3000), ("dev", 300), ("test", 300) })
+        {
+            var file = SquadReader.Read(Split(name)); // strict: any answer not at its offset is an error
+            Assert.Equal(count, file.Questions.Count);
+            Assert.Equal(0, file.Skipped);
+            foreach (var q in file.Questions)
+            {
+                var a = Assert.Single(q.Answers);
+                Assert.Equal(a.Text, q.Context.Substring(a.Start, a.Text.Length));
+                // The span is unique: the answer word occurs once in its context.
+                Assert.Equal(1, System.Text.RegularExpressions.Regex.Matches(q.Context, $@"(?<![\w-]){System.Text.RegularExpressions.Regex.Escape(a.Text)}(?![\w-])",
+                    System.Text.RegularExpressions.RegexOptions.IgnoreCase).Count);
+            }
+            lemmas[name] = file.Questions.Select(q => q.Title.ToLowerInvariant()).ToHashSet();
+        }
+        Assert.Empty(lemmas["train"].Intersect(lemmas["dev"]));
+        Assert.Empty(lemmas["train"].Intersect(lemmas["test"]));
+        Assert.Empty(lemmas["dev"].Intersect(lemmas["test"]));
+    }
+}
