@@ -71,6 +71,8 @@ def main():
             lemma, example, start, text = found
             if occurrence(lemma, definition):
                 continue  # the definition names the word: a string match would answer it
+            if len(re.findall(r"(?<![\w-])" + re.escape(text) + r"(?![\w-])", example, re.IGNORECASE)) > 1:
+                continue  # the word twice in its own example: the span would not be unique
             items.append((split_of(lemma), f"{pos[0]}.{offset}", lemma, definition, example, start, text))
 
     rng = random.Random(19)
