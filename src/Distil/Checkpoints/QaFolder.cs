@@ -45,6 +45,20 @@ public static class QaFolder
         finally { foreach (var t in tensors.Values) t.Dispose(); }
     }
 
+    /// <summary>True when config.json names a ...ForQuestionAnswering architecture.</summary>
+    public static bool IsQa(string dir)
+    {
+        string path = Path.Combine(AtomicFolder.ResolveForReading(dir), ModelFolder.ConfigFile);
+        if (!File.Exists(path)) return false;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+            return doc.RootElement.TryGetProperty("architectures", out var a) && a.ValueKind == System.Text.Json.JsonValueKind.Array
+                && a.EnumerateArray().Any(x => x.ValueKind == System.Text.Json.JsonValueKind.String && x.GetString()!.EndsWith("ForQuestionAnswering", StringComparison.Ordinal));
+        }
+        catch (System.Text.Json.JsonException) { return false; }
+    }
+
     /// <summary>config.json as save_pretrained writes it for the family's QA model (architectures, model_type).</summary>
     public static string ConfigJson(EncoderQuestionAnswering model) => model switch
     {
