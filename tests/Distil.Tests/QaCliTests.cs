@@ -87,5 +87,23 @@ public class QaCliTests
         Assert.InRange(line["score"]!.GetValue<double>(), 0, 1);
         // A question without its context is refused with what to give.
         Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(["predict", "--model", best, "--text", q.Question]));
+
+        // distill, kd preset, student = the teacher's copy (--init teacher, same shape) and a learning rate too small to
+        // move it: the student must score what the teacher scores.
+        string kd = Path.Combine(TempDir.Scratch("qa-cli-kd"), "kd");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["distill", "--teacher", best, "--student", "L1-H16-A2-I32", "--init", "teacher", "--preset", "kd",
+            "--train", train, "--dev", dev, "--out", kd, "--max-steps", "1", "--lr", "1e-12", "--max-seq-len", "12", "--doc-stride", "3", "--threads", "1"]));
+        var kdResult = JsonNode.Parse(File.ReadAllText(Path.Combine(kd, "result.json")))!;
+        Assert.Equal(kdResult["teacher"]!["Dev"]!["f1"]!.GetValue<double>(), kdResult["student"]!["Dev"]!["f1"]!.GetValue<double>(), 6);
+        Assert.True(QaFolder.IsQa(Path.Combine(kd, "best")));
+        Assert.Contains("span_hard_ce", File.ReadAllText(Path.Combine(kd, "metrics.jsonl")));
+        Assert.Contains("span_soft_ce", File.ReadAllText(Path.Combine(kd, "metrics.jsonl")));
+
+        // tinybert: stage 1 intermediate matches on the encoders as for sentences, stage 2 span KD; a random student.
+        string tiny = Path.Combine(TempDir.Scratch("qa-cli-tiny"), "tiny");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["distill", "--teacher", best, "--student", "L1-H8-A2-I16", "--preset", "tinybert",
+            "--train", train, "--dev", dev, "--out", tiny, "--max-steps", "2", "--max-seq-len", "12", "--doc-stride", "3", "--threads", "1"]));
+        Assert.True(File.Exists(Path.Combine(tiny, "stage-2", "done.json")));
+        Assert.True(QaFolder.IsQa(Path.Combine(tiny, "best")));
     }
 }

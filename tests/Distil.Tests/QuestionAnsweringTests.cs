@@ -244,6 +244,27 @@ public class QuestionAnsweringTests : IDisposable
         Assert.Equal((start + end) / 2, loss.item<float>(), 5);
     }
 
+    [Fact]
+    public void Span_kd_compares_start_and_end_distributions_over_real_tokens_only()
+    {
+        // Position 2 is padding: its logits (99 / -99) must not count. Teacher start p = (1/4, 3/4), student q = (1/2, 1/2);
+        // the end distributions agree (KL 0), so the loss is half the start KL.
+        using var ts = tensor(new float[,] { { 0, (float)Math.Log(3), 99 } });
+        using var ss = tensor(new float[,] { { 0, 0, -99 } });
+        using var te = tensor(new float[,] { { 1, 1, -5 } });
+        using var se = tensor(new float[,] { { 2, 2, 40 } });
+        using var mask = tensor(new long[,] { { 1, 1, 0 } });
+        using var kl = Distil.Distillation.QaKd.SpanKd(ss, se, ts, te, mask, 1, "kl");
+        Assert.Equal((0.25 * Math.Log(0.25 / 0.5) + 0.75 * Math.Log(0.75 / 0.5)) / 2, kl.item<float>(), 5);
+        // Soft CE against a uniform student is ln 2 for any teacher over two real tokens, start and end alike.
+        using var ce = Distil.Distillation.QaKd.SpanKd(ss, se, ts, te, mask, 1, "soft_ce");
+        Assert.Equal(Math.Log(2), ce.item<float>(), 5);
+        // T = 2 softens the teacher: p = (1, √3) / (1 + √3).
+        using var kl2 = Distil.Distillation.QaKd.SpanKd(ss, se, ts, te, mask, 2, "kl");
+        double p0 = 1 / (1 + Math.Sqrt(3)), p1 = 1 - p0;
+        Assert.Equal((p0 * Math.Log(p0 / 0.5) + p1 * Math.Log(p1 / 0.5)) / 2, kl2.item<float>(), 5);
+    }
+
     static BertConfig TinyBert() => new() { VocabSize = 40, HiddenSize = 16, NumHiddenLayers = 2, NumAttentionHeads = 2, IntermediateSize = 24, MaxPositionEmbeddings = 32 };
 
     static T Randomised<T>(T model, int seed) where T : nn.Module

@@ -38,6 +38,7 @@ public static class DistillCommand
         Add(OptionMeanings.Create<int>("--augment-seed", "(default 42)"), "augment.seed");
         common.AddDataOptions(cmd, new DistillConfig().Data);
         common.AddTrainingOptions(cmd, new DistillConfig().Training);
+        QaOptions.AddTo(cmd, common);
         cmd.SetAction(r =>
         {
             var (result, run) = PipelineCommand.Run<DistillConfig, DistillResult>(r, common, "distill", DistillPipeline.Run);
