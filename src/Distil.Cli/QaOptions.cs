@@ -61,22 +61,32 @@ public static class QaOptions
     {
         if (inputs.Any(x => x.Pair == null))
             throw DistilException.Usage($"{modelDir} answers questions: give each --text (the question) a --pair (its context), or --input lines 'question<TAB>context'");
-        var (model, _) = QaFolder.Load(modelDir);
-        using (model)
+        var pairs = inputs.Select(x => (x.Text, x.Pair!)).ToList();
+        IReadOnlyList<QaAnswer> answers;
+        // An export folder (distil export / quantize of a QA model) runs in ONNX Runtime.
+        if (File.Exists(Path.Combine(modelDir, "model.onnx")) && !File.Exists(Path.Combine(modelDir, ModelFolder.WeightsFile)))
         {
-            model.eval();
-            var tokenizer = TokenizerFolder.Load(modelDir);
-            var answers = QaAnswering.Answer(model, tokenizer, inputs.Select(x => (x.Text, x.Pair!)).ToList(), qa.Windowing(maxSeqLen), qa.Decoding(allowNoAnswer: false), TorchSharp.torch.CPU);
-            if (json)
-                foreach (var (x, a) in inputs.Zip(answers))
-                    Console.WriteLine(JsonSerializer.Serialize(new { question = x.Text, answer = a.Text, start = a.Start, end = a.End, score = Math.Round(a.Probability, 6), logit_score = a.Score }));
-            else
+            using var onnx = Distil.Deploy.DistilQaPredictor.Load(modelDir, new Distil.Deploy.PredictorOptions { MaxSeqLen = maxSeqLen }, qa);
+            answers = onnx.Answers(pairs);
+        }
+        else
+        {
+            var (model, _) = QaFolder.Load(modelDir);
+            using (model)
             {
-                var table = new Table().AddColumns("question", "answer", "span", "score");
-                foreach (var (x, a) in inputs.Zip(answers))
-                    table.AddRow(Markup.Escape(x.Text), Markup.Escape(a.Text), $"[{a.Start}, {a.End})", $"{a.Probability:F3}");
-                AnsiConsole.Write(table);
+                model.eval();
+                answers = QaAnswering.Answer(model, TokenizerFolder.Load(modelDir), pairs, qa.Windowing(maxSeqLen), qa.Decoding(allowNoAnswer: false), TorchSharp.torch.CPU);
             }
+        }
+        if (json)
+            foreach (var (x, a) in inputs.Zip(answers))
+                Console.WriteLine(JsonSerializer.Serialize(new { question = x.Text, answer = a.Text, start = a.Start, end = a.End, score = Math.Round(a.Probability, 6), logit_score = a.Score }));
+        else
+        {
+            var table = new Table().AddColumns("question", "answer", "span", "score");
+            foreach (var (x, a) in inputs.Zip(answers))
+                table.AddRow(Markup.Escape(x.Text), Markup.Escape(a.Text), $"[{a.Start}, {a.End})", $"{a.Probability:F3}");
+            AnsiConsole.Write(table);
         }
     }
 }

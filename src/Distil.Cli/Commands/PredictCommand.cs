@@ -48,7 +48,7 @@ public static class PredictCommand
                 }
             }
             if (inputs.Count == 0) throw DistilException.Usage("nothing to predict: pass --text \"...\" or --input FILE");
-            if (QaFolder.IsQa(r.GetValue(model)!))
+            if (QaFolder.IsQa(r.GetValue(model)!) || Distil.Onnx.OrtSpanModel.IsSpanModel(Path.Combine(r.GetValue(model)!, "model.onnx")))
             {
                 var qa = new QaSettings { DocStride = r.GetValue(stride), MaxAnswerLength = r.GetValue(answerLen) ?? 30 };
                 qa.Validate();

@@ -23,14 +23,49 @@ public static class BertOnnxExporter
     public static ModelProto Build(BertForSequenceClassification model, bool ortFused = false)
     {
         var c = model.Config;
+        var W = Weights(model);
+        var g = new OnnxGraphBuilder();
+        var (hidden, maskF) = Encoder(g, c, W, ortFused);
+        int h = c.HiddenSize;
+        string Linear(string x, string key, int outF, int inF) => g.Linear(x, W(key + ".weight"), W(key + ".bias"), outF, inF, key);
+        string features;
+        if (c.ClassifierPooling == "mean")
+        {
+            string m = g.Unsqueeze(maskF, 2); // (B, T, 1)
+            string sum = g.ReduceSum(g.Mul(hidden, m), 1, keepDims: false); // (B, H)
+            string count = g.Max(g.ReduceSum(m, 1, keepDims: false), g.Scalar("min_count", 1e-9f)); // (B, 1)
+            features = g.Div(sum, count);
+        }
+        else
+        {
+            string first = g.Gather(hidden, g.Initializer("cls_index", [0L]), axis: 1); // (B, H): the [CLS] position
+            features = g.Tanh(Linear(first, "bert.pooler.dense", h, h));
+        }
+        string logits = Linear(features, "classifier", c.NumLabels, h); // (B, num_labels)
+        g.Output(logits, Logits, DataType.Float, Batch, c.NumLabels);
+        var metadata = Metadata(c);
+        if (ortFused) metadata["distil.ort_fused"] = "true";
+        return g.Build(metadata);
+    }
+
+    /// <summary>The module's tensors by HF key, as float arrays.</summary>
+    internal static Func<string, float[]> Weights(TorchSharp.torch.nn.Module model)
+    {
         var sd = model.state_dict();
-        float[] W(string key)
+        return key =>
         {
             if (!sd.TryGetValue(key, out var t)) throw new InvalidOperationException($"the model has no tensor '{key}'");
             using var f = t.detach().cpu().to(float32).contiguous();
             return f.data<float>().ToArray();
-        }
-        var g = new OnnxGraphBuilder();
+        };
+    }
+
+    /// <summary>
+    /// The inputs and BertModel's encoder (keys bert.*) into <paramref name="g"/>: the last hidden states (B, T, H) and
+    /// the float attention mask (B, T). Shared by every head exported here (sequence classification, QA spans).
+    /// </summary>
+    internal static (string Hidden, string MaskF) Encoder(OnnxGraphBuilder g, BertConfig c, Func<string, float[]> W, bool ortFused)
+    {
         int h = c.HiddenSize, heads = c.NumAttentionHeads, dh = c.HeadDim;
         string Linear(string x, string key, int outF, int inF) => g.Linear(x, W(key + ".weight"), W(key + ".bias"), outF, inF, key);
         string LayerNorm(string x, string key) => g.LayerNorm(x, W(key + ".weight"), W(key + ".bias"), c.LayerNormEps, key);
@@ -83,25 +118,7 @@ public static class BertOnnxExporter
             };
             hidden = LayerNorm(g.Add(Linear(inner, p + "output.dense", h, c.IntermediateSize), attended), p + "output.LayerNorm");
         }
-
-        string features;
-        if (c.ClassifierPooling == "mean")
-        {
-            string m = g.Unsqueeze(maskF, 2); // (B, T, 1)
-            string sum = g.ReduceSum(g.Mul(hidden, m), 1, keepDims: false); // (B, H)
-            string count = g.Max(g.ReduceSum(m, 1, keepDims: false), g.Scalar("min_count", 1e-9f)); // (B, 1)
-            features = g.Div(sum, count);
-        }
-        else
-        {
-            string first = g.Gather(hidden, g.Initializer("cls_index", [0L]), axis: 1); // (B, H): the [CLS] position
-            features = g.Tanh(Linear(first, "bert.pooler.dense", h, h));
-        }
-        string logits = Linear(features, "classifier", c.NumLabels, h); // (B, num_labels)
-        g.Output(logits, Logits, DataType.Float, Batch, c.NumLabels);
-        var metadata = Metadata(c);
-        if (ortFused) metadata["distil.ort_fused"] = "true";
-        return g.Build(metadata);
+        return (hidden, maskF);
     }
 
     /// <summary>
