@@ -208,6 +208,10 @@ public class QuestionAnsweringTests : IDisposable
         // The null score is the LOWEST over windows: window 0's CLS at 1 + 1 = 2 makes the span win (2 - 9 < 0).
         var span = QaPostProcessing.Answer(Ten, HandLogits(cls0: 1, cls: 6), d);
         Assert.Equal(("four five", 2.0), (span.Text, span.NullScore));
+        // n-best 1 with null 4 below the span's 9: only the span survives the cut; the null candidate is put back (as
+        // utils_qa.py) and, with threshold -6, still decides (4 - 9 = -5 > -6).
+        Assert.True(QaPostProcessing.Answer(Ten, HandLogits(cls0: 2, cls: 2), d with { NBest = 1, NullThreshold = -6 }).IsNull);
+        Assert.Equal("four five", QaPostProcessing.Answer(Ten, HandLogits(cls0: 2, cls: 2), d with { NBest = 1, NullThreshold = -4 }).Text);
     }
 
     [Fact]

@@ -51,6 +51,8 @@ public static class QaPostProcessing
         if (decoding.AllowNoAnswer) candidates.Add((nullScore, -1, -1));
         // A stable sort by score, so equal scores keep the window/position order (Python's sorted is stable too).
         var best = candidates.Select((c, i) => (c, i)).OrderByDescending(x => x.c.Score).ThenBy(x => x.i).Select(x => x.c).Take(decoding.NBest).ToList();
+        // utils_qa.py puts the null candidate back when n-best spans pushed it out, so the null decision can always be made.
+        if (decoding.AllowNoAnswer && !best.Any(b => b.Start == -1)) best.Add((nullScore, -1, -1));
         // utils_qa.py: no valid span at all (or only the null one) gives a placeholder "empty" answer of score 0.
         if (best.Count == 0 || (best.Count == 1 && best[0].Start < 0)) best.Insert(0, (0, -2, -2));
 
