@@ -228,6 +228,29 @@ public class QuestionAnsweringTests : IDisposable
     }
 
     [Fact]
+    public void Split_metrics_follow_the_official_scripts_with_has_and_no_answer_parts()
+    {
+        var questions = new List<SquadQuestion>
+        {
+            new("a", "q?", Ten, [new SquadAnswer("four five", 14)], false, [], ""),
+            new("b", "q?", Ten, [new SquadAnswer("ten", 45)], false, [], ""),
+            new("c", "q?", Ten, [], true, [], ""),
+        };
+        QaAnswer A(string text) => new(text, 0, text.Length, 0, 1, 0);
+        // a: exact; b: "nine ten" vs "ten" = F1 2/3; c: impossible and answered "" (right).
+        var m = Distil.Training.QuestionAnswering.Metrics(questions, [A("four five"), A("nine ten"), A("")], v2: true);
+        Assert.Equal(100.0 * 2 / 3, m["exact"], 9);
+        Assert.Equal(100.0 * (1 + 2.0 / 3 + 1) / 3, m["f1"], 9);
+        Assert.Equal((50.0, 100.0 * (1 + 2.0 / 3) / 2), (m["HasAns_exact"], m["HasAns_f1"]));
+        Assert.Equal((100.0, 100.0), (m["NoAns_exact"], m["NoAns_f1"]));
+        Assert.Equal(3, m["questions"]);
+        // SQuAD 1.1 scoring of the answerable two: no HasAns/NoAns parts.
+        var v1 = Distil.Training.QuestionAnswering.Metrics(questions.Take(2).ToList(), [A("four five"), A("nine ten")], v2: false);
+        Assert.Equal((50.0, 100.0 * (1 + 2.0 / 3) / 2), (v1["exact"], v1["f1"]));
+        Assert.False(v1.ContainsKey("HasAns_exact"));
+    }
+
+    [Fact]
     public void A_question_that_leaves_no_room_beyond_the_stride_is_a_usage_error()
     {
         var e = Assert.Throws<DistilException>(() => QaFeatures.Build(_tok, Question, Ten, null, 0, new QaWindowing(10, 4), "q7"));
