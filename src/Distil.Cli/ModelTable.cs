@@ -10,7 +10,9 @@ public static class ModelTable
     /// <param name="latencyDigits">Decimals of the latency (sub-millisecond CNN students need 2).</param>
     public static void Print(IEnumerable<ModelSummary> rows, string nonEmbedding = "non-embedding", int latencyDigits = 1)
     {
-        static string Pct(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? $"{100 * a:F2}%" : "-";
+        // Extractive QA rows have SQuAD F1 (already in percent) instead of accuracy.
+        static string Pct(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? $"{100 * a:F2}%"
+            : m != null && m.TryGetValue("f1", out var f1) ? $"F1 {f1:F2}" : "-";
         var table = new Table().AddColumns("model", "parameters", nonEmbedding, "dev acc", "test acc", "batch-1 ms");
         foreach (var m in rows)
             table.AddRow(Markup.Escape(m.Name), $"{m.Parameters / 1e6:F2}M", $"{m.NonEmbeddingParameters / 1e6:F2}M", Pct(m.Dev), Pct(m.Test),

@@ -38,6 +38,10 @@ public static class OptionMeanings
         ["--domain-column"] = "Column of the domain",
         ["--skip-bad-rows"] = "Skip malformed rows instead of stopping",
         ["--max-seq-len"] = "Tokens per example incl. [CLS]/[SEP]",
+        // Extractive QA (SQuAD-format data).
+        ["--doc-stride"] = "Extractive QA: context tokens shared by consecutive windows of a long context",
+        ["--max-answer-length"] = "Extractive QA: longest answer in tokens",
+        ["--null-threshold"] = "Extractive QA (SQuAD 2.0): answer nothing when the null score beats the best span by more than this",
         // Running.
         ["--out"] = "Where the command writes",
         ["--resume"] = "Continue the interrupted run in --out",

@@ -43,6 +43,7 @@ public static class DistillCommand
         Add(OptionMeanings.Create<string?>("--label-store"), "label_store");
         common.AddDataOptions(cmd, new DistillConfig().Data);
         common.AddTrainingOptions(cmd, new DistillConfig().Training);
+        QaOptions.AddTo(cmd, common);
         cmd.SetAction(r =>
         {
             var (result, run) = PipelineCommand.Run<DistillConfig, DistillResult>(r, common, "distill", DistillPipeline.Run);

@@ -27,18 +27,29 @@ public static class EvalCommand
         var skip = OptionMeanings.Create<bool>("--skip-bad-rows");
         var threads = OptionMeanings.Create<int?>("--threads", "of Torch (default: all cores)");
         var device = OptionMeanings.Create<string?>("--device");
+        var (stride, answerLen, nullThreshold) = (QaOptions.DocStride(), QaOptions.MaxAnswerLength(), QaOptions.NullThreshold());
         var cmd = new Command("eval", """
-            Evaluate a model folder on labelled data: accuracy, macro-F1, MCC, loss, per-domain accuracy.
+            Evaluate a model folder on labelled data: accuracy, macro-F1, MCC, loss, per-domain accuracy;
+            on a SQuAD JSON file a QA folder's exact match and F1 (HasAns/NoAns for SQuAD 2.0).
 
             Example:
               distil eval --model runs/ft/best --data data/uci-sentiment/test.domain.tsv
+              distil eval --model runs/qa/best --data data/wordnet-qa/test.json
             """);
-        foreach (var o in new Option[] { model, data, format, text, pair, label, domain, maxLen, batch, json, skip, threads, device }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, data, format, text, pair, label, domain, maxLen, batch, json, skip, threads, device, stride, answerLen, nullThreshold }) cmd.Options.Add(o);
         RetiredNames.AddTo(cmd);
         cmd.SetAction(r =>
         {
             var dev = CommonOptions.Setup(r.GetValue(device), r.GetValue(threads));
             string dir = r.GetValue(model)!;
+            if (QaTaskData.IsSquad(r.GetValue(data)))
+            {
+                var qa = new QaSettings { DocStride = r.GetValue(stride), MaxAnswerLength = r.GetValue(answerLen) ?? 30, NullThreshold = r.GetValue(nullThreshold) ?? 0 };
+                qa.Validate();
+                var qaMetrics = QaOptions.Eval(dir, r.GetValue(data)!, qa, r.GetValue(maxLen), r.GetValue(batch), r.GetValue(skip), dev);
+                if (r.GetValue(json) is string qaPath) File.WriteAllText(qaPath, JsonSerializer.Serialize(qaMetrics, new JsonSerializerOptions { WriteIndented = true }));
+                return ExitCodes.Ok;
+            }
             using var m = ClassifierFolder.Load(dir); // any encoder family or an AdaBERT CNN folder, by config.json's model_type
             m.Module.to(dev);
             var tokenizer = TokenizerFolder.Load(dir);

@@ -33,6 +33,15 @@ public static class ExportCommand
         {
             CommonOptions.Setup("cpu", r.GetValue(threads));
             if (r.GetValue(atol) < 0) throw DistilException.Usage($"--atol must be 0 or more (got {r.GetValue(atol)})");
+            if (Distil.Checkpoints.QaFolder.IsQa(r.GetValue(model)!))
+            {
+                var qa = QaOnnxExport.Export(r.GetValue(model)!, r.GetValue(outDir)!, new ExportOptions
+                {
+                    MaxSeqLen = r.GetValue(maxLen), Atol = r.GetValue(atol), Threads = r.GetValue(threads), OrtFused = r.GetValue(fused),
+                }, line => AnsiConsole.WriteLine(line));
+                AnsiConsole.MarkupLineInterpolated($"[green]exported[/] {qa.OnnxPath} (start_logits, end_logits; {qa.FileBytes / 1e6:F1} MB, {qa.Parameters:N0} parameters) in {qa.Seconds:F1} s");
+                return ExitCodes.Ok;
+            }
             var report = OnnxExport.Export(r.GetValue(model)!, r.GetValue(outDir)!, new ExportOptions
             {
                 DataPath = r.GetValue(data), MaxDataRows = r.GetValue(maxRows), MaxSeqLen = r.GetValue(maxLen),

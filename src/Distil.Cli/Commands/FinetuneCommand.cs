@@ -28,6 +28,7 @@ public static class FinetuneCommand
         common.AddDataOptions(cmd, new FineTuneConfig().Data);
         Add(OptionMeanings.Create<string?>("--pooling", "(default: the model's own)"), "pooling");
         common.AddTrainingOptions(cmd, new FineTuneConfig().Training);
+        QaOptions.AddTo(cmd, common);
         cmd.SetAction(r =>
         {
             var (result, run) = PipelineCommand.Run<FineTuneConfig, FineTuneResult>(r, common, "finetune", FineTunePipeline.Run);
@@ -39,6 +40,7 @@ public static class FinetuneCommand
 
     public static void Print(FineTuneResult result, RunFolder run)
     {
+        if (result.Splits.Any(s => s.Metrics.ContainsKey("exact"))) { QaOptions.Print(result.Splits, run); return; }
         var table = new Table().AddColumns("split", "examples", "accuracy", "macro-F1", "MCC");
         foreach (var (split, m) in result.Splits)
             table.AddRow(split, $"{m.GetValueOrDefault("examples"):F0}", $"{100 * m["accuracy"]:F2}%", $"{100 * m["macro_f1"]:F2}%", $"{m["mcc"]:F4}");

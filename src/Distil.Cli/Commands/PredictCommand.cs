@@ -19,14 +19,17 @@ public static class PredictCommand
         var input = new Option<string?>("--input") { Description = "File with one text per line (a tab separates a pair)" };
         var maxLen = new Option<int>("--max-seq-len") { Description = OptionMeanings.Describe("--max-seq-len", "(default 128)"), DefaultValueFactory = _ => 128 };
         var json = new Option<bool>("--json") { Description = "Print JSON lines instead of a table" };
+        var (stride, answerLen) = (QaOptions.DocStride(), QaOptions.MaxAnswerLength());
         var cmd = new Command("predict", """
-            Predict labels with a model folder.
+            Predict labels with a model folder; with a question-answering folder, the answer (text, character span,
+            score) to each --text (the question) in its --pair (the context).
 
             Examples:
               distil predict --model runs/ft/best --text "Great phone, works perfectly." --text "Waste of money."
               distil predict --model runs/ft/best --input sentences.txt --json
+              distil predict --model runs/qa/best --text "a domestic cat" --pair "The kitten slept. The dog barked."
             """);
-        foreach (var o in new Option[] { model, text, pair, input, maxLen, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, text, pair, input, maxLen, json, stride, answerLen }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var inputs = new List<(string Text, string? Pair)>();
@@ -45,6 +48,13 @@ public static class PredictCommand
                 }
             }
             if (inputs.Count == 0) throw DistilException.Usage("nothing to predict: pass --text \"...\" or --input FILE");
+            if (QaFolder.IsQa(r.GetValue(model)!) || Distil.Onnx.OrtSpanModel.IsSpanModel(Path.Combine(r.GetValue(model)!, "model.onnx")))
+            {
+                var qa = new QaSettings { DocStride = r.GetValue(stride), MaxAnswerLength = r.GetValue(answerLen) ?? 30 };
+                qa.Validate();
+                QaOptions.Predict(r.GetValue(model)!, inputs, qa, r.GetValue(maxLen), r.GetValue(json));
+                return ExitCodes.Ok;
+            }
 
             var predictions = Predict(r.GetValue(model)!, inputs, r.GetValue(maxLen));
             if (r.GetValue(json))

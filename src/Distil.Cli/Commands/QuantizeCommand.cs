@@ -46,6 +46,12 @@ public static class QuantizeCommand
             {
                 Format = fmt, Embeddings = !r.GetValue(fp32Embeddings), ReduceRange = r.GetValue(reduceRange), FuseSharedInput = r.GetValue(fuse), Exclude = r.GetValue(exclude) ?? [],
             };
+            if (Distil.Onnx.OrtSpanModel.IsSpanModel(Path.Combine(r.GetValue(model)!, Distil.Onnx.OnnxExport.OnnxFile)))
+            {
+                var (quantization, comparison, fp32Bytes, int8Bytes) = Distil.Onnx.QaOnnxExport.Quantize(r.GetValue(model)!, r.GetValue(outDir)!, options, r.GetValue(threads));
+                AnsiConsole.MarkupLineInterpolated($"[green]quantized[/] {r.GetValue(outDir)}: {fp32Bytes / 1e6:F1} MB -> {int8Bytes / 1e6:F1} MB ({quantization.MatMuls} MatMuls); int8 vs fp32 on random rows: max |logit diff| {comparison.MaxAbsDiff:F4}, start/end argmax agreement {100 * comparison.StartAgreement:F1}% / {100 * comparison.EndAgreement:F1}%");
+                return ExitCodes.Ok;
+            }
             var report = Int8Export.QuantizeFolder(r.GetValue(model)!, r.GetValue(outDir)!, options, r.GetValue(data), r.GetValue(maxLen),
                 r.GetValue(maxDrop), r.GetValue(threads), line => AnsiConsole.WriteLine(line));
             var table = new Table().AddColumns("set", "examples", "max |logit diff|", "argmax agreement", "fp32 accuracy", "int8 accuracy");

@@ -46,6 +46,8 @@ public sealed record DistillConfig : IRunConfig
     [JsonPropertyName("device")] public string Device { get; init; } = "cpu";
     [JsonPropertyName("threads")] public int? Threads { get; init; }
     [JsonPropertyName("training")] public TrainingOptions Training { get; init; } = new() { LearningRate = 1e-4, Epochs = 5 };
+    /// <summary>Extractive QA (SQuAD-format data): windows and answer reading.</summary>
+    [JsonPropertyName("qa")] public QaSettings Qa { get; init; } = new();
 
     public void Validate()
     {
@@ -58,5 +60,6 @@ public sealed record DistillConfig : IRunConfig
         Augment.Validate();
         Transfer.Validate();
         Training.Validate();
+        Qa.Validate();
     }
 }

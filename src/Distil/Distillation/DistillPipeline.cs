@@ -35,6 +35,7 @@ public static class DistillPipeline
     public static DistillResult Run(DistillConfig c, RunContext ctx)
     {
         c.Validate();
+        if (QaTaskData.IsSquad(c.Data.Train)) return QaDistillPipeline.Run(c, ctx); // SQuAD JSON: extractive QA
         var (run, device) = (ctx.Run, ctx.Device);
         var runner = new StageRunner(ctx, c.LogEverySteps);
         var (teacher, _) = EncoderFamilies.LoadForClassification(c.Teacher!);

@@ -19,6 +19,8 @@ public sealed record FineTuneConfig : IRunConfig
     [JsonPropertyName("device")] public string Device { get; init; } = "cpu";
     [JsonPropertyName("threads")] public int? Threads { get; init; }
     [JsonPropertyName("training")] public TrainingOptions Training { get; init; } = new();
+    /// <summary>Extractive QA (SQuAD-format data): windows and answer reading.</summary>
+    [JsonPropertyName("qa")] public QaSettings Qa { get; init; } = new();
 
     public void Validate()
     {
@@ -28,5 +30,6 @@ public sealed record FineTuneConfig : IRunConfig
         if (Pooling is not (null or "pooler" or "mean")) throw DistilException.Usage($"pooling '{Pooling}' must be 'pooler' or 'mean'");
         if (EvalBatchSize < 1) throw DistilException.Usage("eval_batch_size must be positive");
         Training.Validate();
+        Qa.Validate();
     }
 }

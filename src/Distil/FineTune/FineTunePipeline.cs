@@ -21,6 +21,7 @@ public static class FineTunePipeline
     public static FineTuneResult Run(FineTuneConfig c, RunContext ctx)
     {
         c.Validate();
+        if (QaTaskData.IsSquad(c.Data.Train)) return QaFineTunePipeline.Run(c, ctx); // SQuAD JSON: extractive QA
         var (run, device) = (ctx.Run, ctx.Device);
         var runner = new StageRunner(ctx, c.LogEverySteps);
         var tokenizer = TokenizerFolder.Load(c.Model!);

@@ -25,8 +25,34 @@ public static class BertOnnxExporter
         var c = model.Config;
         var W = EncoderOnnxLayers.Weights(model);
         var g = new OnnxGraphBuilder();
-        int h = c.HiddenSize, heads = c.NumAttentionHeads;
+        var (hidden, maskF) = Encoder(g, c, W, ortFused);
+        int h = c.HiddenSize;
         string Linear(string x, string key, int outF, int inF) => g.Linear(x, W(key + ".weight"), W(key + ".bias"), outF, inF, key);
+
+        string features;
+        if (c.ClassifierPooling == "mean")
+        {
+            features = EncoderOnnxLayers.MeanPool(g, hidden, maskF);
+        }
+        else
+        {
+            string first = g.Gather(hidden, g.Initializer("cls_index", [0L]), axis: 1); // (B, H): the [CLS] position
+            features = g.Tanh(Linear(first, "bert.pooler.dense", h, h));
+        }
+        string logits = Linear(features, "classifier", c.NumLabels, h); // (B, num_labels)
+        g.Output(logits, Logits, DataType.Float, Batch, c.NumLabels);
+        var metadata = Metadata(c);
+        if (ortFused) metadata["distil.ort_fused"] = "true";
+        return g.Build(metadata);
+    }
+
+    /// <summary>
+    /// The inputs and BertModel's encoder (keys bert.*) into <paramref name="g"/>: the last hidden states (B, T, H) and
+    /// the float attention mask (B, T). Shared by every head exported here (sequence classification, QA spans).
+    /// </summary>
+    internal static (string Hidden, string MaskF) Encoder(OnnxGraphBuilder g, BertConfig c, Func<string, float[]> W, bool ortFused)
+    {
+        int h = c.HiddenSize, heads = c.NumAttentionHeads;
         string LayerNorm(string x, string key) => g.LayerNorm(x, W(key + ".weight"), W(key + ".bias"), c.LayerNormEps, key);
 
         string ids = g.Input(InputIds, DataType.Int64, Batch, Sequence);
@@ -58,21 +84,7 @@ public static class BertOnnxExporter
             hidden = EncoderOnnxLayers.PostLnLayer(g, W, hidden, additive, PostLnLayerKeys.Bert(p), h, heads, c.IntermediateSize, c.HiddenAct, c.LayerNormEps);
         }
 
-        string features;
-        if (c.ClassifierPooling == "mean")
-        {
-            features = EncoderOnnxLayers.MeanPool(g, hidden, maskF);
-        }
-        else
-        {
-            string first = g.Gather(hidden, g.Initializer("cls_index", [0L]), axis: 1); // (B, H): the [CLS] position
-            features = g.Tanh(Linear(first, "bert.pooler.dense", h, h));
-        }
-        string logits = Linear(features, "classifier", c.NumLabels, h); // (B, num_labels)
-        g.Output(logits, Logits, DataType.Float, Batch, c.NumLabels);
-        var metadata = Metadata(c);
-        if (ortFused) metadata["distil.ort_fused"] = "true";
-        return g.Build(metadata);
+        return (hidden, maskF);
     }
 
     /// <summary>

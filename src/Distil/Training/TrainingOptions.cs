@@ -22,7 +22,7 @@ public sealed record TrainingOptions
     [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; init; } = 2;
     /// <summary>Delete checkpoints/ once training ran to its end (best/ stays): saves the disk, but --resume then starts over.</summary>
     [JsonPropertyName("drop_checkpoints")] public bool DropCheckpoints { get; init; }
-    /// <summary>Metric that picks best/: accuracy, macro_f1, mcc (higher is better) or loss (lower is better).</summary>
+    /// <summary>Metric that picks best/: accuracy, macro_f1, mcc (higher is better) or loss (lower is better); exact or f1 for extractive QA.</summary>
     [JsonPropertyName("select_best_by")] public string SelectBestBy { get; init; } = "accuracy";
     /// <summary>Steps with a NaN/Inf loss or gradient norm that may be skipped (no update, logged, counted) before the run
     /// stops with a numerical fault; 0 (default) = stop at the first.</summary>
@@ -44,7 +44,7 @@ public sealed record TrainingOptions
         Require(MemoryLimitMb is null or >= 0, $"memory_limit_mb must be >= 0 (0 switches the memory check off; got {MemoryLimitMb})");
         Require(MaxBadSteps >= 0, $"max_bad_steps must be >= 0 (got {MaxBadSteps})");
         Require(KeepCheckpoints >= 1, $"keep_checkpoints must be at least 1 (got {KeepCheckpoints})");
-        Require(SelectBestBy is "accuracy" or "macro_f1" or "mcc" or "loss", $"select_best_by '{SelectBestBy}' is not one of accuracy, macro_f1, mcc, loss");
+        Require(SelectBestBy is "accuracy" or "macro_f1" or "mcc" or "loss" or "exact" or "f1", $"select_best_by '{SelectBestBy}' is not one of accuracy, macro_f1, mcc, loss (or exact, f1 for extractive QA)");
     }
 
     /// <summary>Linear warm-up to the peak, then linear decay to 0 at the last step (HF's linear schedule).</summary>
