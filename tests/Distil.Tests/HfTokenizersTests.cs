@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Distil.Checkpoints;
+using Distil.Models;
 using Distil.Text;
+using TorchSharp;
 using Xunit;
 using HfTokenizer = Tokenizers.DotNet.Tokenizer;
 
@@ -32,12 +34,19 @@ public sealed class HfTokenizersTests(MiniLmFixture minilm) : IClassFixture<Mini
     {
         var json = ours.ToTokenizerJson() ?? throw new InvalidOperationException($"{ours.GetType().Name} wrote no tokenizer.json");
         Directory.CreateDirectory(Path.Combine(dir, "full"));
+        File.WriteAllText(Path.Combine(dir, "full", "tokenizer.json"), TokenizerJsonWriter.ToText(json));
+        return Compare(ours, Path.Combine(dir, "full", "tokenizer.json"), dir);
+    }
+
+    /// <summary>The library on <paramref name="full"/> (a tokenizer.json; a copy with truncation goes into <paramref name="dir"/>) against <paramref name="ours"/>.</summary>
+    internal static (int Same, int Total, List<string> Diffs) Compare(TextTokenizer ours, string full, string dir)
+    {
+        var json = (JsonObject)JsonNode.Parse(File.ReadAllText(full))!;
         Directory.CreateDirectory(Path.Combine(dir, "cut"));
-        string full = Path.Combine(dir, "full", "tokenizer.json"), cut = Path.Combine(dir, "cut", "tokenizer.json");
-        File.WriteAllText(full, TokenizerJsonWriter.ToText(json));
+        string cut = Path.Combine(dir, "cut", "tokenizer.json");
         json["truncation"] = new JsonObject { ["direction"] = "Right", ["max_length"] = Truncated, ["strategy"] = "LongestFirst", ["stride"] = 0 };
         File.WriteAllText(cut, TokenizerJsonWriter.ToText(json));
-        var reread = TokenizerFolder.Load(Path.Combine(dir, "full"));
+        var reread = TokenizerFolder.Load(Path.GetDirectoryName(full)!);
         using var hf = new HfTokenizer(full);
         using var hfCut = new HfTokenizer(cut);
         var texts = Texts();
@@ -105,4 +114,53 @@ public sealed class HfTokenizersTests(MiniLmFixture minilm) : IClassFixture<Mini
     [Fact]
     public void SentencePieceBpeWritesNoTokenizerJson() =>
         Assert.Null(SentencePieceTokenizer.FromFile(Fixture("bpe.model"), SentencePieceTokenizer.IdLayout.Model).ToTokenizerJson());
+
+    /// <summary>
+    /// What ModelFolder.Save writes (every finetune / distill / metakd best/ goes through it): from a WordPiece vocab.txt
+    /// folder a generated tokenizer.json; from RoBERTa's vocab.json + merges.txt, DeBERTa's spm.model and XLM-R's
+    /// sentencepiece.bpe.model the source files copied plus a generated tokenizer.json. The library on the saved
+    /// tokenizer.json gives the ids our tokenizer of the source folder gives, and our loader of the saved folder agrees.
+    /// </summary>
+    [Theory]
+    [InlineData("wordpiece")]
+    [InlineData("bpe")]
+    [InlineData("deberta")]
+    [InlineData("xlmr")]
+    public void SavedFoldersTokenizerJsonGivesOurIds(string kind)
+    {
+        using var dir = new TempDir("hf-saved");
+        string source = Path.Combine(dir.Path, "source");
+        Directory.CreateDirectory(source);
+        string[] expected;
+        switch (kind)
+        {
+            case "wordpiece":
+                File.Copy(minilm.Vocab, Path.Combine(source, "vocab.txt"));
+                expected = ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"];
+                break;
+            case "bpe":
+                File.Copy(Fixture("bpe-vocab.json"), Path.Combine(source, "vocab.json"));
+                File.Copy(Fixture("bpe-merges.txt"), Path.Combine(source, "merges.txt"));
+                expected = ["vocab.json", "merges.txt", "tokenizer.json", "special_tokens_map.json", "tokenizer_config.json"];
+                break;
+            case "deberta":
+                File.Copy(Fixture("deberta.model"), Path.Combine(source, "spm.model"));
+                expected = ["spm.model", "tokenizer.json", "special_tokens_map.json", "tokenizer_config.json"];
+                break;
+            default:
+                File.Copy(Fixture("unigram.model"), Path.Combine(source, "sentencepiece.bpe.model"));
+                expected = ["sentencepiece.bpe.model", "tokenizer.json", "special_tokens_map.json", "tokenizer_config.json"];
+                break;
+        }
+        string saved = Path.Combine(dir.Path, "saved");
+        var ours = TokenizerFolder.Load(source);
+        torch.manual_seed(1);
+        using (var model = new BertForSequenceClassification(TinyBert.Config(vocab: ours.VocabSize))) ModelFolder.Save(saved, model, source);
+        foreach (var f in expected) Assert.True(File.Exists(Path.Combine(saved, f)), $"{kind}: {f} not written");
+        AssertAllSame($"saved {kind}", Compare(ours, Path.Combine(saved, "tokenizer.json"), Path.Combine(dir.Path, "hf")));
+        if (kind == "wordpiece") return;
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(saved, "tokenizer_config.json")))!;
+        Assert.Equal(kind switch { "bpe" => "RobertaTokenizer", "deberta" => "DebertaV2Tokenizer", _ => "XLMRobertaTokenizer" }, config["tokenizer_class"]!.GetValue<string>());
+        Assert.Equal(ours.IdToToken(ours.Cls), config["cls_token"]!.GetValue<string>());
+    }
 }

@@ -9,7 +9,8 @@ namespace Distil.Checkpoints;
 /// The tokenizer files every saved model folder gets, so transformers' AutoTokenizer splits text as we did.
 /// A WordPiece folder (vocab.txt, no tokenizer.json): vocab.txt (copied), tokenizer_config.json (tokenizer_class, and the
 /// do_lower_case / strip_accents / tokenize_chinese_chars we actually used, over whatever else the source file had),
-/// special_tokens_map.json and tokenizer.json written from the tokenizer we used (<see cref="TextTokenizer.ToTokenizerJson"/>).
+/// special_tokens_map.json and tokenizer.json written from the tokenizer we used (<see cref="TextTokenizer.ToTokenizerJson"/>;
+/// not for a vocab.txt without BERT's special tokens, which nothing can tokenise with).
 /// Any other folder (tokenizer.json, vocab.json + merges.txt, sentencepiece.bpe.model, spm.model): its tokenizer files are
 /// copied as they are; tokenizer.json, tokenizer_config.json and special_tokens_map.json are written only where the source
 /// had none (tokenizer.json not for SentencePiece BPE, which it cannot describe without merges).
@@ -41,14 +42,19 @@ public sealed class TokenizerFiles
         bool wordPiece = File.Exists(F(VocabFile)) && !File.Exists(F(TokenizerJsonFile));
         if (!wordPiece && !CopiedAsIs.Take(6).Any(n => File.Exists(F(n))))
             throw DistilException.NotFound($"{tokenizerDir}: no tokenizer files; pass the folder the training data was tokenized with (it needs {VocabFile}, {TokenizerJsonFile}, vocab.json + merges.txt or a SentencePiece model)");
-        var tokenizer = TokenizerFolder.Load(tokenizerDir); // the tokenizer training used: refuses what it cannot read, before anything is written
-        return wordPiece ? FromWordPiece(tokenizerDir, (BertTextTokenizer)tokenizer) : Copied(tokenizerDir, tokenizer);
+        return wordPiece ? FromWordPiece(tokenizerDir)
+            : Copied(tokenizerDir, TokenizerFolder.Load(tokenizerDir)); // refuses what it cannot read, before anything is written
     }
 
-    static TokenizerFiles FromWordPiece(string tokenizerDir, BertTextTokenizer tokenizer)
+    static TokenizerFiles FromWordPiece(string tokenizerDir)
     {
         string configPath = Path.Combine(tokenizerDir, ConfigFile), specialPath = Path.Combine(tokenizerDir, SpecialTokensFile);
-        var settings = tokenizer.Settings; // missing file: HF's BERT defaults, written out so every tool reads the same
+        var settings = TokenizerSettings.Load(configPath); // missing file: HF's BERT defaults, written out so every tool reads the same
+        // tokenizer.json needs a usable vocabulary ([PAD] [UNK] [CLS] [SEP]); a vocab.txt without them (which no command can
+        // tokenise with either) is copied as it is, without one.
+        BertTextTokenizer? tokenizer;
+        try { tokenizer = new BertTextTokenizer(Path.Combine(tokenizerDir, VocabFile), settings); }
+        catch (DistilException e) when (e.ExitCode == ExitCodes.InvalidInput) { tokenizer = null; }
         var config = File.Exists(configPath) && JsonNode.Parse(File.ReadAllText(configPath)) is JsonObject o ? o : new JsonObject();
         if (config["tokenizer_class"]?.GetValue<string>() is not string cls || !cls.StartsWith(BertTokenizerClass, StringComparison.Ordinal))
             config["tokenizer_class"] = BertTokenizerClass; // our text goes through WordPiece on vocab.txt, whatever the source said
@@ -62,13 +68,14 @@ public sealed class TokenizerFiles
         };
         foreach (var (key, token) in specials) config[key] ??= token;
         byte[] special = File.Exists(specialPath) ? File.ReadAllBytes(specialPath) : Json(specials);
-        return new TokenizerFiles(
-        [
+        var list = new List<(string, byte[])>
+        {
             (VocabFile, File.ReadAllBytes(Path.Combine(tokenizerDir, VocabFile))),
             (ConfigFile, Encoding.UTF8.GetBytes(config.ToJsonString(Indented))),
             (SpecialTokensFile, special),
-            (TokenizerJsonFile, Encoding.UTF8.GetBytes(TokenizerJsonWriter.ToText(tokenizer.ToTokenizerJson()))),
-        ]);
+        };
+        if (tokenizer != null) list.Add((TokenizerJsonFile, Encoding.UTF8.GetBytes(TokenizerJsonWriter.ToText(tokenizer.ToTokenizerJson()))));
+        return new TokenizerFiles(list);
     }
 
     static TokenizerFiles Copied(string tokenizerDir, TextTokenizer tokenizer)
