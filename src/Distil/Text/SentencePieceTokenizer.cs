@@ -194,14 +194,14 @@ public sealed class SentencePieceTokenizer : TextTokenizer
             double score = modelId >= 0 && modelId < _model.Pieces.Count ? _model.Pieces[modelId].Score : 0;
             vocab.Add(new System.Text.Json.Nodes.JsonArray(IdToToken(id) ?? "", score));
         }
-        var added = new System.Text.Json.Nodes.JsonArray();
-        var addedIds = new HashSet<int>();
-        void Add(int id, string token, bool lstrip, bool special) { if (addedIds.Add(id)) added.Add(TokenizerJsonWriter.Added(id, token, lstrip, special)); }
+        // Added tokens (matched in the raw text first): the specials, SentencePiece's control and unknown pieces, user-defined pieces.
+        var added = new SortedDictionary<int, System.Text.Json.Nodes.JsonObject>();
+        void Add(int id, string token, bool lstrip, bool special) => added.TryAdd(id, TokenizerJsonWriter.Added(id, token, lstrip, special));
         foreach (var a in _added.Where(a => a.Special)) Add(a.Id, a.Content, a.LStrip, true);
         foreach (var (i, p) in _model.Pieces.Index())
             if (p.Type is SentencePieceModel.PieceType.Control or SentencePieceModel.PieceType.Unknown && ToId(i) is int id && IdToToken(id) == p.Text) Add(id, p.Text, false, true);
         foreach (var a in _added.Where(a => !a.Special)) Add(a.Id, a.Content, a.LStrip, false);
-        var sorted = new System.Text.Json.Nodes.JsonArray(added.OrderBy(a => (int)a!["id"]!).Select(a => a!.DeepClone()).ToArray());
+        var sorted = new System.Text.Json.Nodes.JsonArray(added.Values.ToArray<System.Text.Json.Nodes.JsonNode?>());
 
         var normalizers = new System.Text.Json.Nodes.JsonArray();
         if (_model.PrecompiledCharsMap.Length > 0)
