@@ -141,6 +141,9 @@ public sealed class ArcticXsPackageTests(ArcticXsFixture fx, ITestOutputHelper o
         (code, err) = CliCapture.Run(["import-onnx", "--package", "nope", "--out", Path.Combine(t.Path, "o")]);
         Assert.Equal(ExitCodes.InvalidUsage, code);
         Assert.Contains("arctic-xs", err);
+        (code, err) = CliCapture.Run(["import-onnx", "--package", "arctic-xs", "--cased", "--out", Path.Combine(t.Path, "o")]);
+        Assert.Equal(ExitCodes.InvalidUsage, code);
+        Assert.Contains("--cased", err);
         (code, err) = CliCapture.Run(["import-onnx", "--out", Path.Combine(t.Path, "o")]);
         Assert.Equal(ExitCodes.InvalidUsage, code);
         Assert.Contains("--onnx", err);

