@@ -5,7 +5,9 @@ namespace Distil.Tests;
 
 /// <summary>
 /// Our state dict against the parameter list of a published checkpoint as transformers builds it (tests/Distil.Tests/data/golden-keys/,
-/// each file names its source): same names, same order, same shapes, so HF's from_pretrained reads what we write.
+/// each file names its source): same names and shapes (and, for roberta-base, whose listing is in registration order, the
+/// same order), so HF's from_pretrained reads what we write. The other listings were traced from a forward pass, so
+/// their order is the order of use, and only the set of names is compared.
 /// </summary>
 public class GoldenKeyTests
 {
