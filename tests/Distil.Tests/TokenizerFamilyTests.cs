@@ -14,7 +14,7 @@ public class TokenizerFamilyTests
     static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "data", "tokenizers", name);
 
     /// <summary>Real sentences plus accents (composed and decomposed), emoji, CJK, odd whitespace, an over-long line.</summary>
-    static List<string> Texts()
+    internal static List<string> Texts()
     {
         var texts = File.ReadLines(Path.Combine(PythonReference.Folder, "..", "..", "data", "uci-sentiment", "test.tsv"))
             .Skip(1).Take(150).Select(l => l.Split('\t')[0]).ToList();

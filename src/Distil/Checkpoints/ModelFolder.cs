@@ -121,6 +121,10 @@ public static class ModelFolder
         // The model is new and is disposed by the caller on failure, so copying before this check leaks nothing.
         var report = StateDictLoader.Load(model, tensors, source);
         var missing = report.Missing.Where(k => !mayBeMissing(k)).ToList();
+        if (missing.Count > 0 && missing.All(k => k.StartsWith(Pooler, StringComparison.Ordinal)))
+            throw DistilException.BadInput(
+                $"{source}: no pooler ({string.Join(", ", missing)}): the encoder was saved or exported without one (e.g. snowflake-arctic-embed-xs); " +
+                "fine-tune it with --pooling mean, or give it a checkpoint that has the pooler");
         if (missing.Count > 0)
             throw DistilException.BadInput(
                 $"{source}: {missing.Count} encoder tensors are missing: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? $", ... ({missing.Count - 8} more)" : "")}; " +

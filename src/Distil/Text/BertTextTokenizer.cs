@@ -94,6 +94,27 @@ public sealed class BertTextTokenizer : TextTokenizer
         });
     }
 
+    /// <summary>HF's BertConverter: BertNormalizer with our settings, BertPreTokenizer, WordPiece ("##", 100 chars), [CLS] a [SEP] b [SEP].</summary>
+    public override System.Text.Json.Nodes.JsonObject ToTokenizerJson()
+    {
+        var added = new System.Text.Json.Nodes.JsonArray();
+        foreach (var (token, id) in _specials.OrderBy(s => s.Id)) added.Add(TokenizerJsonWriter.Added(id, token));
+        var vocab = new System.Text.Json.Nodes.JsonObject();
+        for (int i = 0; i < _vocab.Length; i++) vocab[_vocab[i]] = i; // a repeated token keeps its last id, as HF's vocab dict
+        var normalizer = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "BertNormalizer", ["clean_text"] = true, ["handle_chinese_chars"] = Settings.TokenizeChineseChars,
+            ["strip_accents"] = Settings.StripAccents, ["lowercase"] = Settings.LowerCase,
+        };
+        var model = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "WordPiece", ["unk_token"] = UnkToken, ["continuing_subword_prefix"] = "##", ["max_input_chars_per_word"] = MaxInputCharsPerWord, ["vocab"] = vocab,
+        };
+        return TokenizerJsonWriter.File(added, normalizer, new System.Text.Json.Nodes.JsonObject { ["type"] = "BertPreTokenizer" },
+            TokenizerJsonWriter.TemplateProcessing(Template, IdToToken),
+            new System.Text.Json.Nodes.JsonObject { ["type"] = "WordPiece", ["prefix"] = "##", ["cleanup"] = true }, model);
+    }
+
     static string[] ReadVocab(string path)
     {
         string text;

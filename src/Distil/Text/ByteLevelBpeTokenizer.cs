@@ -100,7 +100,8 @@ public sealed partial class ByteLevelBpeTokenizer : TextTokenizer
         foreach (var (start, end, token) in AddedTokens.Split(text, _added))
         {
             if (token != null) { tokens.Add(new TextToken(token.Id, start, end)); continue; }
-            EncodeSegment(text, start, end, tokens, prefix: _addPrefixSpace && start == 0);
+            // As HF's ByteLevel pre-tokenizer: every non-empty stretch of text between added tokens gets the prefix space.
+            if (end > start) EncodeSegment(text, start, end, tokens, prefix: _addPrefixSpace);
         }
         return tokens;
     }
@@ -181,6 +182,30 @@ public sealed partial class ByteLevelBpeTokenizer : TextTokenizer
         }
         FlushBytes();
         return sb.ToString();
+    }
+
+    /// <summary>HF's RobertaConverter: ByteLevel pre-tokenizer, BPE with our merges by rank, RobertaProcessing, ByteLevel decoder.</summary>
+    public override System.Text.Json.Nodes.JsonObject ToTokenizerJson()
+    {
+        var added = new System.Text.Json.Nodes.JsonArray();
+        foreach (var a in _added.OrderBy(a => a.Id)) added.Add(TokenizerJsonWriter.Added(a.Id, a.Content, a.LStrip, a.Special));
+        var vocab = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (token, id) in _vocab.OrderBy(kv => kv.Value)) vocab[token] = id;
+        var merges = new System.Text.Json.Nodes.JsonArray();
+        foreach (var ((a, b), _) in _ranks.OrderBy(kv => kv.Value)) merges.Add($"{a} {b}");
+        System.Text.Json.Nodes.JsonObject ByteLevel() => new() { ["type"] = "ByteLevel", ["add_prefix_space"] = _addPrefixSpace, ["trim_offsets"] = _trimOffsets, ["use_regex"] = true };
+        var post = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "RobertaProcessing",
+            ["sep"] = new System.Text.Json.Nodes.JsonArray(IdToToken(Sep), Sep), ["cls"] = new System.Text.Json.Nodes.JsonArray(IdToToken(Cls), Cls),
+            ["trim_offsets"] = _trimOffsets, ["add_prefix_space"] = _addPrefixSpace,
+        };
+        var model = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = null, ["continuing_subword_prefix"] = "", ["end_of_word_suffix"] = "",
+            ["fuse_unk"] = false, ["byte_fallback"] = false, ["ignore_merges"] = false, ["vocab"] = vocab, ["merges"] = merges,
+        };
+        return TokenizerJsonWriter.File(added, null, ByteLevel(), post, ByteLevel(), model);
     }
 
     /// <summary>GPT-2's bytes_to_unicode: printable bytes stand for themselves, the others are shifted past U+0100.</summary>

@@ -180,6 +180,49 @@ public sealed class SentencePieceTokenizer : TextTokenizer
         return _model.Pieces[id].Text;
     }
 
+    /// <summary>
+    /// HF's SpmConverter (and XLMRobertaConverter's id layout): Unigram over [piece, score] in our id order,
+    /// Precompiled + Strip(right) + Replace(" {2,}", "▁") normalizer, Metaspace, the family's template. SentencePiece BPE: null.
+    /// </summary>
+    public override System.Text.Json.Nodes.JsonObject? ToTokenizerJson()
+    {
+        if (_model.ModelType != 1 || _model.ByteFallback) return null;
+        var vocab = new System.Text.Json.Nodes.JsonArray();
+        for (int id = 0; id < VocabSize; id++)
+        {
+            int modelId = _layout == IdLayout.Model ? id : id is >= 4 && id < _model.Pieces.Count + 1 ? id - 1 : -1;
+            double score = modelId >= 0 && modelId < _model.Pieces.Count ? _model.Pieces[modelId].Score : 0;
+            vocab.Add(new System.Text.Json.Nodes.JsonArray(IdToToken(id) ?? "", score));
+        }
+        // Added tokens (matched in the raw text first): the specials, SentencePiece's control and unknown pieces, user-defined pieces.
+        var added = new SortedDictionary<int, System.Text.Json.Nodes.JsonObject>();
+        void Add(int id, string token, bool lstrip, bool special) => added.TryAdd(id, TokenizerJsonWriter.Added(id, token, lstrip, special));
+        foreach (var a in _added.Where(a => a.Special)) Add(a.Id, a.Content, a.LStrip, true);
+        foreach (var (i, p) in _model.Pieces.Index())
+            if (p.Type is SentencePieceModel.PieceType.Control or SentencePieceModel.PieceType.Unknown && ToId(i) is int id && IdToToken(id) == p.Text) Add(id, p.Text, false, true);
+        foreach (var a in _added.Where(a => !a.Special)) Add(a.Id, a.Content, a.LStrip, false);
+        var sorted = new System.Text.Json.Nodes.JsonArray(added.Values.ToArray<System.Text.Json.Nodes.JsonNode?>());
+
+        var normalizers = new System.Text.Json.Nodes.JsonArray();
+        if (_model.PrecompiledCharsMap.Length > 0)
+            normalizers.Add(new System.Text.Json.Nodes.JsonObject { ["type"] = "Precompiled", ["precompiled_charsmap"] = Convert.ToBase64String(_model.PrecompiledCharsMap) });
+        normalizers.Add(new System.Text.Json.Nodes.JsonObject { ["type"] = "Strip", ["strip_left"] = false, ["strip_right"] = true });
+        normalizers.Add(new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "Replace", ["pattern"] = new System.Text.Json.Nodes.JsonObject { ["Regex"] = " {2,}" }, ["content"] = SentencePieceNormalizer.Space.ToString(),
+        });
+        System.Text.Json.Nodes.JsonObject Metaspace() => new()
+        {
+            ["type"] = "Metaspace", ["replacement"] = SentencePieceNormalizer.Space.ToString(), ["prepend_scheme"] = _model.AddDummyPrefix ? "always" : "never", ["split"] = true,
+        };
+        var model = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "Unigram", ["unk_id"] = _layout == IdLayout.Fairseq ? 3 : _modelUnk, ["vocab"] = vocab, ["byte_fallback"] = false,
+        };
+        return TokenizerJsonWriter.File(sorted, new System.Text.Json.Nodes.JsonObject { ["type"] = "Sequence", ["normalizers"] = normalizers },
+            Metaspace(), TokenizerJsonWriter.TemplateProcessing(Template, IdToToken), Metaspace(), model);
+    }
+
     public override string Decode(IEnumerable<long> ids)
     {
         var sb = new StringBuilder();

@@ -36,6 +36,12 @@ public abstract class TextTokenizer
     /// <summary>Text of these ids, special tokens skipped.</summary>
     public abstract string Decode(IEnumerable<long> ids);
 
+    /// <summary>
+    /// This tokenizer as HF's tokenizer.json (<see cref="TokenizerJsonWriter"/>), so transformers' AutoTokenizer splits text
+    /// as we do; null where we do not write one (SentencePiece BPE, whose HF form needs merges SentencePiece does not store).
+    /// </summary>
+    public virtual System.Text.Json.Nodes.JsonObject? ToTokenizerJson() => null;
+
     /// <summary>Ids of one text, no template, no truncation.</summary>
     public virtual List<int> Tokenize(string text)
     {

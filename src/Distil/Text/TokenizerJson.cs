@@ -11,7 +11,7 @@ namespace Distil.Text;
 public static class TokenizerJson
 {
     public static readonly string[] SupportedModels = ["WordPiece", "BPE", "Unigram"];
-    public static readonly string[] SupportedNormalizers = ["BertNormalizer", "Precompiled", "Replace", "Prepend", "Sequence"];
+    public static readonly string[] SupportedNormalizers = ["BertNormalizer", "Precompiled", "Replace", "Prepend", "Strip", "Sequence"];
     public static readonly string[] SupportedPreTokenizers = ["BertPreTokenizer", "ByteLevel", "Metaspace", "WhitespaceSplit", "Sequence"];
 
     public static TextTokenizer Load(string path)
@@ -85,8 +85,8 @@ public static class TokenizerJson
         var meta = preTokenizers.FirstOrDefault(p => Str(p, "type") == "Metaspace");
         sp.AddDummyPrefix = meta == null || (Bool(meta, "add_prefix_space") ?? Str(meta, "prepend_scheme") != "never");
         // Pieces named like special tokens are the template's, not text (the fairseq layout does not apply: ids are the file's).
-        foreach (var (i, p) in sp.Pieces.Index())
-            if (p.Text is "<s>" or "</s>" or "<pad>" or "<mask>" or "[CLS]" or "[SEP]" or "[PAD]" or "[MASK]") sp.Pieces[i] = p with { Type = SentencePieceModel.PieceType.Control };
+        for (int i = 0; i < sp.Pieces.Count; i++)
+            if (sp.Pieces[i].Text is "<s>" or "</s>" or "<pad>" or "<mask>" or "[CLS]" or "[SEP]" or "[PAD]" or "[MASK]") sp.Pieces[i] = sp.Pieces[i] with { Type = SentencePieceModel.PieceType.Control };
         bool roberta = sp.Pieces.Any(p => p.Text == "<s>");
         var config = TokenizerConfig.FromTokens(roberta
             ? new() { ["cls_token"] = "<s>", ["sep_token"] = "</s>", ["pad_token"] = "<pad>", ["unk_token"] = sp.Pieces[unk].Text, ["mask_token"] = "<mask>" }

