@@ -7,7 +7,7 @@ namespace Distil.Tests;
 
 /// <summary>
 /// <see cref="ShiftedConv1d.Apply"/> with autograd off may hand a shape to torch's conv1d once conv1d agreed with the
-/// shifted sum there (bench/results/conv-kernels.md: 1.0-1.5x faster at batch 1, 2-10x at batch 32). Whatever it picks,
+/// shifted sum there (bench/results/conv-kernels.md: 1.0-1.5x faster at batch 1, 2-7x at batch 32). Whatever it picks,
 /// the output must be the convolution: checked against plain loops in double at 128 channels (conv1d right on the
 /// AVX-512 machine measured) and 20 (conv1d wrong there), and the agreement test against hand-made wrong outputs.
 /// </summary>

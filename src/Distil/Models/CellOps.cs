@@ -43,7 +43,7 @@ public sealed class ConvOp : nn.Module<Tensor, Tensor, Tensor>
 /// the input gradient always (garbage, often NaN), the forward output too above 16 channels; the weight gradient and the
 /// float64 path were right (docs/adabert.md §Convolutions on the CPU). Matrix products and slices have no such edge case.
 /// <para>
-/// Inference (no autograd, float32) may use torch's conv1d, which is 1.0-1.5x faster at batch 1 and 2-10x at batch 32
+/// Inference (no autograd, float32) may use torch's conv1d, which is 1.0-1.5x faster at batch 1 and 2-7x at batch 32
 /// (bench/results/conv-kernels.md), but only for a shape whose conv1d output this process has checked: the first call
 /// at each (batch, channels in and out, length, kernel, dilation, padding) runs both kernels on random values and
 /// keeps conv1d for that shape only if it agrees with this sum (<see cref="Agrees"/>). A wrong kernel is off by about
