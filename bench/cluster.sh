@@ -20,8 +20,10 @@ seq 1 "$ITEMS" | sed 's/^/row /' >"$W/lines.txt"
 now() { date +%s.%N; }
 t0=$(now); "${CLI[@]}" digest --data "$W/lines.txt" --out "$W/local.bin" --lines-per-item 1 --rounds "$ROUNDS" >/dev/null; t1=$(now)
 LOCAL=$(echo "$t1 - $t0" | bc)
+source bench/lib/machine.sh
 OUT=bench/results/cluster.md
 {
+  machine_header; echo
   echo "# Cluster mode on one machine (bench/cluster.sh $ITEMS $ROUNDS)"
   echo; echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores (shared with other jobs)."
   echo "Times include process start and cluster join of the submitter (~seconds); $ITEMS items of one line, $ROUNDS SHA-256 rounds each."

@@ -48,7 +48,8 @@ echo "== runs with the working tree"; runs "$WORK/cli-new/Distil.Cli.dll" "$WORK
 
 digests() { (cd "$1" && find . \( -name model.safetensors -o -name student.safetensors -o -name alpha.jsonl -o -name genotype.json \) | sort | xargs sha256sum); }
 digests "$WORK/base" > "$WORK/base.sha256"; digests "$WORK/new" > "$WORK/new.sha256"
-python3 - "$WORK" "$BASE" "$(git rev-parse --short HEAD)" <<'PY'
+source bench/lib/machine.sh
+CPU_HEADER=$(machine_header) python3 - "$WORK" "$BASE" "$(git rev-parse --short HEAD)" <<'PY'
 import json, sys, os, glob
 work, base, head = sys.argv[1:]
 b = dict(l.split()[::-1] for l in open(f"{work}/base.sha256")); n = dict(l.split()[::-1] for l in open(f"{work}/new.sha256"))
@@ -57,7 +58,7 @@ logs = sorted(os.path.relpath(p, f"{work}/base") for p in glob.glob(f"{work}/bas
 same_files = sorted(k for k in b if n.get(k) == b[k]); diff_files = sorted(set(b) ^ set(n) | {k for k in b if k in n and n[k] != b[k]})
 same_logs = [p for p in logs if os.path.exists(f"{work}/new/{p}") and curve(f"{work}/base/{p}") == curve(f"{work}/new/{p}")]
 ok = not diff_files and len(same_logs) == len(logs)
-md = [f"# Determinism: {base} against the working tree (commit {head})", "",
+md = [os.environ["CPU_HEADER"], "", f"# Determinism: {base} against the working tree (commit {head})", "",
       f"`bench/determinism.sh {base}`: the same small runs of finetune, distill (kd; tinybert with augmentation), metakd (meta; mix + tinybert), "
       "search and l2a with both CLIs (every 8th training row, max length 32, one torch thread).", "",
       f"- weight files, alpha logs and genotypes byte-identical: {len(same_files)} of {len(b)}" + ("" if not diff_files else f"; differing or missing: {', '.join(diff_files)}"),

@@ -32,9 +32,11 @@ fi
 [ -f "$WORK/int8/model.onnx" ] || "$DISTIL" quantize --model "$WORK/onnx" --out "$WORK/int8" --max-seq-len 64 > "$WORK/quantize.log"
 head -n "$ROWS" data/wordnet-sentences/sentences.txt > "$WORK/corpus.txt"
 
+source bench/lib/machine.sh
 out=bench/results/label-throughput.md
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
+  machine_header; echo
   echo "# Labelling throughput (\`bench/label-throughput.sh\`)"
   echo
   echo "$ROWS sentences of data/wordnet-sentences/sentences.txt, max length 128, batch 32, teacher $TEACHER"

@@ -53,8 +53,10 @@ dotnet build bench/Distil.Bench -c Release -v q -nologo >/dev/null
 table=$(dotnet bench/Distil.Bench/bin/Release/net10.0/linux-x64/Distil.Bench.dll load-formats \
   "$WORK/safetensors" "$WORK/safetensors-4-shards" "$WORK/pytorch-bin" "$WORK/pytorch-bin-4-shards")
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+source bench/lib/machine.sh
 mkdir -p bench/results
 {
+  machine_header; echo
   echo "# Checkpoint load time by format"
   echo
   echo "\`bench/load-formats.sh\` at $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d): \`WeightFiles.Read\` (read, check and widen to"

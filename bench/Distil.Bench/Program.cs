@@ -16,6 +16,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "ort-profile") return OrtProfile.Run(args[1..]); // per-op time in ONNX Runtime (OrtProfile.cs)
 if (args.Length > 0 && args[0] == "summarize") return Distil.Bench.Summaries.SummarizeCommand.Run(args[1..]); // bench/results tables (Summaries/)
 if (args.Length > 0 && args[0] == "import-minilm") return ImportMiniLm.Run(args[1..]); // the demo's pre-trained teacher (bench/make-teacher.sh)
+if (args.Length > 0 && args[0] == "conv") return ConvKernels.Run(args[1..]); // ShiftedConv1d vs torch's conv1d (bench/conv-kernels.sh)
 if (args.Length > 0 && args[0] == "load-formats") return LoadFormats.Run(args[1..]); // WeightFiles.Read time per format (bench/load-formats.sh)
 
 var opts = BenchOptions.Parse(args);
@@ -185,6 +186,10 @@ static class Output
 
     public static void Write(JsonObject json, string markdown, string? path)
     {
+        // Every bench header starts with the CPU and its vector extensions (Distil.Native.MachineInfo).
+        string cpu = Distil.Native.MachineInfo.Current.Header();
+        if (!markdown.StartsWith("CPU: ", StringComparison.Ordinal)) markdown = cpu + "\n\n" + markdown;
+        if (json["meta"] is JsonObject jm && jm["cpu"] is null) jm["cpu"] = cpu;
         string text = json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         Console.WriteLine(markdown);
         Console.WriteLine(text);

@@ -138,7 +138,7 @@ public static partial class AdaBertSummary
         var tmd = new List<string> { "", "| target | status | measured |", "|---|---|---|" };
         tmd.AddRange(targets.Select(x => $"| {x.Target} | {x.Status} | {x.Measured} |"));
         Console.WriteLine(string.Join("\n", tmd));
-        File.WriteAllText(prefix + ".table.md", string.Join("\n", md) + "\n" + string.Join("\n", tmd) + "\n");
+        File.WriteAllText(prefix + ".table.md", CpuHeader.Prepend(string.Join("\n", md) + "\n" + string.Join("\n", tmd) + "\n"));
         return 0;
     }
 }

@@ -103,7 +103,7 @@ public static class AlbertSummary
             "Command lines:", ""]);
         lines.AddRange(runs.Where(x => !string.IsNullOrEmpty(x.Command)).Select(x => $"- `{x.Command}`"));
         Directory.CreateDirectory(resultsDir);
-        File.WriteAllText(Path.Combine(resultsDir, "albert.md"), string.Join("\n", lines) + "\n");
+        File.WriteAllText(Path.Combine(resultsDir, "albert.md"), CpuHeader.Prepend(string.Join("\n", lines) + "\n"));
         var json = PyJson.Array(runs.Select(x =>
         {
             var o = new JsonObject

@@ -146,7 +146,7 @@ public static class KdPresetsSummary
             "The first seed of each data/teacher pair also labels the rows in the label store and builds the hidden-state cache; later seeds reuse them.", ""]);
         string notes = @out + ".notes.md"; // hand-written findings kept next to the generated table, appended verbatim
         if (File.Exists(notes)) md.AddRange([File.ReadAllText(notes).TrimEnd(), ""]);
-        File.WriteAllText(@out + ".md", string.Join("\n", md) + "\n");
+        File.WriteAllText(@out + ".md", CpuHeader.Prepend(string.Join("\n", md) + "\n"));
         return 0;
     }
 

@@ -73,7 +73,7 @@ public static class L2aSummary
         string work = a[0], @out = a[1];
         var runs = Read(work);
         var lines = Table(runs);
-        File.WriteAllText(Path.ChangeExtension(@out, ".md"), string.Join("\n", lines) + "\n" + (File.Exists(notes) ? "\n" + File.ReadAllText(notes) : ""));
+        File.WriteAllText(Path.ChangeExtension(@out, ".md"), CpuHeader.Prepend(string.Join("\n", lines) + "\n" + (File.Exists(notes) ? "\n" + File.ReadAllText(notes) : "")));
         var json = PyJson.Array(runs.Select(r =>
         {
             var o = r.Result.Raw.DeepClone().AsObject();

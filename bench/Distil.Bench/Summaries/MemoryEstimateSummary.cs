@@ -55,7 +55,7 @@ public static class MemoryEstimateSummary
             })),
         };
         File.WriteAllText(prefix + ".json", PyJson.Write(json, 2));
-        File.WriteAllText(prefix + ".md", string.Join("\n", md) + "\n");
+        File.WriteAllText(prefix + ".md", CpuHeader.Prepend(string.Join("\n", md) + "\n"));
         Console.WriteLine(string.Join("\n", md));
         return 0;
     }

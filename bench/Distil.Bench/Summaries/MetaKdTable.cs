@@ -156,7 +156,7 @@ public static class MetaKdTable
             runsJson[n] = o;
         }
         var js = new JsonObject { ["tables"] = tables, ["runs"] = runsJson };
-        File.WriteAllText(prefix + ".md", string.Join("\n", md) + "\n");
+        File.WriteAllText(prefix + ".md", CpuHeader.Prepend(string.Join("\n", md) + "\n"));
         File.WriteAllText(prefix + ".json", PyJson.Write(js, 1, ensureAscii: false));
         Console.WriteLine(string.Join("\n", md));
         return 0;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Distil.Native;
 using Distil.Onnx;
 
 namespace Distil.Deploy;
@@ -15,6 +16,13 @@ public static class BenchReport
     public static string Write(IReadOnlyList<BenchRow> rows, BenchOptions o, string dir, JsonObject meta)
     {
         Directory.CreateDirectory(dir);
+        var m = MachineInfo.Current;
+        var withCpu = meta.DeepClone().AsObject();
+        withCpu["cpu"] ??= m.Header();
+        withCpu["cpu_model"] ??= m.Model;
+        withCpu["vector_extensions"] ??= new JsonArray(m.VectorExtensions.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray());
+        withCpu["int8_isa"] ??= m.Int8Isa;
+        meta = withCpu;
         var json = new JsonObject
         {
             ["meta"] = meta.DeepClone(),
@@ -32,6 +40,8 @@ public static class BenchReport
     public static string Markdown(IReadOnlyList<BenchRow> rows, BenchOptions o, JsonObject meta)
     {
         var md = new StringBuilder();
+        // The CPU first: int8 and fp32 speed-ups depend on its vector extensions (docs/quantization.md §Targets per ISA).
+        md.AppendLine(meta["cpu"]?.GetValue<string>() ?? MachineInfo.Current.Header()).AppendLine();
         md.AppendLine($"`{meta["command"]}`").AppendLine();
         md.AppendLine($"{meta["date_utc"]}, {meta["machine"]}" + (meta["load_average_before"] is { } load ? $" (load average {load} before, {meta["load_average_after"]} after)" : "") + $"; {o.Threads} thread(s) per engine, " + (o.Threads == 1 ? "all rows timed interleaved (one call of each model in turn). " : "one model at a time (ONNX Runtime rows first). ") +
             $"Latency: batch 1, random ids of exactly that length, p50 / p95 of {o.LatencyRuns} runs after {o.Warmup} warm-up runs; " +

@@ -80,7 +80,8 @@ public sealed record OpCosts(
         cacheDir ??= Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "distil", "op-costs");
         string machine = MachineId();
         string id = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(machine)))[..12].ToLowerInvariant();
-        string path = Path.Combine(cacheDir, $"op-costs-{id}-t{get_num_threads()}-h{hidden}-l{seqLen}.json");
+        // "k2": convolutions time ShiftedConv1d's no-grad kernel (conv1d where verified); costs cached before are stale.
+        string path = Path.Combine(cacheDir, $"op-costs-k2-{id}-t{get_num_threads()}-h{hidden}-l{seqLen}.json");
         if (File.Exists(path))
         {
             try
