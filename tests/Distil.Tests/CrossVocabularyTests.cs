@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Distil.Labels;
 using Distil.Checkpoints;
 using Distil.Cli;
+using Distil.Labels;
 using Distil.Models;
 using Distil.Text;
 using TorchSharp;
