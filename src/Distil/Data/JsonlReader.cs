@@ -31,7 +31,10 @@ static class JsonlReader
                         case JsonValueKind.True: return "true";
                         case JsonValueKind.False: return "false";
                         case JsonValueKind.Null: return null;
-                        default: bad = $"field '{name}' is {v.ValueKind.ToString().ToLowerInvariant()}, expected a string or number"; return null;
+                        // A list of strings (a multi-label column) reads as its items joined by '|' (MultiLabelSeparator).
+                        case JsonValueKind.Array when v.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String):
+                            return string.Join(TaskDataKinds.MultiLabelSeparator, v.EnumerateArray().Select(x => x.GetString()));
+                        default: bad = $"field '{name}' is {v.ValueKind.ToString().ToLowerInvariant()}, expected a string, a number or a list of strings"; return null;
                     }
                 }
                 string? t = Get(names.Text), p = Get(names.TextPair), l = Get(names.Label), d = Get(names.Domain);
