@@ -36,12 +36,17 @@ public static class DistillPipeline
         c.Validate();
         var (run, device) = (ctx.Run, ctx.Device);
         var runner = new StageRunner(ctx, c.LogEverySteps);
-        var (teacher, _) = EncoderFamilies.LoadForClassification(c.Teacher!);
+        var (teacher, _) = TaskModels.Load(c.Teacher!);
         teacher.to(device);
+        var task = teacher.Task; // the teacher's head decides the task; --task, when given, must agree
+        if (c.Data.Task != null && c.Data.Kind != task)
+            throw DistilException.Usage($"--task {c.Data.Task} but the teacher {c.Teacher} is a {task.Name()} model; leave --task out or give a {c.Data.Task} teacher");
         var tokenizer = TokenizerFolder.Load(c.Teacher!);
-        var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Shape));
+        var data = TaskData.Load(c.Data with { Task = task.Name() }, tokenizer, LabelSet.FromConfig(teacher.Shape));
         int augmented = 0;
-        if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, BertTeacher(teacher, "--augment-copies (its masked-LM augmenter)"), tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, ctx.Log);
+        if (c.Augment.Copies > 0 && task != TaskKind.Sequence) throw DistilException.Usage($"--augment-copies is for sequence classification; this teacher is a {task.Name()} model");
+        if (c.Augment.Copies > 0) (data, augmented) = TeacherAugmentation.Extend(c.Teacher!, (BertForSequenceClassification)BertTeacher(teacher, "--augment-copies (its masked-LM augmenter)"), tokenizer, data, c.Augment, c.Data.MaxSeqLen, c.EvalBatchSize, device, ctx.Log);
+        if (task != TaskKind.Sequence && AlbertStudents.IsAlbert(c.Student)) throw DistilException.Usage($"a {task.Name()} student is a BERT; {c.Student} is an ALBERT shape");
         // An ALBERT student is validated and matched through its hidden-side shape (every hidden state is H wide).
         var albertConfig = AlbertStudents.IsAlbert(c.Student) ? AlbertStudents.FromName(c.Student, teacher.Shape) : null;
         var studentConfig = albertConfig?.Shape ?? StudentShapes.FromName(c.Student, teacher.Shape);
@@ -52,12 +57,13 @@ public static class DistillPipeline
         runner.CheckMemory("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Shape, studentConfig, data, b), c.Training.MemoryLimitMb);
 
         EncoderClassifier student = albertConfig != null
-            ? AlbertStudents.Create(albertConfig, c.Init == "teacher" ? BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed)
-            : StudentInit.Create(studentConfig, c.Init == "teacher" ? BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed);
+            ? AlbertStudents.Create(albertConfig, c.Init == "teacher" ? (BertForSequenceClassification)BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed)
+            : StudentInit.Create(task, studentConfig, c.Init == "teacher" ? BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed);
         runner.Say($"student {c.Student}: {student.parameters().Sum(p => p.numel()):N0} parameters, {StudentShapes.NonEmbeddingParameters(student):N0} outside the embeddings");
         student.to(device);
         long pad = tokenizer.Pad;
-        Tensor? cached = c.CacheTeacherLogits && plan.Stages.Any(MatchRegistry.LogitsOnly)
+        // Token logits are per position: the caches hold one row per example, so a token teacher runs in every step.
+        Tensor? cached = c.CacheTeacherLogits && task != TaskKind.Token && plan.Stages.Any(MatchRegistry.LogitsOnly)
             ? TeacherLogitsCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, c.EvalBatchSize, pad, device, ctx.Log)
             : null;
 
@@ -66,16 +72,17 @@ public static class DistillPipeline
         {
             var matches = plan.Stages[k - 1];
             bool last = k == plan.Stages.Count;
-            var hidden = c.CacheTeacherHidden && !MatchRegistry.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
+            var hidden = c.CacheTeacherHidden && task != TaskKind.Token && !MatchRegistry.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
                 ? TeacherHiddenCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, needs, c.EvalBatchSize, pad, device, c.TeacherCacheMaxMb * 1048576L, ctx.Log)
                 : null;
             var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Shape.HiddenSize);
             projections.to(device);
             var evaluator = last && data.DevSet != null
-                ? new ClassificationEvaluator(student, data.DevSet, data.Labels.Count, data.Domains, c.EvalBatchSize, pad, device) : null;
+                ? new TaskEvaluator(student, data.DevSet, data.Labels, data.Domains, data.Threshold, c.EvalBatchSize, pad, device) : null;
             return new TrainingStage<Batch>(new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections },
                 new DistillationObjective(student, teacher, matches, projections, device, cached, hidden),
-                new EncodedBatchSource(data.TrainSet, c.Training.BatchSize, c.Training.Seed, pad), c.Training,
+                new EncodedBatchSource(data.TrainSet, c.Training.BatchSize, c.Training.Seed, pad),
+                c.Training.SelectBestBy == "accuracy" ? c.Training with { SelectBestBy = TaskHeads.HeadlineMetric(task) } : c.Training,
                 evaluator, SaveBest: last ? _ => ModelFolder.Save(run.BestDir, student, c.Teacher!) : null)
             {
                 MetricsStage = plan.Stages.Count > 1 ? k : null,
@@ -98,9 +105,9 @@ public static class DistillPipeline
     }
 
     /// <summary>The teacher as a BERT, for what copies or reuses BERT modules; any other family is refused naming the option.</summary>
-    static BertForSequenceClassification BertTeacher(EncoderClassifier teacher, string what) =>
-        teacher as BertForSequenceClassification
-        ?? throw DistilException.Usage($"{what} needs a BERT teacher; this teacher is {teacher.GetType().Name}. Leave it out (logit and hidden-state matches work with any family)");
+    static EncoderClassifier BertTeacher(EncoderClassifier teacher, string what) =>
+        teacher is BertForSequenceClassification or BertForTokenClassification ? teacher
+        : throw DistilException.Usage($"{what} needs a BERT teacher; this teacher is {teacher.GetType().Name}. Leave it out (logit and hidden-state matches work with any family)");
 
     /// <summary>The student trained with the teacher in every step (an upper bound: a cached teacher does not run), plus the
     /// teacher hidden-state cache (at most teacher_cache_max_mb) and the augmented rows it would hold.</summary>
