@@ -34,6 +34,8 @@ public static class OptionMeanings
         ["--domain-column"] = "Column of the domain",
         ["--skip-bad-rows"] = "Skip malformed rows instead of stopping",
         ["--max-seq-len"] = "Tokens per example incl. [CLS]/[SEP]",
+        ["--task"] = "What is predicted: sequence (one label per text, default), token (a tag per word; CoNLL or JSONL tokens/tags), regression (a score) or multi-label (a set of labels, '|'-separated or a JSON list)",
+        ["--threshold"] = "Multi-label: a label is predicted when its probability is at least this",
         // Running.
         ["--out"] = "Where the command writes",
         ["--resume"] = "Continue the interrupted run in --out",

@@ -37,6 +37,7 @@ public static class DistillCommand
         Add(OptionMeanings.Create<int>("--augment-candidates", "(default 15)"), "augment.candidates");
         Add(OptionMeanings.Create<int>("--augment-seed", "(default 42)"), "augment.seed");
         common.AddDataOptions(cmd, new DistillConfig().Data);
+        common.AddTaskOptions(cmd, "; default: the teacher's (a token classifier, or config.json's problem_type), which a given --task must equal");
         common.AddTrainingOptions(cmd, new DistillConfig().Training);
         cmd.SetAction(r =>
         {
