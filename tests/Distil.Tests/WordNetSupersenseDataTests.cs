@@ -20,7 +20,7 @@ public sealed class WordNetSupersenseDataTests
     static string Folder => Path.Combine(RepoRoot(), "data", "wordnet-supersense");
 
     [Fact]
-    public void Shipped_files_equal_what_the_build_script_makes()
+    public async Task Shipped_files_equal_what_the_build_script_makes()
     {
         Assert.True(File.Exists("/usr/share/wordnet/data.noun"), "wordnet-base is not installed: run bench/install-debian-deps.sh");
         using var tmp = new TempDir("wn-supersense");
@@ -28,9 +28,9 @@ public sealed class WordNetSupersenseDataTests
         foreach (var a in new[] { Path.Combine(Folder, "build.py"), "/usr/share/wordnet", tmp.Path }) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, err.Result);
+        string output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, await err);
         Assert.Contains("train: 4000 of", output);
         foreach (var f in Files)
             Assert.True(File.ReadAllBytes(Path.Combine(Folder, f)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(tmp.Path, f))),
