@@ -31,9 +31,10 @@ static class JsonlReader
                         case JsonValueKind.True: return "true";
                         case JsonValueKind.False: return "false";
                         case JsonValueKind.Null: return null;
-                        // A list of strings (a multi-label column) reads as its items joined by '|' (MultiLabelSeparator).
+                        // A list of strings (a multi-label column) reads as its items joined by '|' (MultiLabelSeparator);
+                        // an empty list as '|' alone, the written form of "no labels" (an empty cell is a missing label).
                         case JsonValueKind.Array when v.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String):
-                            return string.Join(TaskDataKinds.MultiLabelSeparator, v.EnumerateArray().Select(x => x.GetString()));
+                            return v.GetArrayLength() == 0 ? TaskDataKinds.MultiLabelSeparator : string.Join(TaskDataKinds.MultiLabelSeparator, v.EnumerateArray().Select(x => x.GetString()));
                         default: bad = $"field '{name}' is {v.ValueKind.ToString().ToLowerInvariant()}, expected a string, a number or a list of strings"; return null;
                     }
                 }

@@ -27,14 +27,9 @@ public static class TaskDataKinds
         };
     }
 
-    /// <summary>The tagging scheme of a file: IOBES when a tag starts with E- or S-, else BIO.</summary>
-    public static TagScheme SchemeOf(string path) =>
-        TaggedSentences.Read(path, TagScheme.Iobes, skipBadRows: true).Sentences
-            .Any(s => s.Tags.Any(t => t.StartsWith("E-", StringComparison.Ordinal) || t.StartsWith("S-", StringComparison.Ordinal))) ? TagScheme.Iobes : TagScheme.Bio;
-
     static TaskData LoadTokens(DataSettings d, TextTokenizer tokenizer, LabelSet? labels)
     {
-        var scheme = SchemeOf(d.Train!);
+        var scheme = TaggedSentences.DetectScheme(d.Train!);
         TaggedFile Read(string path, IReadOnlyCollection<string>? known) => TaggedSentences.Read(path, scheme, known, d.SkipBadRows);
         var train = Read(d.Train!, labels?.Names);
         // "O" first, then the tags in ordinal order: ids that do not depend on the order of the sentences.
@@ -89,7 +84,7 @@ public static class TaskDataKinds
 
     static IEnumerable<string> Split(Example e)
     {
-        if (e.Label == null) throw DistilException.BadInput($"{e.Source}: the row has no labels; a multi-label row lists its labels separated by '{MultiLabelSeparator}' (or as a JSON list); an empty cell means none");
+        if (e.Label == null) throw DistilException.BadInput($"{e.Source}: the row has no labels; a multi-label row lists its labels separated by '{MultiLabelSeparator}' (or as a JSON list); '{MultiLabelSeparator}' alone (or []) means none");
         return e.Label.Split(MultiLabelSeparator, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
     }
 
