@@ -84,7 +84,7 @@ public sealed class TaskKindTests
     }
 
     /// <summary>A model folder whose classifier ignores the input: weight 0, the given bias (or a random head when bias is null).</summary>
-    static string HandModel(TaskKind task, string[] labels, float[]? bias)
+    internal static string HandModel(TaskKind task, string[] labels, float[]? bias)
     {
         string encoder = TinyBert.TeacherFolder();
         var config = BertConfig.Load(Path.Combine(encoder, "config.json")).WithLabels(labels) with { ProblemType = task.ProblemType() };

@@ -116,12 +116,13 @@ public static class OnnxExport
             }
             catch { cnn.Dispose(); throw; }
         }
-        var (model, load) = ModelFolder.LoadForClassification(modelDir);
+        // A token classifier (HF's BertForTokenClassification) by its architectures; a sequence head otherwise (its problem_type rides along).
+        (EncoderClassifier model, LoadReport load) = TaskModels.KindOf(modelDir) == TaskKind.Token ? TaskModels.Load(modelDir) : ModelFolder.LoadForClassification(modelDir);
         try
         {
             if (load.NewlyInitialised.Any(k => k.StartsWith("classifier.", StringComparison.Ordinal)))
                 throw DistilException.BadInput($"{modelDir}: the folder has no classifier head (classifier.weight); export a fine-tuned model such as runs/ft/best");
-            var c = model.Config;
+            var c = model.Shape;
             log?.Invoke($"building the ONNX graph ({c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {c.ClassifierPooling ?? "pooler"} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");
             return new Loaded(model, i => model.forward(i).Logits, BertOnnxExporter.Build(model, o.OrtFused), c.VocabSize, c.TypeVocabSize, c.MaxPositionEmbeddings,
                 model.parameters().Sum(p => p.numel()));

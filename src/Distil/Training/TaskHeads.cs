@@ -75,23 +75,9 @@ public static class TaskHeads
         _ => "accuracy",
     };
 
-    /// <summary>Per word the predicted label id: the argmax at its first sub-token; a word cut off by truncation gets <paramref name="outside"/>.</summary>
-    public static int[] WordPredictions(float[] probabilities, TokenTargets t, int numLabels, int outside) =>
-        t.WordStarts.Select(p =>
-        {
-            if (p < 0) return outside;
-            var row = probabilities.AsSpan(p * numLabels, numLabels);
-            int best = 0;
-            for (int c = 1; c < numLabels; c++) if (row[c] > row[best]) best = c;
-            return best;
-        }).ToArray();
-
-    /// <summary>The id of "O" (what a cut-off word is predicted as), or 0 when the labels have none.</summary>
-    public static int Outside(LabelSet labels) => labels.TryId("O", out var id) ? id : 0;
-
     static Dictionary<string, double> TokenMetrics(float[][] probs, IReadOnlyList<EncodedExample> examples, LabelSet labels)
     {
-        int c = labels.Count, outside = Outside(labels);
+        int c = labels.Count, outside = TokenEntities.Outside(labels);
         var gold = new List<IReadOnlyList<string>>();
         var predicted = new List<IReadOnlyList<string>>();
         double nll = 0;
@@ -100,7 +86,7 @@ public static class TaskHeads
         {
             var t = examples[i].Tokens ?? throw DistilException.BadInput("a token-task metric needs token-labelled rows");
             gold.Add(t.WordLabels.Select(l => labels.Names[l]).ToArray());
-            predicted.Add(WordPredictions(probs[i], t, c, outside).Select(l => labels.Names[l]).ToArray());
+            predicted.Add(TokenEntities.WordPredictions(probs[i], t, c, outside).Select(l => labels.Names[l]).ToArray());
             for (int p = 0; p < t.Labels.Length; p++)
                 if (t.Labels[p] != TokenLabelAlignment.Ignore) { nll -= Math.Log(Math.Max(probs[i][p * c + t.Labels[p]], 1e-12)); positions++; }
         }

@@ -13,10 +13,26 @@ public readonly record struct TextWord(string Word, int Start, int End);
 
 /// <summary>
 /// Token-task predictions as entities (docs/tasks.md §Tokens): raw text → words with character spans → the word's
-/// predicted tag (argmax at its first sub-token) → chunks as seqeval reads them → entities.
+/// predicted tag (argmax at its first sub-token) → chunks as seqeval reads them → entities. No TorchSharp here:
+/// the ONNX predictor (Deploy.DistilPredictor) uses it without loading libtorch.
 /// </summary>
 public static partial class TokenEntities
 {
+    /// <summary>Per word the predicted label id: the argmax at its first sub-token; a word cut off by truncation gets <paramref name="outside"/>.</summary>
+    public static int[] WordPredictions(float[] probabilities, TokenTargets t, int numLabels, int outside) =>
+        t.WordStarts.Select(p =>
+        {
+            if (p < 0) return outside;
+            var row = probabilities.AsSpan(p * numLabels, numLabels);
+            int best = 0;
+            for (int c = 1; c < numLabels; c++) if (row[c] > row[best]) best = c;
+            return best;
+        }).ToArray();
+
+    /// <summary>The id of "O" (what a cut-off word is predicted as), or 0 when the labels have none.</summary>
+    public static int Outside(LabelSet labels) => labels.TryId("O", out var id) ? id : 0;
+
+
     /// <summary>Words as data/wordnet-supersense tokenises them: runs of word characters (with inner - or '), and each other non-space character.</summary>
     [GeneratedRegex(@"\w+(?:[-']\w+)*|[^\w\s]")]
     private static partial Regex WordPattern();
@@ -31,7 +47,7 @@ public static partial class TokenEntities
     {
         var t = row.Tokens ?? throw new ArgumentException("not a token-task row", nameof(row));
         int c = labels.Count;
-        var ids = TaskHeads.WordPredictions(probabilities, t, c, TaskHeads.Outside(labels));
+        var ids = WordPredictions(probabilities, t, c, Outside(labels));
         var tags = ids.Select(i => labels.Names[i]).ToArray();
         var entities = new List<Entity>();
         foreach (var chunk in EntityChunks.Extract(tags))
