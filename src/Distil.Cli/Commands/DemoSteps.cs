@@ -110,21 +110,13 @@ static class DemoSteps
         string F1(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("f1", out var f) ? (100 * f).ToString("F2", CultureInfo.InvariantCulture) : "-";
         var (t, s) = (r.Teacher, r.Student);
         string ratio = t.Test != null && s.Test != null && t.Test["f1"] > 0 ? (s.Test["f1"] / t.Test["f1"]).ToString("P1", CultureInfo.InvariantCulture) : "-";
-        w.Paragraph("## A token task: WordNet supersense tagging (short settings)
-
-" +
+        w.Paragraph("## A token task: WordNet supersense tagging (short settings)\n\n" +
                     "The pre-trained encoder with a token-classification head, fine-tuned for " + SupersenseSteps + " steps of 32 sentences on " +
                     "data/wordnet-supersense (the word each WordNet example sentence illustrates, tagged with its noun.* / verb.* supersense), " +
-                    "then distilled into a 2-layer student with per-token KD for as many steps. Entity F1 (exact span and type, as seqeval):
-
-" +
-                    "| model | dev entity F1 | test entity F1 | non-embedding parameters | batch-1 ms |
-|---|---|---|---|---|
-" +
-                    string.Concat(new[] { t, s }.Select(m => $"| {m.Name} | {F1(m.Dev)} | {F1(m.Test)} | {m.NonEmbeddingParameters / 1e6:F2}M | {m.LatencyMs.ToString("F1", CultureInfo.InvariantCulture)} |
-")) +
-                    $"
-The student keeps {ratio} of the teacher's test F1 ([supersense/report.md](supersense/report.md), [supersense-kd/report.md](supersense-kd/report.md)).");
+                    "then distilled into a 2-layer student with per-token KD for as many steps. Entity F1 (exact span and type, as seqeval):\n\n" +
+                    "| model | dev entity F1 | test entity F1 | non-embedding parameters | batch-1 ms |\n|---|---|---|---|---|\n" +
+                    string.Concat(new[] { t, s }.Select(m => $"| {m.Name} | {F1(m.Dev)} | {F1(m.Test)} | {m.NonEmbeddingParameters / 1e6:F2}M | {m.LatencyMs.ToString("F1", CultureInfo.InvariantCulture)} |\n")) +
+                    $"\nThe student keeps {ratio} of the teacher's test F1 ([supersense/report.md](supersense/report.md), [supersense-kd/report.md](supersense-kd/report.md)).");
     }
 
     public static void ReportMetaKd(ReportWriter w, MetaKdResult r) =>
