@@ -193,6 +193,19 @@ public sealed class TaskKindTests
         Assert.Contains("notag.conll:2", output);
     }
 
+    [Fact]
+    public void Token_labels_come_from_every_split_and_a_models_labels_bound_them()
+    {
+        var tokenizer = Distil.Text.TokenizerFolder.Load(TinyBert.TeacherFolder());
+        string train = Write("train.conll", "good B-X\nmovie O\n"), dev = Write("dev.conll", "bad B-Y\nmovie I-Y\n");
+        var data = Distil.Data.TaskData.Load(new Distil.Data.DataSettings { Task = "token", Train = train, Dev = dev, MaxSeqLen = 16 }, tokenizer);
+        Assert.Equal(["O", "B-X", "B-Y", "I-Y"], data.Labels.Names);
+        Assert.Equal(new long[] { -100, 2, 3, -100 }, data.DevSet![0].Tokens!.Labels);
+        var e = Assert.Throws<DistilException>(() => Distil.Data.TaskData.Load(new Distil.Data.DataSettings { Task = "token", Train = train, Dev = dev, MaxSeqLen = 16 },
+            tokenizer, Distil.Data.LabelSet.FromNames(["O", "B-X"])));
+        Assert.Contains("dev.conll:1", e.Message);
+    }
+
     static string TaggedData(string name, int sentences, int seed)
     {
         // "good"/"great"/"love" are B-POS, "bad"/"awful"/"hate" are B-NEG, the rest O.

@@ -31,12 +31,14 @@ public static class TaskDataKinds
     {
         var scheme = TaggedSentences.DetectScheme(d.Train!);
         TaggedFile Read(string path, IReadOnlyCollection<string>? known) => TaggedSentences.Read(path, scheme, known, d.SkipBadRows);
+        // With a model's labels (distillation) every split must stay within them; otherwise the labels are the tags of
+        // all given splits (a rare type seen only in dev is an output class that training never sees, not an error),
+        // "O" first, then in ordinal order: ids that do not depend on the order of the sentences.
         var train = Read(d.Train!, labels?.Names);
-        // "O" first, then the tags in ordinal order: ids that do not depend on the order of the sentences.
-        labels ??= LabelSet.FromNames(train.Sentences.SelectMany(s => s.Tags).Distinct(StringComparer.Ordinal)
-            .OrderBy(t => t == "O" ? 0 : 1).ThenBy(t => t, StringComparer.Ordinal));
-        var dev = d.Dev != null ? Read(d.Dev, labels.Names) : null;
-        var test = d.Test != null ? Read(d.Test, labels.Names) : null;
+        var dev = d.Dev != null ? Read(d.Dev, labels?.Names) : null;
+        var test = d.Test != null ? Read(d.Test, labels?.Names) : null;
+        labels ??= LabelSet.FromNames(new[] { train, dev, test }.OfType<TaggedFile>().SelectMany(f => f.Sentences).SelectMany(s => s.Tags)
+            .Distinct(StringComparer.Ordinal).OrderBy(t => t == "O" ? 0 : 1).ThenBy(t => t, StringComparer.Ordinal));
         EncodedExample[] Encode(TaggedFile f) => f.Sentences.Select(s => EncodeSentence(tokenizer, s.Words, s.Tags, labels, d.MaxSeqLen, s.Source)).ToArray();
         return new TaskData(AsFile(train), dev != null ? AsFile(dev) : null, test != null ? AsFile(test) : null, labels, DomainSet.Empty,
             Encode(train), dev != null ? Encode(dev) : null, test != null ? Encode(test) : null)
@@ -61,7 +63,8 @@ public static class TaskDataKinds
         var dev = d.Dev != null ? TaskData.Read(d, d.Dev, DataSplit.Dev) : null;
         var test = d.Test != null ? TaskData.Read(d, d.Test, DataSplit.Test) : null;
         if (kind == TaskKind.Regression) labels ??= LabelSet.FromNames([ScoreLabel]);
-        else labels ??= LabelSet.FromNames(train.Examples.SelectMany(e => Split(e)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+        else labels ??= LabelSet.FromNames(new[] { train, dev, test }.OfType<DatasetFile>().SelectMany(f => f.Examples).SelectMany(Split)
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)); // as for tags: the labels of all given splits
         if (kind == TaskKind.Regression && labels.Count != 1)
             throw DistilException.BadInput($"a regression model has one output; this one has {labels.Count} labels ({string.Join(", ", labels.Names.Take(5))})");
         var domains = DomainSet.FromExamples(train.Examples);
