@@ -66,6 +66,14 @@ public sealed class CommonOptions
         Add(OptionMeanings.Create<int>("--max-seq-len", $"(default {d.MaxSeqLen})"), "data.max_seq_len");
     }
 
+    /// <summary>--task and --threshold (docs/tasks.md), mapped to data.task and data.threshold.</summary>
+    public void AddTaskOptions(Command c, string taskDetail)
+    {
+        void Add<T>(Option<T> o, string path) { c.Options.Add(o); Map(o, path); }
+        Add(OptionMeanings.Create<string?>("--task", taskDetail), "data.task");
+        Add(OptionMeanings.Create<double>("--threshold", "(default 0.5)"), "data.threshold");
+    }
+
     /// <summary>The optimisation flags of every training command, mapped to the "training" section.</summary>
     /// <param name="defaults">The command's own defaults (its config's training section), shown in the help.</param>
     public void AddTrainingOptions(Command c, Training.TrainingOptions? defaults = null)

@@ -42,6 +42,8 @@ public static class OptionMeanings
         ["--doc-stride"] = "Extractive QA: context tokens shared by consecutive windows of a long context",
         ["--max-answer-length"] = "Extractive QA: longest answer in tokens",
         ["--null-threshold"] = "Extractive QA (SQuAD 2.0): answer nothing when the null score beats the best span by more than this",
+        ["--task"] = "What is predicted: sequence (one label per text, default), token (a tag per word; CoNLL or JSONL tokens/tags), regression (a score) or multi-label (a set of labels, '|'-separated or a JSON list)",
+        ["--threshold"] = "Multi-label: a label is predicted when its probability is at least this",
         // Running.
         ["--out"] = "Where the command writes",
         ["--resume"] = "Continue the interrupted run in --out",

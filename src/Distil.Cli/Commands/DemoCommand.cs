@@ -99,6 +99,15 @@ public static class DemoCommand
                 l2a = DemoSteps.L2a(root, run.BestDir, config.Data, r.GetValue(threads), r.GetValue(maxSteps), r.GetValue(resume), device);
             }
 
+            DistillResult? supersense = null;
+            if (!skipped.Contains("supersense"))
+            {
+                AnsiConsole.MarkupLine($"{Step()} a token task: WordNet supersense tagging; the encoder with a token head ({DemoSteps.SupersenseSteps} steps), then a 2-layer student by per-token KD");
+                string sst = Path.Combine(Path.GetDirectoryName(dataDir.TrimEnd('/'))!, "wordnet-supersense");
+                if (File.Exists(Path.Combine(sst, "train.conll"))) supersense = DemoSteps.Supersense(root, teacher, sst, r.GetValue(threads), r.GetValue(maxSteps), r.GetValue(resume), device).Kd;
+                else AnsiConsole.MarkupLineInterpolated($"    [yellow]{sst}/train.conll not found next to the data folder: step left out[/]");
+            }
+
             string? benchMarkdown = null;
             if (!skipped.Contains("bench"))
             {
@@ -107,7 +116,7 @@ public static class DemoCommand
             }
 
             double wall = clock.Elapsed.TotalSeconds;
-            WriteReport(root, result, kd, wall, benchMarkdown, metaKd, l2a);
+            WriteReport(root, result, kd, wall, benchMarkdown, metaKd, l2a, supersense);
             AnsiConsole.MarkupLineInterpolated($"demo finished in {wall:F0} s; report: {Path.Combine(root, "report.md")}");
             return ExitCodes.Ok;
         });
@@ -115,7 +124,7 @@ public static class DemoCommand
     }
 
     /// <summary>Steps a user can leave out with --skip (the teacher, fine-tuning and KD steps feed every other step).</summary>
-    public static readonly string[] OptionalSteps = { "metakd", "l2a", "bench" };
+    public static readonly string[] OptionalSteps = { "metakd", "l2a", "supersense", "bench" };
 
     static HashSet<string> ParseSkip(string? value)
     {
@@ -194,7 +203,8 @@ public static class DemoCommand
         .Where(d => File.Exists(Path.Combine(d, "best", "config.json")) && File.Exists(Path.Combine(d, "best", "model.safetensors"))
             && ClassifierFolder.ModelType(Path.Combine(d, "best")) == Distil.Models.AdaBertCnnConfig.Type);
 
-    static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds, string? benchMarkdown, MetaKdResult? metaKd, L2aResult? l2a)
+    static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds, string? benchMarkdown, MetaKdResult? metaKd, L2aResult? l2a,
+        DistillResult? supersense)
     {
         var test = result.Splits.FirstOrDefault(s => s.Split == "test")?.Metrics;
         var w = new ReportWriter("distil demo")
@@ -211,6 +221,7 @@ public static class DemoCommand
             $"({(double)m.NonEmbeddingParameters / t.NonEmbeddingParameters:P0}), {m.LatencyMs:F1} ms ({t.LatencyMs / m.LatencyMs:F1}x)")));
         if (metaKd != null) DemoSteps.ReportMetaKd(w, metaKd);
         if (l2a != null) DemoSteps.ReportL2a(w, l2a);
+        if (supersense != null) DemoSteps.ReportSupersense(w, supersense);
         if (benchMarkdown != null)
         {
             w.Paragraph("## Deployment: ONNX Runtime fp32 and int8 next to TorchSharp\n\n" + benchMarkdown.Trim());

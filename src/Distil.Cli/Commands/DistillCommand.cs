@@ -42,6 +42,7 @@ public static class DistillCommand
         Add(OptionMeanings.Create<int>("--transfer-max-rows", "(default 0)"), "transfer.max_rows");
         Add(OptionMeanings.Create<string?>("--label-store"), "label_store");
         common.AddDataOptions(cmd, new DistillConfig().Data);
+        common.AddTaskOptions(cmd, "; default: the teacher's (a token classifier, or config.json's problem_type), which a given --task must equal");
         common.AddTrainingOptions(cmd, new DistillConfig().Training);
         QaOptions.AddTo(cmd, common);
         cmd.SetAction(r =>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Distil.Checkpoints;
 using Distil.Data;
+using Distil.Models;
 using Distil.Text;
 using Distil.Training;
 using Spectre.Console;
@@ -26,17 +27,21 @@ public static class EvalCommand
         var json = new Option<string?>("--metrics-json") { Description = "Also write the metrics to this JSON file" };
         var skip = OptionMeanings.Create<bool>("--skip-bad-rows");
         var threads = OptionMeanings.Create<int?>("--threads", "of Torch (default: all cores)");
+        var threshold = new Option<double>("--threshold") { Description = OptionMeanings.Describe("--threshold", "(default 0.5)"), DefaultValueFactory = _ => 0.5 };
         var device = OptionMeanings.Create<string?>("--device");
         var (stride, answerLen, nullThreshold) = (QaOptions.DocStride(), QaOptions.MaxAnswerLength(), QaOptions.NullThreshold());
         var cmd = new Command("eval", """
-            Evaluate a model folder on labelled data: accuracy, macro-F1, MCC, loss, per-domain accuracy;
-            on a SQuAD JSON file a QA folder's exact match and F1 (HasAns/NoAns for SQuAD 2.0).
+            Evaluate a model folder on labelled data: accuracy, macro-F1, MCC, loss, per-domain accuracy.
+            A token classifier (CoNLL or JSONL tokens/tags): entity precision/recall/F1 and word accuracy; a regression
+            model: Pearson, Spearman, MSE; a multi-label model: micro/macro F1 and subset accuracy (per domain where
+            the data has a domain column). The task is the model's (config.json). On a SQuAD JSON file a QA folder's
+            exact match and F1 (HasAns/NoAns for SQuAD 2.0).
 
             Example:
               distil eval --model runs/ft/best --data data/uci-sentiment/test.domain.tsv
               distil eval --model runs/qa/best --data data/wordnet-qa/test.json
             """);
-        foreach (var o in new Option[] { model, data, format, text, pair, label, domain, maxLen, batch, json, skip, threads, device, stride, answerLen, nullThreshold }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, data, format, text, pair, label, domain, maxLen, batch, json, skip, threads, device, stride, answerLen, nullThreshold, threshold }) cmd.Options.Add(o);
         RetiredNames.AddTo(cmd);
         cmd.SetAction(r =>
         {
@@ -55,19 +60,39 @@ public static class EvalCommand
             var tokenizer = TokenizerFolder.Load(dir);
             Column? C(Option<string?> o) => r.GetValue(o) is string s ? Column.Parse(s) : null;
             string? fmt = r.GetValue(format);
+            if (m.Task != TaskKind.Sequence)
+            {
+                // Token, regression and multi-label models read their data as training does (TaskData), one split.
+                var settings = new DataSettings
+                {
+                    Train = r.GetValue(data), Format = fmt, TextColumn = r.GetValue(text), TextPairColumn = r.GetValue(pair), LabelColumn = r.GetValue(label),
+                    DomainColumn = r.GetValue(domain), SkipBadRows = r.GetValue(skip), MaxSeqLen = r.GetValue(maxLen), Task = m.Task.Name(), Threshold = r.GetValue(threshold),
+                };
+                var set = TaskData.Load(settings, tokenizer, LabelSet.FromNames(m.Labels));
+                var scores = TaskHeads.Metrics(m.Task, Classifier.Predict(m.Module, m.Logits, set.TrainSet, r.GetValue(batch), tokenizer.Pad, dev, task: m.Task),
+                    set.TrainSet, set.Labels, set.Domains, settings.Threshold);
+                Report(scores, set.Train.SkippedRows, r.GetValue(json));
+                return ExitCodes.Ok;
+            }
             var file = DatasetReader.Read(r.GetValue(data)!, new ColumnMapping(C(text), C(pair), C(label), C(domain)),
                 fmt != null ? DataFormats.Parse(fmt) : null, skipBadRows: r.GetValue(skip));
             var labels = LabelSet.FromNames(m.Labels);
             var domains = DomainSet.FromExamples(file.Examples);
             var encoded = ExampleEncoder.Encode(file.Examples, tokenizer, labels, domains, r.GetValue(maxLen));
             var metrics = Classifier.Metrics(Classifier.Predict(m.Module, m.Logits, encoded, r.GetValue(batch), tokenizer.Pad, dev), encoded, labels.Count, domains);
-            var table = new Table().AddColumns("metric", "value");
-            foreach (var (k, v) in metrics) table.AddRow(k, k is "loss" or "mcc" or "examples" ? $"{v:F4}" : $"{100 * v:F2}%");
-            AnsiConsole.Write(table);
-            if (file.SkippedRows > 0) AnsiConsole.MarkupLineInterpolated($"[yellow]{file.SkippedRows} bad rows skipped[/]");
-            if (r.GetValue(json) is string path) File.WriteAllText(path, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
+            Report(metrics, file.SkippedRows, r.GetValue(json));
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    static void Report(IReadOnlyDictionary<string, double> metrics, int skipped, string? jsonPath)
+    {
+        var table = new Table().AddColumns("metric", "value");
+        foreach (var (k, v) in metrics)
+            table.AddRow(k, k is "loss" or "mcc" or "examples" or "mse" || k.StartsWith("pearson", StringComparison.Ordinal) || k.StartsWith("spearman", StringComparison.Ordinal) ? $"{v:F4}" : $"{100 * v:F2}%");
+        AnsiConsole.Write(table);
+        if (skipped > 0) AnsiConsole.MarkupLineInterpolated($"[yellow]{skipped} bad rows skipped[/]");
+        if (jsonPath != null) File.WriteAllText(jsonPath, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
     }
 }

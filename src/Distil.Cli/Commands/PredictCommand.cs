@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Distil.Checkpoints;
 using Distil.Data;
+using Distil.Models;
 using Distil.Text;
 using Distil.Training;
 using Spectre.Console;
@@ -20,6 +21,7 @@ public static class PredictCommand
         var maxLen = new Option<int>("--max-seq-len") { Description = OptionMeanings.Describe("--max-seq-len", "(default 128)"), DefaultValueFactory = _ => 128 };
         var json = new Option<bool>("--json") { Description = "Print JSON lines instead of a table" };
         var (stride, answerLen) = (QaOptions.DocStride(), QaOptions.MaxAnswerLength());
+        var threshold = new Option<double>("--threshold") { Description = OptionMeanings.Describe("--threshold", "(default 0.5)"), DefaultValueFactory = _ => 0.5 };
         var cmd = new Command("predict", """
             Predict labels with a model folder; with a question-answering folder, the answer (text, character span,
             score) to each --text (the question) in its --pair (the context).
@@ -27,9 +29,11 @@ public static class PredictCommand
             Examples:
               distil predict --model runs/ft/best --text "Great phone, works perfectly." --text "Waste of money."
               distil predict --model runs/ft/best --input sentences.txt --json
+              distil predict --model runs/ft-sst/best --text "The cat chased the mouse"     (a token classifier: entities with type, text, character span, score)
+            A regression model gives its score as the label; a multi-label model the labels at or above --threshold.
               distil predict --model runs/qa/best --text "a domestic cat" --pair "The kitten slept. The dog barked."
             """);
-        foreach (var o in new Option[] { model, text, pair, input, maxLen, json, stride, answerLen }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, text, pair, input, maxLen, json, threshold, stride, answerLen }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             var inputs = new List<(string Text, string? Pair)>();
@@ -56,7 +60,24 @@ public static class PredictCommand
                 return ExitCodes.Ok;
             }
 
-            var predictions = Predict(r.GetValue(model)!, inputs, r.GetValue(maxLen));
+            string dir = r.GetValue(model)!;
+            if (!IsExport(dir) && TaskModels.KindOf(dir) == TaskKind.Token)
+            {
+                if (inputs.Any(x => x.Pair != null)) throw DistilException.Usage("a token classifier tags one text; leave out --pair and tabs in --input");
+                var found = PredictEntities(dir, inputs.Select(x => x.Text).ToArray(), r.GetValue(maxLen));
+                if (r.GetValue(json))
+                    foreach (var (t, es) in found)
+                        Console.WriteLine(JsonSerializer.Serialize(new { text = t, entities = es.Select(e => new { type = e.Type, text = e.Text, start = e.Start, end = e.End, score = e.Score }) }));
+                else
+                {
+                    var t = new Table().AddColumns("text", "entities (type, text, [start, end), score)");
+                    foreach (var (s, es) in found)
+                        t.AddRow(Markup.Escape(s), Markup.Escape(string.Join("; ", es.Select(e => $"{e.Type} '{e.Text}' [{e.Start}, {e.End}) {e.Score:F3}"))));
+                    AnsiConsole.Write(t);
+                }
+                return ExitCodes.Ok;
+            }
+            var predictions = Predict(dir, inputs, r.GetValue(maxLen), r.GetValue(threshold));
             if (r.GetValue(json))
                 foreach (var p in predictions) Console.WriteLine(JsonSerializer.Serialize(new { text = p.Text, label = p.Label, probabilities = p.Probabilities, logits = p.Logits }));
             else
@@ -74,15 +95,38 @@ public static class PredictCommand
     /// <param name="Logits">The raw logits in label order (what bench/fidelity.sh compares with transformers' semantics).</param>
     public sealed record Prediction(string Text, string Label, Dictionary<string, double> Probabilities, float[] Logits);
 
-    static Prediction FromLogits(string text, IReadOnlyList<string> labels, float[] logits)
+    static bool IsExport(string dir) => File.Exists(Path.Combine(dir, "model.onnx")) && !File.Exists(Path.Combine(dir, ModelFolder.WeightsFile));
+
+    static Prediction FromLogits(string text, IReadOnlyList<string> labels, float[] logits, TaskKind task = TaskKind.Sequence, double threshold = 0.5)
     {
+        if (task == TaskKind.Regression)
+            return new Prediction(text, logits[0].ToString("G6", System.Globalization.CultureInfo.InvariantCulture), new Dictionary<string, double> { [labels[0]] = logits[0] }, logits);
+        if (task == TaskKind.MultiLabel)
+        {
+            var p = logits.Select(v => 1 / (1 + Math.Exp(-v))).ToArray();
+            return new Prediction(text, string.Join(TaskDataKinds.MultiLabelSeparator, labels.Where((_, k) => p[k] >= threshold)),
+                labels.Select((l, k) => (l, k)).ToDictionary(x => x.l, x => Math.Round(p[x.k], 6)), logits);
+        }
         var max = logits.Max();
         var e = logits.Select(v => Math.Exp(v - max)).ToArray();
         return new Prediction(text, labels[Array.IndexOf(logits, max)],
             labels.Select((l, k) => (l, k)).ToDictionary(p => p.l, p => Math.Round(e[p.k] / e.Sum(), 6)), logits);
     }
 
-    public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<(string Text, string? Pair)> inputs, int maxSeqLen)
+    /// <summary>Entities of each text by a token classifier folder (TorchSharp).</summary>
+    public static IReadOnlyList<(string Text, IReadOnlyList<Entity> Entities)> PredictEntities(string modelDir, IReadOnlyList<string> texts, int maxSeqLen)
+    {
+        using var m = ClassifierFolder.Load(modelDir);
+        var tokenizer = TokenizerFolder.Load(modelDir);
+        var labels = LabelSet.FromNames(m.Labels);
+        var words = texts.Select(TokenEntities.Words).ToArray();
+        if (words.FirstOrDefault(w => w.Length == 0) is not null) throw DistilException.Usage("an empty text has no words to tag");
+        var rows = words.Select(w => TaskDataKinds.EncodeSentence(tokenizer, w.Select(x => x.Word).ToArray(), null, labels, maxSeqLen, "input")).ToArray();
+        var probs = Classifier.Predict(m.Module, m.Logits, rows, 64, tokenizer.Pad, TorchSharp.torch.CPU, task: TaskKind.Token);
+        return texts.Select((t, i) => (t, TokenEntities.Decode(t, words[i], rows[i], probs[i], labels))).ToArray();
+    }
+
+    public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<(string Text, string? Pair)> inputs, int maxSeqLen, double threshold = 0.5)
     {
         // An export folder (distil export / quantize) runs in ONNX Runtime.
         if (File.Exists(Path.Combine(modelDir, "model.onnx")) && !WeightFiles.Exists(AtomicFolder.ResolveForReading(modelDir)))
@@ -100,6 +144,6 @@ public static class PredictCommand
             return new EncodedExample(t.InputIds, t.TokenTypeIds, 0, DomainSet.None);
         }).ToArray();
         var logits = Classifier.Predict(m.Module, m.Logits, encoded, 64, tokenizer.Pad, TorchSharp.torch.CPU, softmax: false);
-        return inputs.Select((x, i) => FromLogits(x.Text, labels, logits[i])).ToArray();
+        return inputs.Select((x, i) => FromLogits(x.Text, labels, logits[i], m.Task, threshold)).ToArray();
     }
 }

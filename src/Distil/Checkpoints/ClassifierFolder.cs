@@ -9,6 +9,8 @@ namespace Distil.Checkpoints;
 public sealed record LoadedClassifier(nn.Module Module, Func<BertInputs, Tensor> Logits, IReadOnlyList<string> Labels, int VocabSize, string ModelType) : IDisposable
 {
     public long Parameters => Module.parameters().Sum(p => p.numel());
+    /// <summary>What the head predicts (docs/tasks.md); an AdaBERT CNN is a sequence classifier.</summary>
+    public TaskKind Task { get; init; } = TaskKind.Sequence;
     public void Dispose() => Module.Dispose();
 }
 
@@ -37,7 +39,7 @@ public static class ClassifierFolder
             var cnn = AdaBertCnnFolder.Load(dir);
             return new LoadedClassifier(cnn, cnn.forward, cnn.Config.Labels, cnn.Config.VocabSize, AdaBertCnnConfig.Type);
         }
-        var (model, _) = EncoderFamilies.LoadForClassification(dir);
-        return new LoadedClassifier(model, i => model.forward(i).Logits, model.Shape.Labels, model.Shape.VocabSize, ModelType(dir));
+        var (model, _) = TaskModels.Load(dir);
+        return new LoadedClassifier(model, i => model.forward(i).Logits, model.Shape.Labels, model.Shape.VocabSize, ModelType(dir)) { Task = model.Task };
     }
 }

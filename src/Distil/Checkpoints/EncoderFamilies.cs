@@ -46,9 +46,9 @@ public static class EncoderFamilies
     /// </summary>
     public static string ConfigJson(EncoderClassifier model) => model switch
     {
-        RobertaForSequenceClassification r => (r.Config with { Architectures = [RobertaFamily.Architectures[r.Config.ModelType]] }).ToJson(),
+        RobertaForSequenceClassification r => (r.Config with { Architectures = [RobertaFamily.Architectures[r.Config.ModelType]], ProblemType = r.Task.ProblemType() }).ToJson(),
         DistilBertForSequenceClassification d => (d.Config with { Architectures = [DistilBertConfig.Architecture] }).ToJson(),
-        ElectraForSequenceClassification e => (e.Config with { Architectures = [ElectraFamily.Architecture] }).ToJson(),
+        ElectraForSequenceClassification e => (e.Config with { Architectures = [ElectraFamily.Architecture], ProblemType = e.Task.ProblemType() }).ToJson(),
         DebertaV2ForSequenceClassification d => (d.Config with { Architectures = ["DebertaV2ForSequenceClassification"] }).ToJson(),
         _ => throw new ArgumentException($"no folder format for {model.GetType().Name}", nameof(model)),
     };

@@ -91,7 +91,7 @@ public static class ModelFolder
     }
 
     /// <summary>A sequence classifier of any encoder family, by config.json's model_type (as HF's AutoModel dispatches; <see cref="EncoderFamilies"/>).</summary>
-    public static EncoderClassifier LoadEncoderClassifier(string dir) => EncoderFamilies.LoadForClassification(dir).Model;
+    public static EncoderClassifier LoadEncoderClassifier(string dir) => TaskModels.Load(dir).Model;
 
     /// <summary>
     /// Writes <paramref name="model"/> as an HF folder: config.json (<see cref="TransformersFormat"/>: a standard
@@ -116,7 +116,7 @@ public static class ModelFolder
     }
 
     /// <summary>Loads with <see cref="StateDictLoader"/> and fails on any missing key that <paramref name="mayBeMissing"/> does not allow.</summary>
-    static LoadReport LoadChecked(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors, string source, Func<string, bool> mayBeMissing)
+    internal static LoadReport LoadChecked(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors, string source, Func<string, bool> mayBeMissing)
     {
         // The model is new and is disposed by the caller on failure, so copying before this check leaks nothing.
         var report = StateDictLoader.Load(model, tensors, source);
@@ -132,7 +132,7 @@ public static class ModelFolder
         return report with { NewlyInitialised = report.Missing };
     }
 
-    static (string Folder, BertConfig Config) ReadConfig(string dir)
+    internal static (string Folder, BertConfig Config) ReadConfig(string dir)
     {
         string folder = AtomicFolder.ResolveForReading(dir);
         if (!Directory.Exists(folder)) throw DistilException.NotFound($"{dir}: model folder not found; expected a folder with {ConfigFile}, {WeightsFile} and vocab.txt");

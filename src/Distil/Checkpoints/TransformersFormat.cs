@@ -23,6 +23,8 @@ public static class TransformersFormat
     {
         switch (model)
         {
+            case BertForTokenClassification t:
+                return ((t.Config with { ModelType = "bert", Architectures = ["BertForTokenClassification"], ProblemType = null }).ToJson(), false);
             case BertForSequenceClassification b:
                 {
                     bool mean = b.Config.ClassifierPooling == "mean";
@@ -31,6 +33,7 @@ public static class TransformersFormat
                     {
                         ModelType = mean ? BertConfig.MeanPooledType : "bert",
                         Architectures = [cls],
+                        ProblemType = b.Task.ProblemType(),
                         Extra = WithAutoMap(b.Config.Extra, mean ? ("DistilBertMeanConfig", cls) : null),
                     };
                     return (c.ToJson(), mean);

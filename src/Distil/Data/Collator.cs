@@ -22,6 +22,12 @@ public static class Collator
         Array.Fill(ids, padId);
         var labels = new long[b];
         var domains = new long[b];
+        // Token tasks: labels (B, T), -100 on padding; regression / multi-label: float targets (B, K).
+        bool tokens = rows[0].Tokens != null, targets = rows[0].Targets != null;
+        var tokenLabels = tokens ? new long[b * t] : null;
+        if (tokenLabels != null) Array.Fill(tokenLabels, TokenLabelAlignment.Ignore);
+        int k = targets ? rows[0].Targets!.Length : 0;
+        var targetValues = targets ? new float[b * k] : null;
         for (int i = 0; i < b; i++)
         {
             var r = rows[i];
@@ -31,11 +37,14 @@ public static class Collator
             Array.Fill(mask, 1L, i * t, r.InputIds.Length);
             labels[i] = r.Label;
             domains[i] = r.Domain;
+            if (tokenLabels != null) Array.Copy((r.Tokens ?? throw new ArgumentException($"row {i} has no token labels", nameof(rows))).Labels, 0, tokenLabels, i * t, r.InputIds.Length);
+            if (targetValues != null) Array.Copy(r.Targets ?? throw new ArgumentException($"row {i} has no targets", nameof(rows)), 0, targetValues, i * k, k);
         }
         long[] shape = { b, t };
         return new Batch(
             torch.tensor(ids, shape), torch.tensor(mask, shape), torch.tensor(types, shape),
-            torch.tensor(labels), torch.tensor(domains),
+            tokenLabels != null ? torch.tensor(tokenLabels, shape) : targetValues != null ? torch.tensor(targetValues, new long[] { b, k }) : torch.tensor(labels),
+            torch.tensor(domains),
             indices?.ToArray() ?? Enumerable.Range(0, b).ToArray());
     }
 }

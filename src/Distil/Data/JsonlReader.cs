@@ -21,7 +21,7 @@ static class JsonlReader
                 if (o.ValueKind != JsonValueKind.Object) { sink.Bad(line, $"expected a JSON object, found {o.ValueKind.ToString().ToLowerInvariant()}"); continue; }
                 names ??= Resolve(path, m, o);
                 string? bad = null;
-                string? Get(string? name)
+                string? Get(string? name, bool list = false)
                 {
                     if (name == null || bad != null || !o.TryGetProperty(name, out var v)) return null;
                     switch (v.ValueKind)
@@ -31,10 +31,14 @@ static class JsonlReader
                         case JsonValueKind.True: return "true";
                         case JsonValueKind.False: return "false";
                         case JsonValueKind.Null: return null;
-                        default: bad = $"field '{name}' is {v.ValueKind.ToString().ToLowerInvariant()}, expected a string or number"; return null;
+                        // In the label field, a list of strings (a multi-label column) reads as its items joined by '|' (MultiLabelSeparator);
+                        // an empty list as '|' alone, the written form of "no labels" (an empty cell is a missing label).
+                        case JsonValueKind.Array when list && v.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String):
+                            return v.GetArrayLength() == 0 ? TaskDataKinds.MultiLabelSeparator : string.Join(TaskDataKinds.MultiLabelSeparator, v.EnumerateArray().Select(x => x.GetString()));
+                        default: bad = $"field '{name}' is {v.ValueKind.ToString().ToLowerInvariant()}, expected a string or number{(list ? " (or a list of strings)" : "")}"; return null;
                     }
                 }
-                string? t = Get(names.Text), p = Get(names.TextPair), l = Get(names.Label), d = Get(names.Domain);
+                string? t = Get(names.Text), p = Get(names.TextPair), l = Get(names.Label, list: true), d = Get(names.Domain);
                 if (bad != null) { sink.Bad(line, bad); continue; }
                 sink.Add(line, t, p, l, d, Quoted(names));
             }

@@ -20,7 +20,7 @@ public abstract class NameSet
     public int Count => _names.Length;
     public string NameOf(int id) => _names[id];
     public bool Contains(string name) => _ids.ContainsKey(name);
-    protected bool TryId(string name, out int id) => _ids.TryGetValue(name, out id);
+    public bool TryId(string name, out int id) => _ids.TryGetValue(name, out id);
 
     /// <summary>
     /// Sorted distinct values: numerically if all are numbers ("2" before "10", so "0","1" get ids 0,1), else ordinal.

@@ -37,6 +37,14 @@ public static class TaggedSentences
         return sink.Finish();
     }
 
+    /// <summary>IOBES when a tag of the file starts with E- or S-, else BIO (read without checking, so a broken file is reported by <see cref="Read"/>).</summary>
+    public static TagScheme DetectScheme(string path)
+    {
+        var sink = new Sink(path, skipBadRows: true);
+        var raw = path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) ? ReadJsonl(path, sink) : ReadConll(path, sink);
+        return raw.Any(r => r.Item1.Tags.Any(t => t.StartsWith("E-", StringComparison.Ordinal) || t.StartsWith("S-", StringComparison.Ordinal))) ? TagScheme.Iobes : TagScheme.Bio;
+    }
+
     /// <summary>The first tag (index) that breaks the scheme or the label set, and why; null when the sentence is fine.</summary>
     public static (int Position, string What)? Check(IReadOnlyList<string> tags, TagScheme scheme, IReadOnlySet<string>? labels = null)
     {

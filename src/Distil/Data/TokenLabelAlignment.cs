@@ -16,7 +16,7 @@ public static class TokenLabelAlignment
     public const long Ignore = -100;
 
     /// <param name="labelIds">Per word its label id; null (inference) gives <see cref="Ignore"/> at every position.</param>
-    public static AlignedSentence Align(BertTextTokenizer tokenizer, IReadOnlyList<string> words, IReadOnlyList<int>? labelIds, int maxSeqLen)
+    public static AlignedSentence Align(TextTokenizer tokenizer, IReadOnlyList<string> words, IReadOnlyList<int>? labelIds, int maxSeqLen)
     {
         if (maxSeqLen < 3) throw DistilException.Usage($"max_seq_len {maxSeqLen} is too small for token classification: [CLS], [SEP] and one token need 3");
         if (labelIds != null && labelIds.Count != words.Count) throw DistilException.BadInput($"{words.Count} words but {labelIds.Count} labels");

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Distil.Checkpoints;
 using Distil.Data;
+using Distil.Models;
 using Distil.Onnx;
 using Distil.Text;
+using Distil.Training;
 
 namespace Distil.Deploy;
 
@@ -39,6 +41,8 @@ public sealed class DistilPredictor : IDisposable
     readonly TextTokenizer tokenizer;
     readonly PredictorOptions options;
     public IReadOnlyList<string> Labels { get; }
+    /// <summary>What the exported head predicts (the graph's distil.task metadata; sequence for exports made before it existed).</summary>
+    public TaskKind Task { get; }
 
     DistilPredictor(OrtClassifier model, TextTokenizer tokenizer, IReadOnlyList<string> labels, PredictorOptions options)
     {
@@ -46,6 +50,30 @@ public sealed class DistilPredictor : IDisposable
         this.tokenizer = tokenizer;
         this.options = options;
         Labels = labels;
+        Task = model.Metadata.TryGetValue("distil.task", out var task) ? TaskKinds.Parse(task) ?? TaskKind.Sequence : TaskKind.Sequence;
+    }
+
+    /// <summary>
+    /// The entities of each text, by a token classifier's export: words (runs of word characters, and each other
+    /// non-space character), the tag at each word's first sub-token, chunks as seqeval reads them; each entity with
+    /// its type, text, character span [Start, End) and score (docs/tasks.md §Tokens).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<Entity>> Entities(IEnumerable<string> texts)
+    {
+        if (Task != TaskKind.Token) throw DistilException.Usage($"{model.Path} is a {Task.Name()} model; entities come from a token classifier (Predict gives labels)");
+        var list = texts.ToList();
+        var labels = LabelSet.FromNames(Labels);
+        var words = list.Select(t => TokenEntities.Words(t ?? throw DistilException.Usage("a text to tag is null"))).ToArray();
+        var rows = words.Select(w => TaskDataKinds.EncodeSentence(tokenizer, w.Select(x => x.Word).ToArray(), null, labels, options.MaxSeqLen, "input")).ToArray();
+        var logits = model.RunRows(rows.Select(r => (r.InputIds, r.TokenTypeIds)).ToList(), options.BatchSize, tokenizer.Pad);
+        int c = Labels.Count;
+        return list.Select((text, i) =>
+        {
+            // The padded batch's (T, C) row-major values: the row's own positions come first.
+            var probs = new float[rows[i].InputIds.Length * c];
+            for (int p = 0; p < rows[i].InputIds.Length; p++) Softmax(logits[i].AsSpan(p * c, c).ToArray()).CopyTo(probs, p * c);
+            return TokenEntities.Decode(text, words[i], rows[i], probs, labels);
+        }).ToList();
     }
 
     public static DistilPredictor Load(string folder, PredictorOptions? options = null)

@@ -38,16 +38,23 @@ public static class DistillPipeline
         if (QaTaskData.IsSquad(c.Data.Train)) return QaDistillPipeline.Run(c, ctx); // SQuAD JSON: extractive QA
         var (run, device) = (ctx.Run, ctx.Device);
         var runner = new StageRunner(ctx, c.LogEverySteps);
-        var (teacher, _) = EncoderFamilies.LoadForClassification(c.Teacher!);
+        var (teacher, _) = TaskModels.Load(c.Teacher!);
         teacher.to(device);
+        var task = teacher.Task; // the teacher's head decides the task; --task, when given, must agree
+        if (c.Data.Task != null && c.Data.Kind != task)
+            throw DistilException.Usage($"--task {c.Data.Task} but the teacher {c.Teacher} is a {task.Name()} model; leave --task out or give a {c.Data.Task} teacher");
         var tokenizer = TokenizerFolder.Load(c.Teacher!);
         // A student with its own tokenizer: each side tokenises the text itself (CrossVocabulary).
         var studentTokenizer = c.StudentTokenizer != null ? TokenizerFolder.Load(c.StudentTokenizer) : tokenizer;
         bool crossVocab = !ReferenceEquals(studentTokenizer, tokenizer) && !CrossVocabulary.SameVocabulary(tokenizer, studentTokenizer);
         if (crossVocab && c.Augment.Copies > 0) throw DistilException.Usage("--augment needs one vocabulary (the teacher's masked LM writes the copies); leave it out with --student-tokenizer");
         if (crossVocab && c.Init == "teacher") throw DistilException.Usage("--init teacher copies the teacher's embeddings, which belong to its vocabulary; use --init random with --student-tokenizer");
-        var data = TaskData.Load(c.Data, tokenizer, LabelSet.FromConfig(teacher.Shape));
+        if (crossVocab && task == TaskKind.Token) throw DistilException.Usage("--student-tokenizer with a token classifier: per-token logits do not line up across vocabularies; distil with the teacher's tokenizer");
+        var data = TaskData.Load(c.Data with { Task = task.Name() }, tokenizer, LabelSet.FromConfig(teacher.Shape));
         if (crossVocab && c.Transfer.Enabled) throw DistilException.Usage("--transfer with --student-tokenizer is not supported yet (the transfer rows are tokenised for the teacher only); leave one out");
+        if (c.Transfer.Enabled && task != TaskKind.Sequence) throw DistilException.Usage($"--transfer is for sequence classification (a transfer row's label is the teacher's argmax); this teacher is a {task.Name()} model");
+        if (c.Augment.Copies > 0 && task != TaskKind.Sequence) throw DistilException.Usage($"--augment is for sequence classification; this teacher is a {task.Name()} model");
+        if (task != TaskKind.Sequence && AlbertStudents.IsAlbert(c.Student)) throw DistilException.Usage($"a {task.Name()} student is a BERT; {c.Student} is an ALBERT shape");
         // An ALBERT student is validated and matched through its hidden-side shape (every hidden state is H wide).
         var studentBase = crossVocab
             ? teacher.Shape with { VocabSize = studentTokenizer.VocabSize, PadTokenId = studentTokenizer.Pad, TypeVocabSize = Math.Max(2, teacher.Shape.TypeVocabSize) }
@@ -71,7 +78,7 @@ public static class DistillPipeline
         int augmented = 0;
         if (c.Augment.Copies > 0)
         {
-            (data, var added) = TeacherAugmentation.Extend(c.Teacher!, BertTeacher(teacher, "--augment (its masked-LM augmenter)"), tokenizer, data, c.Augment, c.Data.MaxSeqLen, Store(), device, ctx.Log);
+            (data, var added) = TeacherAugmentation.Extend(c.Teacher!, (BertForSequenceClassification)BertTeacher(teacher, "--augment (its masked-LM augmenter)"), tokenizer, data, c.Augment, c.Data.MaxSeqLen, Store(), device, ctx.Log);
             augmented = added.Count;
             texts.AddRange(added);
         }
@@ -86,20 +93,21 @@ public static class DistillPipeline
             ctx.Log?.Invoke($"training on {data.TrainSet.Length - rows.Length} rows + {rows.Length} transfer sentences labelled by the teacher");
         }
         // The student's rows: the same rows in the same order, through its own tokenizer (the teacher's labels are read by text).
-        var studentData = crossVocab ? TaskData.Load(c.Data, studentTokenizer, LabelSet.FromConfig(teacher.Shape)) : data;
+        var studentData = crossVocab ? TaskData.Load(c.Data with { Task = task.Name() }, studentTokenizer, LabelSet.FromConfig(teacher.Shape)) : data;
         runner.CheckMemory("distil distill", c.Training.BatchSize, b => EstimateMemory(c, plan, teacher.Shape, studentConfig, studentData, b), c.Training.MemoryLimitMb);
 
         EncoderClassifier student = albertConfig != null
-            ? AlbertStudents.Create(albertConfig, c.Init == "teacher" ? BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed)
-            : StudentInit.Create(studentConfig, c.Init == "teacher" ? BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed);
+            ? AlbertStudents.Create(albertConfig, c.Init == "teacher" ? (BertForSequenceClassification)BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed)
+            : StudentInit.Create(task, studentConfig, c.Init == "teacher" ? BertTeacher(teacher, "--init teacher") : null, c.Init, c.Training.Seed);
         runner.Say($"student {c.Student}: {student.parameters().Sum(p => p.numel()):N0} parameters, {StudentShapes.NonEmbeddingParameters(student):N0} outside the embeddings");
         student.to(device);
         long pad = studentTokenizer.Pad, teacherPad = tokenizer.Pad;
         string studentTokenizerDir = crossVocab ? c.StudentTokenizer! : c.Teacher!;
         // Logit-only stages read the teacher's logits of every row (the transfer rows': those given with them); across
-        // vocabularies the teacher never sees the student's ids, so its logits always come from the store.
+        // vocabularies the teacher never sees the student's ids, so its logits always come from the store. Token logits are
+        // per position and the store holds one row per text, so a token teacher runs in every step.
         Tensor? cached = null;
-        if ((c.CacheTeacherLogits || crossVocab) && plan.Stages.Any(MatchRegistry.LogitsOnly))
+        if ((c.CacheTeacherLogits || crossVocab) && task != TaskKind.Token && plan.Stages.Any(MatchRegistry.LogitsOnly))
         {
             var own = tensor(Store().Logits(texts).SelectMany(l => l).ToArray()).view(texts.Count, -1); // (N, C)
             cached = transferLogits is null ? own : cat(new[] { own, transferLogits }, 0);
@@ -110,7 +118,7 @@ public static class DistillPipeline
         {
             var matches = plan.Stages[k - 1];
             bool last = k == plan.Stages.Count;
-            var hidden = (c.CacheTeacherHidden || crossVocab) && !MatchRegistry.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
+            var hidden = (c.CacheTeacherHidden || crossVocab) && task != TaskKind.Token && !MatchRegistry.LogitsOnly(matches) && TeacherNeeds.For(matches) is { } needs
                 ? TeacherHiddenCache.GetOrCompute(c.Teacher!, teacher, data.TrainSet, c.Data.Train!, needs, c.EvalBatchSize, teacherPad, device, c.TeacherCacheMaxMb * 1048576L, ctx.Log)
                 : null;
             if (crossVocab && hidden == null && !MatchRegistry.LogitsOnly(matches))
@@ -118,10 +126,11 @@ public static class DistillPipeline
             var projections = new Projections(matches, studentConfig.HiddenSize, teacher.Shape.HiddenSize);
             projections.to(device);
             var evaluator = last && studentData.DevSet != null
-                ? new ClassificationEvaluator(student, studentData.DevSet, studentData.Labels.Count, studentData.Domains, c.EvalBatchSize, pad, device) : null;
+                ? new TaskEvaluator(student, studentData.DevSet, studentData.Labels, studentData.Domains, studentData.Threshold, c.EvalBatchSize, pad, device) : null;
             return new TrainingStage<Batch>(new Dictionary<string, nn.Module> { ["student"] = student, ["projections"] = projections },
                 new DistillationObjective(student, teacher, matches, projections, device, cached, hidden),
-                new EncodedBatchSource(studentData.TrainSet, c.Training.BatchSize, c.Training.Seed, pad), c.Training,
+                new EncodedBatchSource(studentData.TrainSet, c.Training.BatchSize, c.Training.Seed, pad),
+                c.Training.SelectBestBy == "accuracy" ? c.Training with { SelectBestBy = TaskHeads.HeadlineMetric(task) } : c.Training,
                 evaluator, SaveBest: last ? _ => ModelFolder.Save(run.BestDir, student, studentTokenizerDir) : null)
             {
                 MetricsStage = plan.Stages.Count > 1 ? k : null,
@@ -144,9 +153,9 @@ public static class DistillPipeline
     }
 
     /// <summary>The teacher as a BERT, for what copies or reuses BERT modules; any other family is refused naming the option.</summary>
-    static BertForSequenceClassification BertTeacher(EncoderClassifier teacher, string what) =>
-        teacher as BertForSequenceClassification
-        ?? throw DistilException.Usage($"{what} needs a BERT teacher; this teacher is {teacher.GetType().Name}. Leave it out (logit and hidden-state matches work with any family)");
+    static EncoderClassifier BertTeacher(EncoderClassifier teacher, string what) =>
+        teacher is BertForSequenceClassification or BertForTokenClassification ? teacher
+        : throw DistilException.Usage($"{what} needs a BERT teacher; this teacher is {teacher.GetType().Name}. Leave it out (logit and hidden-state matches work with any family)");
 
     /// <summary>The student trained with the teacher in every step (an upper bound: a cached teacher does not run), plus the
     /// teacher hidden-state cache (at most teacher_cache_max_mb) and the augmented rows it would hold.</summary>

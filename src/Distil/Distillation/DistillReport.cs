@@ -11,7 +11,9 @@ internal static class DistillReport
     {
         string plot = "training.png";
         TrainingPlot.Write(run.MetricsPath, Path.Combine(run.Dir, plot));
-        string Pct(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? (100 * a).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+        string Pct(IReadOnlyDictionary<string, double>? m) => m == null ? "-"
+            : m.TryGetValue("accuracy", out var a) ? (100 * a).ToString("F2", CultureInfo.InvariantCulture) + "%"
+            : new[] { "f1", "pearson", "micro_f1" }.FirstOrDefault(m.ContainsKey) is string k ? $"{k} " + (100 * m[k]).ToString("F2", CultureInfo.InvariantCulture) : "-";
         var t = r.Teacher;
         var rows = new[] { r.Teacher, r.Student }.Select(m => (m.Name,
             $"{m.Parameters / 1e6:F2}M params ({m.NonEmbeddingParameters / 1e6:F2}M non-embedding, {(double)m.NonEmbeddingParameters / t.NonEmbeddingParameters:P0} of the teacher's); " +

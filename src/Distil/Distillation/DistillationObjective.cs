@@ -55,7 +55,7 @@ public sealed class DistillationObjective : IObjective<Batch>
         else
             using (no_grad())
                 teacherSide = DistillSide.From(teacher.forward(inputs, request), teacher.AttentionLayers);
-        var result = MatchLoss.Compute(matches, DistillSide.From(s, student.AttentionLayers), teacherSide, inputs.AttentionMask, b.Labels.to(device), projections);
+        var result = MatchLoss.Compute(matches, DistillSide.From(s, student.AttentionLayers), teacherSide, inputs.AttentionMask, b.Labels.to(device), projections, task: student.Task);
         return new LossResult(result.Total, result.Terms);
     }
 

@@ -1,3 +1,4 @@
+using Distil.Models;
 using static TorchSharp.torch;
 
 namespace Distil.Distillation;
@@ -21,7 +22,7 @@ public static class MatchLoss
     /// <paramref name="labels"/> (int64 (B,)) is needed only by a <c>labels hard_ce</c> match.
     /// </summary>
     public static MatchLossResult Compute(IReadOnlyList<IntermediateMatch> matches, DistillSide student, DistillSide teacher,
-        Tensor attentionMask, Tensor? labels = null, Projections? projections = null, Tensor? exampleWeights = null)
+        Tensor attentionMask, Tensor? labels = null, Projections? projections = null, Tensor? exampleWeights = null, TaskKind task = TaskKind.Sequence)
     {
         if (exampleWeights is not null && (exampleWeights.dim() != 1 || exampleWeights.shape[0] != attentionMask.shape[0]))
             throw DistilException.Usage($"example weights must be one per example, shape ({attentionMask.shape[0]}), got ({string.Join(", ", exampleWeights.shape)})");
@@ -45,7 +46,13 @@ public static class MatchLoss
                 using (no_grad())
                     t = kind.Extract(teacher, m.TeacherLayer).Select(x => x.detach()).ToArray();
             Tensor loss, logged;
-            if (exampleWeights is null) logged = loss = kind.Compute(s, t, attentionMask, m);
+            if (task != TaskKind.Sequence && m.Feature is MatchFeatures.Logits or MatchFeatures.Labels)
+            {
+                // Logits and gold labels of a token, regression or multi-label head: that task's KD and supervised losses.
+                if (exampleWeights is not null) throw DistilException.Usage($"{MatchRegistry.Describe(m, i)}: example weights are for sequence classifiers; this is a {task.Name()} model");
+                logged = loss = TaskKdLosses.Compute(task, m, s[0], t[0], attentionMask);
+            }
+            else if (exampleWeights is null) logged = loss = kind.Compute(s, t, attentionMask, m);
             else
             {
                 var perExample = (kind.PerExample ?? throw DistilException.Usage($"{MatchRegistry.Describe(m, i)} has no per-example form; it cannot take example weights"))

@@ -20,15 +20,20 @@ public static class StudentInit
         return Enumerable.Range(0, studentLayers).Select(i => (int)Math.Round((double)i * teacherLayers / studentLayers)).ToArray();
     }
 
-    public static BertForSequenceClassification Create(BertConfig studentConfig, BertForSequenceClassification? teacher, string init, int seed)
+    public static BertForSequenceClassification Create(BertConfig studentConfig, BertForSequenceClassification? teacher, string init, int seed) =>
+        (BertForSequenceClassification)Create(TaskKind.Sequence, studentConfig, teacher, init, seed);
+
+    /// <summary>A BERT student for <paramref name="task"/>: HF's token head for token tasks, else a sequence head with the task's
+    /// problem_type. <paramref name="teacher"/> is a BERT classifier (sequence or token head) with the same key names.</summary>
+    public static EncoderClassifier Create(TaskKind task, BertConfig studentConfig, EncoderClassifier? teacher, string init, int seed)
     {
         manual_seed(seed);
-        var student = new BertForSequenceClassification(studentConfig);
+        EncoderClassifier student = task == TaskKind.Token ? new BertForTokenClassification(studentConfig) : new BertForSequenceClassification(studentConfig) { Task = task };
         if (init == "random") return student;
         if (init != "teacher")
             throw DistilException.Usage($"student init '{init}' is not one of: random, teacher");
         ArgumentNullException.ThrowIfNull(teacher); // --init teacher copies its layers
-        var t = teacher.Config;
+        var t = teacher.Shape;
         if (t.HiddenSize != studentConfig.HiddenSize || t.IntermediateSize < studentConfig.IntermediateSize || t.NumAttentionHeads != studentConfig.NumAttentionHeads)
             throw DistilException.Usage($"--init teacher needs the teacher's width (hidden {t.HiddenSize}, heads {t.NumAttentionHeads}, FFN {t.IntermediateSize} or less); " +
                                         $"the student has hidden {studentConfig.HiddenSize}, heads {studentConfig.NumAttentionHeads}, FFN {studentConfig.IntermediateSize}. Use --init random");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Distil.Checkpoints;
 using Distil.Data;
+using Distil.Models;
 using Distil.Reports;
 using TorchSharp;
 
@@ -18,7 +19,7 @@ internal static class FineTuneReport
         var w = new ReportWriter("distil finetune")
             .KeyValues("Run", new[]
             {
-                ("model", c.Model!), ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples, {train.SkippedRows} bad rows skipped)"),
+                ("model", c.Model!), ("task", data.Task.Name()), ("train", $"{c.Data.Train} ({data.TrainSet.Length} examples, {train.SkippedRows} bad rows skipped)"),
                 ("dev", dev != null ? $"{c.Data.Dev} ({dev.Count} examples)" : "none"), ("test", test != null ? $"{c.Data.Test} ({test.Count} examples)" : "none"),
                 ("labels", string.Join(", ", labels.Names)), ("domains", domains.Count > 0 ? string.Join(", ", domains.Names) : "none"),
                 ("newly initialised", load.Missing.Count > 0 ? string.Join(", ", load.Missing) : "nothing"),

@@ -37,6 +37,8 @@ public sealed record BertConfig
     /// <summary>Labels of a classification head: id2label keys are the ids as strings, as in HF.</summary>
     [JsonPropertyName("id2label")] public Dictionary<string, string>? Id2Label { get; init; }
     [JsonPropertyName("label2id")] public Dictionary<string, int>? Label2Id { get; init; }
+    /// <summary>HF's problem_type of a sequence head: null / single_label_classification, regression, multi_label_classification (<see cref="TaskKinds"/>).</summary>
+    [JsonPropertyName("problem_type")] public string? ProblemType { get; init; }
     /// <summary>
     /// Distil extension (ignored by HF): how the sequence classifier pools the encoder output.
     /// "pooler" = HF's tanh pooler on [CLS] (default); "mean" = mean of the unmasked token states,
@@ -83,6 +85,8 @@ public sealed record BertConfig
         Require(IntermediateSize > 0, "intermediate_size must be positive");
         Require(MaxPositionEmbeddings > 0 && TypeVocabSize > 0, "max_position_embeddings and type_vocab_size must be positive");
         Require(HiddenAct is "gelu" or "gelu_new" or "gelu_pytorch_tanh" or "relu", $"hidden_act '{HiddenAct}' is not supported (gelu, gelu_new, relu)");
+        TaskKinds.FromProblemType(ProblemType, source);
+        Require(ProblemType != "regression" || NumLabels == 1, $"problem_type regression needs exactly one label (num_labels 1); id2label has {NumLabels}");
         Require(ClassifierPooling is null or "pooler" or "mean", $"classifier_pooling '{ClassifierPooling}' must be 'pooler' or 'mean'");
         if (Id2Label != null)
             for (int i = 0; i < Id2Label.Count; i++)

@@ -355,15 +355,12 @@ public sealed class BertForSequenceClassification : EncoderClassifier
     }
 }
 
-/// <summary>Per-token logits (B, T, num_labels) plus the encoder outputs they came from.</summary>
-public sealed record TokenClassifierOutput(Tensor Logits, BertEncoderOutput Encoder);
-
 /// <summary>
 /// HF's BertForTokenClassification: dropout and a linear `classifier` on every token's last hidden state. HF builds
 /// its BertModel without the pooler; ours keeps one (unused here), so a saved folder also holds bert.pooler.*, which
 /// transformers ignores with a warning on load.
 /// </summary>
-public sealed class BertForTokenClassification : nn.Module
+public sealed class BertForTokenClassification : EncoderClassifier
 {
     public readonly BertModel bert;
     public readonly Linear classifier;
@@ -380,12 +377,21 @@ public sealed class BertForTokenClassification : nn.Module
         BertInit.InitWeights(classifier, config);
     }
 
-    public TokenClassifierOutput forward(BertInputs inputs, OutputRequest? request = null)
+    public override BertConfig Shape => Config;
+    public override IAttentionLayers AttentionLayers => bert;
+    public override TaskKind Task
+    {
+        get => TaskKind.Token;
+        set { if (value != TaskKind.Token) throw DistilException.Usage($"a token classifier cannot be a {value.Name()} model"); }
+    }
+
+    /// <summary>Per-token logits (B, T, num_labels) as <see cref="SequenceClassifierOutput.Logits"/>, plus the encoder outputs.</summary>
+    public override SequenceClassifierOutput forward(BertInputs inputs, OutputRequest? request = null)
     {
         var enc = bert.forward(inputs, request);
         using var scope = NewDisposeScope();
         var logits = classifier.forward(dropout.forward(enc.LastHiddenState)); // (B, T, H) -> (B, T, num_labels)
-        return new TokenClassifierOutput(logits.MoveToOuterDisposeScope(), enc);
+        return new SequenceClassifierOutput(logits.MoveToOuterDisposeScope(), enc);
     }
 
     /// <summary>HF's loss: cross-entropy over positions whose label is not -100, (B, T, C) and (B, T) int64.</summary>

@@ -36,7 +36,18 @@ public abstract class EncoderClassifier : nn.Module
     /// <summary>The encoder's attention layers (for relation features).</summary>
     public abstract IAttentionLayers AttentionLayers { get; }
 
+    /// <summary>Sequence logits (B, num_labels), or per-token logits (B, T, num_labels) for a token head.</summary>
     public abstract SequenceClassifierOutput forward(BertInputs inputs, OutputRequest? request = null);
+
+    TaskKind? task;
+
+    /// <summary>What the head predicts: a token head says so; a sequence head reads config.json's problem_type unless
+    /// set (a loader that turns a folder into a regression or multi-label model sets it, and the folder it saves says so).</summary>
+    public virtual TaskKind Task
+    {
+        get => task ?? TaskKinds.FromProblemType(Shape.ProblemType);
+        set => task = value;
+    }
 }
 
 /// <summary>

@@ -7,7 +7,8 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace Distil.Onnx;
 
 /// <summary>
-/// A <see cref="BertForSequenceClassification"/> as an ONNX graph, written node by node after BertModeling.cs's
+/// A <see cref="BertForSequenceClassification"/> (single-label, regression or multi-label: the same graph, the task in
+/// the metadata) or a <see cref="BertForTokenClassification"/> (logits (batch, sequence, num_labels)) as an ONNX graph, written node by node after BertModeling.cs's
 /// forward in eval mode (dropout is the identity). Inputs input_ids / attention_mask / token_type_ids (batch, sequence)
 /// int64, output logits (batch, num_labels) float; both axes are symbolic, so any batch and length up to
 /// max_position_embeddings run. Weights are copied from the module, initializer names are the HF keys.
@@ -20,15 +21,25 @@ public static class BertOnnxExporter
     /// <param name="ortFused">Write attention and residual LayerNorms as ONNX Runtime's fused com.microsoft kernels
     /// (Attention, SkipLayerNormalization): faster in ORT, and int8 attention becomes QAttention; other runtimes
     /// cannot run it. Otherwise only standard ONNX operators are used.</param>
-    public static ModelProto Build(BertForSequenceClassification model, bool ortFused = false)
+    public static ModelProto Build(EncoderClassifier model, bool ortFused = false)
     {
-        var c = model.Config;
+        if (model is not (BertForSequenceClassification or BertForTokenClassification))
+            throw DistilException.Usage($"the ONNX exporter writes BERT classifiers; this model is a {model.GetType().Name}");
+        var c = model.Shape;
         var W = EncoderOnnxLayers.Weights(model);
         var g = new OnnxGraphBuilder();
         var (hidden, maskF) = Encoder(g, c, W, ortFused);
         int h = c.HiddenSize;
         string Linear(string x, string key, int outF, int inF) => g.Linear(x, W(key + ".weight"), W(key + ".bias"), outF, inF, key);
 
+        if (model.Task == TaskKind.Token)
+        {
+            string tokenLogits = Linear(hidden, "classifier", c.NumLabels, h); // (B, T, H) -> (B, T, num_labels)
+            g.Output(tokenLogits, Logits, DataType.Float, Batch, Sequence, c.NumLabels);
+            var tokenMetadata = Metadata(c, TaskKind.Token);
+            if (ortFused) tokenMetadata["distil.ort_fused"] = "true";
+            return g.Build(tokenMetadata);
+        }
         string features;
         if (c.ClassifierPooling == "mean")
         {
@@ -41,7 +52,7 @@ public static class BertOnnxExporter
         }
         string logits = Linear(features, "classifier", c.NumLabels, h); // (B, num_labels)
         g.Output(logits, Logits, DataType.Float, Batch, c.NumLabels);
-        var metadata = Metadata(c);
+        var metadata = Metadata(c, model.Task);
         if (ortFused) metadata["distil.ort_fused"] = "true";
         return g.Build(metadata);
     }
@@ -123,8 +134,9 @@ public static class BertOnnxExporter
     }
 
     /// <summary>What a runtime needs besides the graph: labels, pooling, the longest sequence the position table allows.</summary>
-    public static Dictionary<string, string> Metadata(BertConfig c) => new()
+    public static Dictionary<string, string> Metadata(BertConfig c, TaskKind task = TaskKind.Sequence) => new()
     {
+        ["distil.task"] = task.Name(),
         ["distil.model_family"] = "bert",
         ["distil.labels"] = JsonSerializer.Serialize(c.Labels),
         ["distil.pooling"] = c.ClassifierPooling ?? "pooler",

@@ -40,7 +40,7 @@ public static class ExportCheck
                 long[] shape = [chunk.Length, len];
                 var logits = logitsOf(new BertInputs(tensor(ids).view(shape), tensor(mask).view(shape), tensor(types).view(shape))).cpu();
                 var flat = logits.data<float>().ToArray();
-                int classes = (int)logits.shape[1];
+                int classes = flat.Length / chunk.Length; // (B, C), or a token head's (B, T, C): each row's T x C values, as ORT's
                 for (int k = 0; k < chunk.Length; k++) torchLogits[chunk[k]] = flat.AsSpan(k * classes, classes).ToArray();
             }
         if (wasTraining) model.train();

@@ -14,7 +14,16 @@ namespace Distil.Onnx;
 /// </summary>
 public static class FamilyOnnxExporter
 {
-    public static ModelProto Build(EncoderClassifier model, bool ortFused = false) => model switch
+    public static ModelProto Build(EncoderClassifier model, bool ortFused = false)
+    {
+        var proto = Graph(model, ortFused);
+        // Regression and multi-label heads are sequence heads: the task tells a runtime how to read the logits.
+        if (!proto.MetadataProps.Any(p => p.Key == "distil.task"))
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = "distil.task", Value = model.Task.Name() });
+        return proto;
+    }
+
+    static ModelProto Graph(EncoderClassifier model, bool ortFused) => model switch
     {
         RobertaForSequenceClassification r => Roberta(r, ortFused),
         ElectraForSequenceClassification e => Electra(e, ortFused),
@@ -23,6 +32,7 @@ public static class FamilyOnnxExporter
             ? throw DistilException.Usage("--ort-fused applies to BERT-layer models (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA); DeBERTa's disentangled attention has no fused kernel")
             : DebertaV2OnnxExporter.Build(d),
         BertForSequenceClassification b => BertOnnxExporter.Build(b, ortFused),
+        BertForTokenClassification t => BertOnnxExporter.Build(t, ortFused),
         AlbertForSequenceClassification a => ortFused
             ? throw DistilException.Usage("--ort-fused applies to BERT-layer models (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA); export ALBERT without it")
             : Albert(a),

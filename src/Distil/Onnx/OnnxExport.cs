@@ -118,7 +118,9 @@ public static class OnnxExport
             }
             catch { cnn.Dispose(); throw; }
         }
-        var (model, load) = EncoderFamilies.LoadForClassification(modelDir);
+        // A token classifier (HF's BertForTokenClassification) by its architectures; a sequence head of any family otherwise
+        // (its problem_type rides along).
+        (EncoderClassifier model, LoadReport load) = TaskModels.KindOf(modelDir) == TaskKind.Token ? TaskModels.Load(modelDir) : EncoderFamilies.LoadForClassification(modelDir);
         try
         {
             if (load.NewlyInitialised.Any(k => k.StartsWith("classifier.", StringComparison.Ordinal)))
@@ -129,6 +131,7 @@ public static class OnnxExport
                 BertForSequenceClassification b => b.Config.ClassifierPooling ?? "pooler",
                 AlbertForSequenceClassification a => a.Config.ClassifierPooling ?? "pooler",
                 DebertaV2ForSequenceClassification => "context pooler",
+                BertForTokenClassification => "per-token",
                 _ => "first-token head",
             };
             log?.Invoke($"building the ONNX graph ({ClassifierFolder.ModelType(modelDir)}, {c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {pooling} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");

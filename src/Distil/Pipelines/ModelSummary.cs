@@ -15,7 +15,7 @@ public sealed record ModelSummary(string Name, long Parameters, long NonEmbeddin
         TaskData data, int evalBatch, long pad, Device device, int seq, int latencyRuns)
     {
         IReadOnlyDictionary<string, double> Metrics(EncodedExample[] set) =>
-            Classifier.Metrics(Classifier.Predict(model, logits, set, evalBatch, pad, device), set, data.Labels.Count, data.Domains);
+            TaskHeads.Metrics(data.Task, Classifier.Predict(model, logits, set, evalBatch, pad, device, task: data.Task), set, data.Labels, data.Domains, data.Threshold);
         var dev = data.DevSet != null ? Metrics(data.DevSet) : new Dictionary<string, double>();
         var test = data.TestSet != null ? Metrics(data.TestSet) : null;
         return new ModelSummary(name, model.parameters().Sum(p => p.numel()), nonEmbedding, dev, test,

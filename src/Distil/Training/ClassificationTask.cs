@@ -5,13 +5,13 @@ using static TorchSharp.torch;
 
 namespace Distil.Training;
 
-/// <summary>Cross-entropy of a sequence classifier on a batch: the fine-tuning objective.</summary>
+/// <summary>The fine-tuning objective: the supervised loss of the model's task on a batch (cross-entropy for a sequence classifier; <see cref="TaskHeads.Loss"/>).</summary>
 public sealed class CrossEntropyObjective(EncoderClassifier model, Device device) : IObjective<Batch>
 {
     public LossResult Compute(Batch b)
     {
         var logits = model.forward(Classifier.Inputs(b, device)).Logits;
-        return new LossResult(nn.functional.cross_entropy(logits, b.Labels.to(device)));
+        return new LossResult(TaskHeads.Loss(model.Task, logits, b.Labels.to(device)));
     }
 
     public int BatchSize(Batch b) => (int)b.Labels.shape[0];
@@ -50,8 +50,11 @@ public static class Classifier
     static float[][] Predict(EncoderClassifier model, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device, bool softmax) =>
         Predict(model, i => model.forward(i).Logits, examples, batchSize, padId, device, softmax);
 
-    /// <summary>Probabilities (or logits) of any classifier given as its module and logits function (e.g. an AdaBERT CNN).</summary>
-    public static float[][] Predict(nn.Module model, Func<BertInputs, Tensor> logitsOf, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device, bool softmax = true)
+    /// <summary>Probabilities (or logits) of any classifier given as its module and logits function (e.g. an AdaBERT CNN).
+    /// With <paramref name="softmax"/> the outputs are <see cref="TaskHeads.Outputs"/> of <paramref name="task"/>; a token
+    /// head's row is its positions × labels, flattened, for the example's own length.</summary>
+    public static float[][] Predict(nn.Module model, Func<BertInputs, Tensor> logitsOf, IReadOnlyList<EncodedExample> examples, int batchSize, long padId, Device device, bool softmax = true,
+        TaskKind task = TaskKind.Sequence)
     {
         bool wasTraining = model.training;
         model.eval();
@@ -63,9 +66,15 @@ public static class Classifier
                 using var scope = NewDisposeScope();
                 using var batch = Collator.CollateAt(examples, chunk, padId);
                 var logits = logitsOf(Inputs(batch, device));
-                var probs = (softmax ? nn.functional.softmax(logits, 1) : logits).cpu();
-                int classes = (int)probs.shape[1];
+                var probs = (softmax ? TaskHeads.Outputs(task, logits) : logits).cpu();
                 float[] flat = probs.data<float>().ToArray();
+                if (probs.dim() == 3) // (B, T, C): each example's own positions
+                {
+                    int t = (int)probs.shape[1], c = (int)probs.shape[2];
+                    for (int k = 0; k < chunk.Length; k++) result[chunk[k]] = flat.AsSpan(k * t * c, examples[chunk[k]].InputIds.Length * c).ToArray();
+                    continue;
+                }
+                int classes = (int)probs.shape[1];
                 for (int k = 0; k < chunk.Length; k++) result[chunk[k]] = flat.AsSpan(k * classes, classes).ToArray();
             }
         if (wasTraining) model.train();

@@ -44,7 +44,8 @@ public sealed record TrainingOptions
         Require(MemoryLimitMb is null or >= 0, $"memory_limit_mb must be >= 0 (0 switches the memory check off; got {MemoryLimitMb})");
         Require(MaxBadSteps >= 0, $"max_bad_steps must be >= 0 (got {MaxBadSteps})");
         Require(KeepCheckpoints >= 1, $"keep_checkpoints must be at least 1 (got {KeepCheckpoints})");
-        Require(SelectBestBy is "accuracy" or "macro_f1" or "mcc" or "loss" or "exact" or "f1", $"select_best_by '{SelectBestBy}' is not one of accuracy, macro_f1, mcc, loss (or exact, f1 for extractive QA)");
+        Require(SelectBestBy is "accuracy" or "macro_f1" or "mcc" or "loss" or "exact" or "f1" or "pearson" or "spearman" or "micro_f1",
+            $"select_best_by '{SelectBestBy}' is not one of accuracy, macro_f1, mcc, loss (sequence tasks), f1 (token, extractive QA), exact (extractive QA), pearson, spearman (regression), micro_f1, macro_f1 (multi-label)");
     }
 
     /// <summary>Linear warm-up to the peak, then linear decay to 0 at the last step (HF's linear schedule).</summary>

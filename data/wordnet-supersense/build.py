@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Builds data/wordnet-supersense/ from Debian's wordnet-base (Princeton WordNet 3.0). Deterministic: the same
+WordNet files give byte-identical outputs (tests/Distil.Tests/WordNetSupersenseDataTests.cs checks the shipped files).
+
+Usage: python3 data/wordnet-supersense/build.py [WORDNET_DIR (default /usr/share/wordnet)] [OUT_DIR (default: this folder)]
+
+For every noun and verb synset, each of its example sentences (the quoted parts of the gloss) is tokenised and the
+synset's own word (one of its lemmas, possibly inflected: WordNet's exception lists plus regular -s/-es/-ed/-ing
+forms) is looked up in it. A sentence where exactly one lemma of the synset occurs exactly once is kept, with that
+word tagged B-/I-<lexicographer file> (26 noun.* and 15 verb.* supersenses) and every other token O.
+Lemmas are split by an MD5 bucket (no lemma in two splits); a sentence text is used once.
+"""
+import hashlib, json, math, os, re, sys
+
+LEXNAMES = ("adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute noun.body noun.cognition "
+            "noun.communication noun.event noun.feeling noun.food noun.group noun.location noun.motive noun.object noun.person "
+            "noun.phenomenon noun.plant noun.possession noun.process noun.quantity noun.relation noun.shape noun.state "
+            "noun.substance noun.time verb.body verb.change verb.cognition verb.communication verb.competition "
+            "verb.consumption verb.contact verb.creation verb.emotion verb.motion verb.perception verb.possession "
+            "verb.social verb.stative verb.weather adj.ppl").split()
+CAPS = {"train": 4000, "dev": 500, "test": 500}
+TOKEN = re.compile(r"\w+(?:[-']\w+)*|[^\w\s]")
+
+
+def md5(s):
+    return int(hashlib.md5(s.encode("utf-8")).hexdigest(), 16)
+
+
+def split_of(lemma):
+    b = md5(lemma) % 20
+    return "test" if b == 0 else "dev" if b == 1 else "train"
+
+
+def read_exceptions(path):
+    base_to_forms = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            for base in parts[1:]:
+                base_to_forms.setdefault(base, set()).add(parts[0])
+    return base_to_forms
+
+
+def inflections(word, pos, exc):
+    forms = {word} | exc.get(word, set())
+    if pos == "n":
+        forms |= {word + "s", word + "es"}
+        if word.endswith("y"): forms.add(word[:-1] + "ies")
+    else:
+        forms |= {word + "s", word + "es", word + "ed", word + "d", word + "ing"}
+        if word.endswith("e"): forms.add(word[:-1] + "ing")
+        if word.endswith("y"): forms |= {word[:-1] + "ies", word[:-1] + "ied"}
+        if len(word) > 2 and word[-1] not in "aeiouwxy" and word[-2] in "aeiou":
+            forms |= {word + word[-1] + "ed", word + word[-1] + "ing"}
+    return forms
+
+
+def variants(lemma, pos, exc):
+    """Token sequences (lower-case) that spell the lemma: nouns inflect their last word, verbs their first."""
+    words = lemma.lower().split("_")
+    i = len(words) - 1 if pos == "n" else 0
+    return [tuple(words[:i] + [f] + words[i + 1:]) for f in sorted(inflections(words[i], pos, exc))]
+
+
+def find(tokens, seqs):
+    low = [t.lower() for t in tokens]
+    hits = []
+    for seq in seqs:
+        for s in range(len(low) - len(seq) + 1):
+            if tuple(low[s:s + len(seq)]) == seq: hits.append((s, len(seq)))
+    return hits
+
+
+def sense_counts(wn):
+    counts = {}
+    for pos in ("noun", "verb", "adj", "adv"):
+        with open(os.path.join(wn, "index." + pos), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("  "): continue
+                p = line.split()
+                counts[p[0]] = counts.get(p[0], 0) + int(p[2])
+    return counts
+
+
+def lexnames_of(wn):
+    """lemma -> the set of lexicographer files of all its noun and verb senses."""
+    out = {}
+    for pos in ("noun", "verb"):
+        with open(os.path.join(wn, "data." + pos), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("  "): continue
+                p = line.split(" ")
+                lex, n = LEXNAMES[int(p[1])], int(p[3], 16)
+                for k in range(n):
+                    out.setdefault(p[4 + 2 * k].lower(), set()).add(lex)
+    return out
+
+
+def main():
+    wn = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/wordnet"
+    out_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.dirname(os.path.abspath(__file__))
+    rows, seen = [], set()
+    for pos, name in (("n", "noun"), ("v", "verb")):
+        exc = read_exceptions(os.path.join(wn, name + ".exc"))
+        with open(os.path.join(wn, "data." + name), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("  ") or "|" not in line: continue
+                head, gloss = line.split("|", 1)
+                p = head.split(" ")
+                lex, n = LEXNAMES[int(p[1])], int(p[3], 16)
+                lemmas = [re.sub(r"\(.*\)$", "", p[4 + 2 * k]) for k in range(n)]
+                for example in re.findall(r'"([^"]+)"', gloss):
+                    tokens = TOKEN.findall(example)
+                    key = " ".join(tokens).lower()
+                    if len(tokens) < 3 or len(tokens) > 60 or key in seen: continue
+                    found = [(l, h) for l in lemmas for h in find(tokens, variants(l, pos, exc))]
+                    if len({l.lower() for l, _ in found}) != 1 or len({h for _, h in found}) != 1: continue
+                    lemma, (start, length) = found[0][0].lower(), found[0][1]
+                    seen.add(key)
+                    tags = ["O"] * len(tokens)
+                    tags[start] = "B-" + lex
+                    for i in range(start + 1, start + length): tags[i] = "I-" + lex
+                    rows.append((split_of(lemma), lemma, tokens, tags, start, length))
+    counts, lexes = sense_counts(wn), lexnames_of(wn)
+    for split, cap in CAPS.items():
+        chosen = sorted((r for r in rows if r[0] == split), key=lambda r: md5(" ".join(r[2])))[:cap]
+        with open(os.path.join(out_dir, split + ".conll"), "w", encoding="utf-8", newline="\n") as f:
+            for r in chosen:
+                f.write("".join(f"{t}\t{g}\n" for t, g in zip(r[2], r[3])) + "\n")
+        # Sentence-level sets over the same sentences: the word as text, the sentence as text_pair.
+        with open(os.path.join(out_dir, split + ".multilabel.jsonl"), "w", encoding="utf-8", newline="\n") as f:
+            for _, lemma, tokens, tags, s, n in chosen:
+                f.write(json.dumps({"word": " ".join(tokens[s:s + n]), "sentence": " ".join(tokens),
+                                    "pos": tags[s][2:6],
+                                    "labels": sorted(lexes[lemma])}, ensure_ascii=False) + "\n")
+        with open(os.path.join(out_dir, split + ".polysemy.tsv"), "w", encoding="utf-8", newline="\n") as f:
+            f.write("word\tsentence\tpos\tlabel\n")
+            for _, lemma, tokens, tags, s, n in chosen:
+                f.write(f"{' '.join(tokens[s:s + n])}\t{' '.join(tokens)}\t{tags[s][2:6]}\t{math.log2(counts[lemma]):.4f}\n")
+        print(f"{split}: {len(chosen)} of {sum(1 for r in rows if r[0] == split)} sentences")
+
+
+if __name__ == "__main__":
+    main()
