@@ -7,7 +7,11 @@ Usage: python3 data/wordnet-supersense/build.py [WORDNET_DIR (default /usr/share
 For every noun and verb synset, each of its example sentences (the quoted parts of the gloss) is tokenised and the
 synset's own word (one of its lemmas, possibly inflected: WordNet's exception lists plus regular -s/-es/-ed/-ing
 forms) is looked up in it. A sentence where exactly one lemma of the synset occurs exactly once is kept, with that
-word tagged B-/I-<lexicographer file> (26 noun.* and 15 verb.* supersenses) and every other token O.
+word tagged B-/I-<lexicographer file> (26 noun.* and 15 verb.* supersenses): a gold tag, the sense the example
+illustrates. So that the tags follow from the text, every other single word that WordNet knows as a noun only or as a
+verb only (its possible base forms: the token, the exception lists, regular -s/-es/-ies/-ed/-ing endings; never an
+adjective or adverb) gets the supersense of its most frequent sense (WordNet's first sense, ordered by SemCor counts):
+silver tags, the "most frequent sense" reading that supersense taggers are measured against. Every other token is O.
 Lemmas are split by an MD5 bucket (no lemma in two splits); a sentence text is used once.
 """
 import hashlib, json, math, os, re, sys
@@ -96,10 +100,75 @@ def lexnames_of(wn):
     return out
 
 
+def first_senses(wn):
+    """(pos, lemma) -> lexicographer file of the lemma's first (most frequent) sense, pos in noun, verb, adj, adv."""
+    lex_of = {}
+    for pos in ("noun", "verb"):
+        with open(os.path.join(wn, "data." + pos), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("  "): continue
+                p = line.split(" ", 2)
+                lex_of[(pos, p[0])] = LEXNAMES[int(p[1])]
+    out = {}
+    for pos in ("noun", "verb", "adj", "adv"):
+        with open(os.path.join(wn, "index." + pos), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("  "): continue
+                p = line.split()
+                n_ptr = int(p[3])
+                first_offset = p[4 + n_ptr + 2]  # after lemma pos synset_cnt p_cnt ptrs.. sense_cnt tagsense_cnt
+                out[(pos, p[0])] = lex_of.get((pos, first_offset))
+    return out
+
+
+def read_surface_to_bases(wn):
+    out = {}
+    for name in ("noun", "verb"):
+        with open(os.path.join(wn, name + ".exc"), encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                out.setdefault(parts[0], set()).update(parts[1:])
+    return out
+
+
+SUFFIXES = (("ies", "y"), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"), ("men", "man"),
+            ("es", "e"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", ""))
+
+
+def bases(token, surface_to_bases):
+    """The token's possible base forms (as WordNet's morphy finds them for nouns and verbs)."""
+    w = token.lower()
+    out = {w} | surface_to_bases.get(w, set())
+    for end, repl in SUFFIXES:
+        if w.endswith(end) and len(w) > len(end) + 1: out.add(w[:-len(end)] + repl)
+    for end in ("ed", "ing"):  # doubled final consonant: stopped -> stop
+        if w.endswith(end) and len(w) > len(end) + 2 and w[-len(end) - 1] == w[-len(end) - 2]: out.add(w[:-len(end) - 1])
+    return out
+
+
+# Closed-class words: never tagged (their stripped forms can be WordNet nouns: his -> hi, was -> wa, us -> u).
+FUNCTION_WORDS = set("""a an the this that these those his her hers its our ours their theirs my mine your yours he she it
+we they i you me him us them who whom whose which what where when why how there here is was were are am be been being do
+does did has have had having will would shall should can could may might must not no nor and or but if then than so as at
+by for from in into of on onto off out over under up down to with without about above after before below between
+through during against among around across along upon within all any both each either neither few many much more most
+other some such own same very too just also only even still yet ever never again once twice one two three""".split())
+
+
+def silver_tag(token, surface_to_bases, first):
+    """The first-sense supersense of a word WordNet knows in one part of speech (noun or verb), else None."""
+    if not token.isalpha() or token.lower() in FUNCTION_WORDS: return None
+    found = {(pos, b) for b in bases(token, surface_to_bases) for pos in ("noun", "verb", "adj", "adv") if (pos, b) in first}
+    if len({pos for pos, _ in found}) != 1 or len(found) != 1: return None
+    pos, b = next(iter(found))
+    return first[(pos, b)] if pos in ("noun", "verb") else None
+
+
 def main():
     wn = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/wordnet"
     out_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.dirname(os.path.abspath(__file__))
     rows, seen = [], set()
+    first, surface_to_bases = first_senses(wn), read_surface_to_bases(wn)
     for pos, name in (("n", "noun"), ("v", "verb")):
         exc = read_exceptions(os.path.join(wn, name + ".exc"))
         with open(os.path.join(wn, "data." + name), encoding="utf-8") as f:
@@ -120,6 +189,8 @@ def main():
                     tags = ["O"] * len(tokens)
                     tags[start] = "B-" + lex
                     for i in range(start + 1, start + length): tags[i] = "I-" + lex
+                    for i, t in enumerate(tokens):
+                        if tags[i] == "O" and (silver := silver_tag(t, surface_to_bases, first)): tags[i] = "B-" + silver
                     rows.append((split_of(lemma), lemma, tokens, tags, start, length))
     counts, lexes = sense_counts(wn), lexnames_of(wn)
     for split, cap in CAPS.items():
