@@ -35,13 +35,19 @@ def split_of(lemma):
     return "test" if b == 0 else "dev" if b == 1 else "train"
 
 
-def read_exceptions(path):
-    base_to_forms = {}
-    with open(path, encoding="utf-8") as f:
+def records(wn, name):
+    """The entries of a WordNet database file, split at spaces (the licence header's lines start with two spaces)."""
+    with open(os.path.join(wn, name), encoding="utf-8") as f:
         for line in f:
-            parts = line.split()
-            for base in parts[1:]:
-                base_to_forms.setdefault(base, set()).add(parts[0])
+            if not line.startswith("  "): yield line.split()
+
+
+def read_exceptions(wn, name):
+    """base -> inflected forms, from an exception list (noun.exc, verb.exc: 'form base...')."""
+    base_to_forms = {}
+    for parts in records(wn, name):
+        for base in parts[1:]:
+            base_to_forms.setdefault(base, set()).add(parts[0])
     return base_to_forms
 
 
@@ -78,11 +84,8 @@ def find(tokens, seqs):
 def sense_counts(wn):
     counts = {}
     for pos in ("noun", "verb", "adj", "adv"):
-        with open(os.path.join(wn, "index." + pos), encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("  "): continue
-                p = line.split()
-                counts[p[0]] = counts.get(p[0], 0) + int(p[2])
+        for p in records(wn, "index." + pos):
+            counts[p[0]] = counts.get(p[0], 0) + int(p[2])
     return counts
 
 
@@ -90,44 +93,30 @@ def lexnames_of(wn):
     """lemma -> the set of lexicographer files of all its noun and verb senses."""
     out = {}
     for pos in ("noun", "verb"):
-        with open(os.path.join(wn, "data." + pos), encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("  "): continue
-                p = line.split(" ")
-                lex, n = LEXNAMES[int(p[1])], int(p[3], 16)
-                for k in range(n):
-                    out.setdefault(p[4 + 2 * k].lower(), set()).add(lex)
+        for p in records(wn, "data." + pos):
+            lex, n = LEXNAMES[int(p[1])], int(p[3], 16)
+            for k in range(n):
+                out.setdefault(p[4 + 2 * k].lower(), set()).add(lex)
     return out
 
 
 def first_senses(wn):
     """(pos, lemma) -> lexicographer file of the lemma's first (most frequent) sense, pos in noun, verb, adj, adv."""
-    lex_of = {}
-    for pos in ("noun", "verb"):
-        with open(os.path.join(wn, "data." + pos), encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("  "): continue
-                p = line.split(" ", 2)
-                lex_of[(pos, p[0])] = LEXNAMES[int(p[1])]
+    lex_of = {(pos, p[0]): LEXNAMES[int(p[1])] for pos in ("noun", "verb") for p in records(wn, "data." + pos)}
     out = {}
     for pos in ("noun", "verb", "adj", "adv"):
-        with open(os.path.join(wn, "index." + pos), encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("  "): continue
-                p = line.split()
-                n_ptr = int(p[3])
-                first_offset = p[4 + n_ptr + 2]  # after lemma pos synset_cnt p_cnt ptrs.. sense_cnt tagsense_cnt
-                out[(pos, p[0])] = lex_of.get((pos, first_offset))
+        for p in records(wn, "index." + pos):
+            first_offset = p[4 + int(p[3]) + 2]  # after lemma pos synset_cnt p_cnt, the p_cnt pointers, sense_cnt tagsense_cnt
+            out[(pos, p[0])] = lex_of.get((pos, first_offset))
     return out
 
 
 def read_surface_to_bases(wn):
+    """inflected form -> bases, from both exception lists (the reverse of read_exceptions)."""
     out = {}
-    for name in ("noun", "verb"):
-        with open(os.path.join(wn, name + ".exc"), encoding="utf-8") as f:
-            for line in f:
-                parts = line.split()
-                out.setdefault(parts[0], set()).update(parts[1:])
+    for name in ("noun.exc", "verb.exc"):
+        for parts in records(wn, name):
+            out.setdefault(parts[0], set()).update(parts[1:])
     return out
 
 
@@ -170,7 +159,7 @@ def main():
     rows, seen = [], set()
     first, surface_to_bases = first_senses(wn), read_surface_to_bases(wn)
     for pos, name in (("n", "noun"), ("v", "verb")):
-        exc = read_exceptions(os.path.join(wn, name + ".exc"))
+        exc = read_exceptions(wn, name + ".exc")
         with open(os.path.join(wn, "data." + name), encoding="utf-8") as f:
             for line in f:
                 if line.startswith("  ") or "|" not in line: continue

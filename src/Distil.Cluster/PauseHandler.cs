@@ -32,7 +32,7 @@ public sealed class PauseHandler(IWorkHandler inner, int pauseAt, string release
         if (Environment.GetEnvironmentVariable(Variable) is not { Length: > 0 } v) return new WorkHandlers(handlers);
         var parts = v.Split(':', 2);
         if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1 || parts[1].Length == 0)
-            throw DistilException.Usage($"{Variable}='{v}': expected N:FILE (hold the N-th item until FILE exists), e.g. 2:/tmp/release");
+            throw DistilException.Usage($"{Variable}='{v}': expected N:FILE (hold the N-th item until FILE exists), e.g. 2:hold-release (a path relative to the worker's working directory, or absolute)");
         var calls = new StrongBox<int>(0); // one count over every kind: "the N-th item this worker runs"
         return new WorkHandlers(handlers.Select(h => (IWorkHandler)new PauseHandler(h, n, parts[1], calls, print)).ToList());
     }
