@@ -1,0 +1,105 @@
+"""bench/tasks.sh's table: teacher, KD student and baselines per task, mean +- sd over seeds.
+
+Usage: python3 bench/lib/tasks_table.py WORK TASK... (WORK/TASK/{teacher-sN,kd-sN,baseline}/result.json)
+"""
+import glob
+import json
+import os
+import statistics
+import sys
+
+# The task's metrics as (result key, column name, scale to percent or 1).
+METRICS = {
+    "token": [("f1", "entity F1", 100), ("token_accuracy", "word acc", 100)],
+    "qa": [("exact", "EM", 1), ("f1", "F1", 1)],
+    "regression": [("pearson", "Pearson", 1), ("spearman", "Spearman", 1)],
+    "multilabel": [("micro_f1", "micro-F1", 100), ("macro_f1", "macro-F1", 100)],
+}
+DATA = {
+    "token": "wordnet-supersense (CoNLL, 41 supersense types)",
+    "qa": "wordnet-qa (SQuAD v1.1 format)",
+    "regression": "wordnet-supersense polysemy view",
+    "multilabel": "wordnet-supersense multi-label view",
+}
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_metrics_of_finetune(result):
+    return next((s["Metrics"] for s in result["Splits"] if s["Split"] == "test"), None)
+
+
+def mean_sd(values):
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def seconds(folder):
+    """The run's wall seconds as bench/tasks.sh wrote them; else from its first and last file (a run whose script was stopped)."""
+    p = folder + ".seconds"
+    if os.path.exists(p):
+        return int(open(p).read())
+    first, last = f"{folder}/config.resolved.json", f"{folder}/result.json"
+    if os.path.exists(first) and os.path.exists(last):
+        return round(os.path.getmtime(last) - os.path.getmtime(first))
+    return None
+
+
+def task_table(work, task):
+    metrics = METRICS[task]
+    students = sorted(glob.glob(f"{work}/{task}/kd-s*/result.json"))
+    rows, per_seed = {"teacher": {}, "student": {}}, []
+    ratios, speedups, params = [], [], {}
+    for path in students:
+        seed = path.split("/")[-2][4:]
+        r = load(path)
+        t, s = r["teacher"], r["student"]
+        params = {"teacher": (t["Parameters"], t["NonEmbeddingParameters"]), "student": (s["Parameters"], s["NonEmbeddingParameters"])}
+        for who, m in (("teacher", t), ("student", s)):
+            for key, _, scale in metrics:
+                rows[who].setdefault(key, []).append(m["Test"][key] * scale)
+        first = metrics[0][0]
+        ratios.append(100 * s["Test"][first] / t["Test"][first] if t["Test"][first] else float("nan"))
+        speedups.append(t["LatencyMs"] / s["LatencyMs"])
+        per_seed.append(f"seed {seed}: teacher {t['Test'][first] * metrics[0][2]:.2f}, student {s['Test'][first] * metrics[0][2]:.2f}"
+                        f" ({ratios[-1]:.1f}%), batch-1 {t['LatencyMs']:.1f} / {s['LatencyMs']:.1f} ms,"
+                        f" student run {seconds(f'{work}/{task}/kd-s{seed}')} s")
+    out = [f"## {task}: {DATA[task]}", ""]
+    if not students:
+        return out + ["(no finished run)", ""]
+    head = "| model | seeds | " + " | ".join(f"test {name}" for _, name, _ in metrics) + " | % of teacher | params (non-emb) | batch-1 speed-up |"
+    out += [head, "|" + "---|" * (head.count("|") - 1)]
+    n = len(students)
+    for who in ("teacher", "student"):
+        p, ne = params[who]
+        cells = [mean_sd(rows[who][k]) for k, _, _ in metrics]
+        pct = "100" if who == "teacher" else mean_sd(ratios)
+        speed = "1x" if who == "teacher" else f"{statistics.median(speedups):.1f}x (median)"
+        name = "teacher MiniLM-L6-H384" if who == "teacher" else "student L2-H384, preset kd"
+        out.append(f"| {name} | {n} | " + " | ".join(cells) + f" | {pct} | {p / 1e6:.2f}M ({ne / 1e6:.2f}M) | {speed} |")
+    base = f"{work}/{task}/baseline/result.json"
+    if os.path.exists(base):
+        for b in load(base).get("baselines", []):
+            test = b.get("test") or {}
+            cells = [f"{test[k] * scale:.2f}" if k in test else "-" for k, _, scale in metrics]
+            out.append(f"| baseline: {b['name']} | - | " + " | ".join(cells) + " | - | - | - |")
+    teachers = sorted(glob.glob(f"{work}/{task}/teacher-s*/result.json"))
+    teacher_runs = ", ".join(f"{os.path.basename(os.path.dirname(t))} {seconds(os.path.dirname(t))} s" for t in teachers)
+    out += ["", f"Teacher fine-tuning (wall): {teacher_runs}. Per student seed (first metric):", ""] + [f"- {line}" for line in per_seed] + [""]
+    return out
+
+
+def main():
+    work, tasks = sys.argv[1], sys.argv[2:]
+    for task in tasks:
+        print("\n".join(task_table(work, task)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Issue 19's bench: every task beyond sentence classification, on the shipped WordNet data, as a teacher (the
+# pre-trained MiniLM encoder fine-tuned with the task's head, seed TEACHER_SEED) and a 2-layer student distilled from it
+# (preset kd, initialised from the teacher's lower layers) with 3 seeds, and the non-neural baselines of `distil baseline`.
+# One teacher per task: the student's spread over seeds is then the method's, not the teacher's (and the teachers are
+# most of the bench's CPU time).
+#   bench/tasks.sh                 # every task, seeds 1 2 3, then the table
+#   SEEDS="1" TASKS="token qa" bench/tasks.sh
+#   TABLE_ONLY=1 bench/tasks.sh    # rewrite bench/results/tasks.md from the runs done so far
+# Tasks: token (supersense tagging, entity F1), qa (wordnet-qa, EM/F1), regression (polysemy, Pearson/Spearman),
+# multilabel (supersense types of a word, micro/macro F1). Runs are seed-major, so a cut-short bench still covers
+# every task; a run whose result.json exists is skipped (rerun to complete). One torch thread per run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEEDS=${SEEDS:-1 2 3}
+TEACHER_SEED=${TEACHER_SEED:-1}
+TASKS=${TASKS:-token qa regression multilabel}
+WORK=${WORK:-runs/bench-tasks}
+THREADS=${THREADS:-1}
+DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
+[ -x "$DISTIL" ] || { echo "no CLI at $DISTIL: run 'dotnet build -c Release' first (or set DISTIL)"; exit 2; }
+ENCODER=${ENCODER:-runs/bench-teacher/encoder}
+[ -f "$ENCODER/config.json" ] || dotnet run --project bench/Distil.Bench -c Release -- import-minilm "$ENCODER" >&2
+S=data/wordnet-supersense
+Q=data/wordnet-qa
+
+# The data and task options of each task (the same for teacher, student and baseline).
+data_args() {
+  case $1 in
+    token) echo "--task token --train $S/train.conll --dev $S/dev.conll --test $S/test.conll --max-seq-len 64" ;;
+    qa) echo "--train $Q/train.json --dev $Q/dev.json --test $Q/test.json --max-seq-len 128 --doc-stride 32" ;;
+    regression) echo "--task regression --train $S/train.polysemy.tsv --dev $S/dev.polysemy.tsv --test $S/test.polysemy.tsv --text-column word --text-pair-column sentence --domain-column pos --max-seq-len 64" ;;
+    multilabel) echo "--task multi-label --train $S/train.multilabel.jsonl --dev $S/dev.multilabel.jsonl --test $S/test.multilabel.jsonl --text-column word --text-pair-column sentence --label-column labels --domain-column pos --max-seq-len 64" ;;
+    *) echo "unknown task $1 (token qa regression multilabel)" >&2; exit 2 ;;
+  esac
+}
+# Teacher learning rates: 2e-4 for the token head (bench/supersense.sh), 1e-4 elsewhere (the demo's teacher setting).
+teacher_lr() { case $1 in token) echo 2e-4 ;; *) echo 1e-4 ;; esac; }
+
+run() { # name, out folder, command...
+  local name=$1 out=$2; shift 2
+  if [ -f "$out/result.json" ]; then echo "== $name: done ($out)"; return; fi
+  rm -rf "$out"; mkdir -p "$(dirname "$out")"
+  echo "== $name"
+  local start; start=$(date +%s)
+  "$@" --out "$out" > "$out.log" 2>&1 || { echo "$name failed: see $out.log" >&2; tail -20 "$out.log" >&2; exit 1; }
+  echo $(( $(date +%s) - start )) > "$out.seconds"
+}
+
+if [ -z "${TABLE_ONLY:-}" ]; then
+  for seed in $SEEDS; do
+    for task in $TASKS; do
+      teacher=$WORK/$task/teacher-s$TEACHER_SEED
+      # shellcheck disable=SC2046
+      run "$task teacher seed $TEACHER_SEED" "$teacher" "$DISTIL" finetune --model "$ENCODER" $(data_args "$task") \
+        --epochs 2 --batch-size 32 --lr "$(teacher_lr "$task")" --warmup-ratio 0.1 --seed "$TEACHER_SEED" --threads "$THREADS"
+      # shellcheck disable=SC2046
+      run "$task student seed $seed" "$WORK/$task/kd-s$seed" "$DISTIL" distill --teacher "$teacher/best" \
+        --student L2-H384 --init teacher --preset kd $(data_args "$task") \
+        --epochs 2 --batch-size 32 --lr 2e-4 --seed "$seed" --threads "$THREADS"
+    done
+  done
+  for task in $TASKS; do
+    "$DISTIL" baseline --help > /dev/null 2>&1 || { echo "this build has no 'distil baseline': baselines left out"; break; }
+    # shellcheck disable=SC2046
+    run "$task baselines" "$WORK/$task/baseline" "$DISTIL" baseline $(data_args "$task")
+  done
+fi
+
+source bench/lib/machine.sh
+{
+  machine_header; echo
+  echo "# Tasks beyond sentence classification: teacher, 2-layer KD student and baselines (\`bench/tasks.sh\`)"
+  echo
+  echo "$(date -u +%F), commit $(git rev-parse --short HEAD). Teacher: all-MiniLM-L6-v2 (6 layers, H384) fine-tuned with the"
+  echo "task's head, 2 epochs, batch 32, lr 2e-4 (token) or 1e-4, warm-up 10%, seed $TEACHER_SEED (one teacher per task; the"
+  echo "student's seeds $SEEDS). Student: L2-H384 (2 layers) initialised from the"
+  echo "teacher's layers, \`distil distill --preset kd\`, 2 epochs, batch 32, lr 2e-4. One torch thread per run; the other"
+  echo "core was busy with other jobs, so read the latency ratio (teacher and student timed in the same process,"
+  echo "batch 1, median of 30), not the absolute times."
+  echo
+  python3 bench/lib/tasks_table.py "$WORK" $TASKS
+} > bench/results/tasks.md
+cat bench/results/tasks.md
