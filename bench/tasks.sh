@@ -6,6 +6,7 @@
 # most of the bench's CPU time).
 #   bench/tasks.sh                 # every task, seeds 1 2 3, then the table
 #   SEEDS="1" TASKS="token qa" bench/tasks.sh
+#   SEEDS=2 bench/tasks.sh & SEEDS=3 bench/tasks.sh &   # copies share the work (see run())
 #   TABLE_ONLY=1 bench/tasks.sh    # rewrite bench/results/tasks.md from the runs done so far
 # Tasks: token (supersense tagging, entity F1), qa (wordnet-qa, EM/F1), regression (polysemy, Pearson/Spearman),
 # multilabel (supersense types of a word, micro/macro F1). Runs are seed-major, so a cut-short bench still covers
@@ -37,14 +38,25 @@ data_args() {
 # Teacher learning rates: 2e-4 for the token head (bench/supersense.sh), 1e-4 elsewhere (the demo's teacher setting).
 teacher_lr() { case $1 in token) echo 2e-4 ;; *) echo 1e-4 ;; esac; }
 
+# A run is done when its result.json exists. Several copies of this script may run at once (e.g. one per seed, to use
+# both cores): a run is claimed by creating OUT.lock (holding the claimer's pid); another copy that meets a claimed run
+# waits for its result.json, or takes it over when the claimer is gone.
 run() { # name, out folder, command...
   local name=$1 out=$2; shift 2
-  if [ -f "$out/result.json" ]; then echo "== $name: done ($out)"; return; fi
-  rm -rf "$out"; mkdir -p "$(dirname "$out")"
+  mkdir -p "$(dirname "$out")"
+  while :; do
+    if [ -f "$out/result.json" ]; then echo "== $name: done ($out)"; return; fi
+    if mkdir "$out.lock" 2>/dev/null; then echo $$ > "$out.lock/pid"; break; fi
+    local owner; owner=$(cat "$out.lock/pid" 2>/dev/null || true)
+    if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then rm -rf "$out.lock"; continue; fi
+    sleep 20
+  done
+  rm -rf "$out"
   echo "== $name"
   local start; start=$(date +%s)
-  "$@" --out "$out" > "$out.log" 2>&1 || { echo "$name failed: see $out.log" >&2; tail -20 "$out.log" >&2; exit 1; }
+  "$@" --out "$out" > "$out.log" 2>&1 || { echo "$name failed: see $out.log" >&2; tail -20 "$out.log" >&2; rm -rf "$out.lock"; exit 1; }
   echo $(( $(date +%s) - start )) > "$out.seconds"
+  rm -rf "$out.lock"
 }
 
 if [ -z "${TABLE_ONLY:-}" ]; then
