@@ -118,7 +118,7 @@ public static class OnnxExport
             }
             catch { cnn.Dispose(); throw; }
         }
-        // A token classifier (HF's BertForTokenClassification) by its architectures; a sequence head of any family otherwise
+        // A token classifier (HF's ...ForTokenClassification) by its architectures; a sequence head of any family otherwise
         // (its problem_type rides along).
         (EncoderClassifier model, LoadReport load) = TaskModels.KindOf(modelDir) == TaskKind.Token ? TaskModels.Load(modelDir) : EncoderFamilies.LoadForClassification(modelDir);
         try
@@ -131,7 +131,7 @@ public static class OnnxExport
                 BertForSequenceClassification b => b.Config.ClassifierPooling ?? "pooler",
                 AlbertForSequenceClassification a => a.Config.ClassifierPooling ?? "pooler",
                 DebertaV2ForSequenceClassification => "context pooler",
-                BertForTokenClassification => "per-token",
+                EncoderTokenClassifier => "per-token",
                 _ => "first-token head",
             };
             log?.Invoke($"building the ONNX graph ({ClassifierFolder.ModelType(modelDir)}, {c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {pooling} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");
