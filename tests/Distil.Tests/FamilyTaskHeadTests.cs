@@ -176,14 +176,21 @@ public sealed class FamilyTaskHeadTests : IDisposable
     {
         string dir = Path.Combine(tmp.Path, family + "-token-src");
         using (var model = TokenModel(family)) ModelFolder.Save(dir, model, WordPieceTokenizer());
-        // The user's own sentences: CoNLL, tags unused by the check (any scheme-valid tag will do).
-        string conll = tmp.File("check.conll", "w5 B-PER\nw6 I-PER\nw7 O\n\nw12 O\nw13 B-LOC\n\nw20 O\nw21 O\nw22 O\nw23 O\n");
+        // The user's own sentences (tags unused by the check): CoNLL for some families, JSONL tokens + tags for the others.
+        string check = family is "distilbert" or "deberta-v2"
+            ? tmp.File("check.jsonl", """
+                {"tokens": ["w5", "w6", "w7"], "tags": ["B-PER", "I-PER", "O"]}
+                {"tokens": ["w12", "w13"], "tags": ["O", "B-LOC"]}
+                {"tokens": ["w20", "w21", "w22", "w23"], "tags": ["O", "O", "O", "O"]}
+                """)
+            : tmp.File("check.conll", "w5 B-PER\nw6 I-PER\nw7 O\n\nw12 O\nw13 B-LOC\n\nw20 O\nw21 O\nw22 O\nw23 O\n");
         string onnx = Path.Combine(tmp.Path, family + "-onnx");
-        var report = OnnxExport.Export(dir, onnx, new ExportOptions { RandomRows = 16, MaxSeqLen = 24, DataPath = conll });
+        var report = OnnxExport.Export(dir, onnx, new ExportOptions { RandomRows = 16, MaxSeqLen = 24, DataPath = check });
         foreach (var c in report.Checks) output.WriteLine($"{family} {c.Set}: {c.Examples} rows, max |logit diff| {c.MaxAbsDiff:E2}, argmax {c.ArgmaxAgree}/{c.Examples}");
         Assert.True(report.Passed);
-        var data = Assert.Single(report.Checks, c => c.Set == "check.conll");
+        var data = Assert.Single(report.Checks, c => c.Set == Path.GetFileName(check));
         Assert.Equal(3, data.Examples);
+        Assert.Equal(["3x6"], data.Shapes); // one batch of the 3 sentences: the longest is [CLS] + 4 words + [SEP]
 
         using (var ort = new OrtClassifier(Path.Combine(onnx, OnnxExport.OnnxFile)))
         {
@@ -322,5 +329,16 @@ public sealed class FamilyTaskHeadTests : IDisposable
         var devCheck = report["checks"]!.AsArray().Single(c => c!["set"]!.GetValue<string>() == "dev.conll")!;
         Assert.Equal(12, devCheck["examples"]!.GetValue<int>());
         Assert.Equal(12, devCheck["argmax_agree"]!.GetValue<int>());
+
+        // A malformed sentence in --data is named by file:line, or skipped with --skip-bad-rows.
+        string bad = tmp.File("bad.conll", "the O\ngood B-POS\n\nmovie\n\nbad B-NEG\n");
+        (code, text) = CliCapture.Run("export", "--model", teacher, "--out", Path.Combine(tmp.Path, "onnx-bad"), "--data", bad, "--max-seq-len", "16");
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains("bad.conll:4", text);
+        (code, text) = CliCapture.Run("export", "--model", teacher, "--out", Path.Combine(tmp.Path, "onnx-skip"), "--data", bad, "--skip-bad-rows", "--max-seq-len", "16");
+        Assert.True(code == ExitCodes.Ok, text);
+        var skipped = JsonNode.Parse(File.ReadAllText(Path.Combine(tmp.Path, "onnx-skip", OnnxExport.ReportFile)))!["checks"]!.AsArray()
+            .Single(c => c!["set"]!.GetValue<string>() == "bad.conll")!;
+        Assert.Equal(2, skipped["examples"]!.GetValue<int>());
     }
 }
