@@ -330,6 +330,17 @@ public sealed class FamilyTaskHeadTests : IDisposable
         Assert.Equal(12, devCheck["examples"]!.GetValue<int>());
         Assert.Equal(12, devCheck["argmax_agree"]!.GetValue<int>());
 
+        // distil quantize --data with the same file: int8 against fp32 at every token of those sentences.
+        string int8 = Path.Combine(tmp.Path, "int8");
+        (code, text) = CliCapture.Run("quantize", "--model", onnx, "--out", int8, "--data", dev, "--max-seq-len", "16");
+        Assert.True(code == ExitCodes.Ok, text);
+        var int8Dev = JsonNode.Parse(File.ReadAllText(Path.Combine(int8, Int8Export.ReportFile)))!["comparisons"]!.AsArray()
+            .Single(c => c!["set"]!.GetValue<string>() == "dev.conll")!;
+        Assert.Equal(12, int8Dev["examples"]!.GetValue<int>());
+        output.WriteLine($"{family} int8 vs fp32 on dev.conll: max |logit diff| {int8Dev["max_abs_diff"]!.GetValue<double>():F4}, agreement {int8Dev["argmax_agreement"]!.GetValue<double>():P0}");
+        Assert.True(int8Dev["max_abs_diff"]!.GetValue<double>() < 0.5);
+        Assert.True(int8Dev["argmax_agreement"]!.GetValue<double>() >= 0.75);
+
         // A malformed sentence in --data is named by file:line, or skipped with --skip-bad-rows.
         string bad = tmp.File("bad.conll", "the O\ngood B-POS\n\nmovie\n\nbad B-NEG\n");
         (code, text) = CliCapture.Run("export", "--model", teacher, "--out", Path.Combine(tmp.Path, "onnx-bad"), "--data", bad, "--max-seq-len", "16");
