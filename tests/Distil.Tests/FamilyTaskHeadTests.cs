@@ -118,8 +118,11 @@ public sealed class FamilyTaskHeadTests : IDisposable
         }
         Assert.Equal(family switch
         {
-            "roberta" => "RobertaForTokenClassification", "xlm-roberta" => "XLMRobertaForTokenClassification", "distilbert" => "DistilBertForTokenClassification",
-            "electra" => "ElectraForTokenClassification", _ => "DebertaV2ForTokenClassification",
+            "roberta" => "RobertaForTokenClassification",
+            "xlm-roberta" => "XLMRobertaForTokenClassification",
+            "distilbert" => "DistilBertForTokenClassification",
+            "electra" => "ElectraForTokenClassification",
+            _ => "DebertaV2ForTokenClassification",
         }, Architecture(dir));
         Assert.Equal(TaskKind.Token, TaskModels.KindOf(dir));
 
