@@ -227,6 +227,22 @@ public sealed class FamilyTaskHeadTests : IDisposable
     }
 
     [Theory]
+    [InlineData("roberta")]
+    [InlineData("electra")]
+    public void Token_head_of_a_bert_layer_family_exports_with_ort_fused_kernels(string family)
+    {
+        string dir = Path.Combine(tmp.Path, family + "-token-fused");
+        using (var model = TokenModel(family)) ModelFolder.Save(dir, model, WordPieceTokenizer());
+        string onnx = Path.Combine(tmp.Path, family + "-fused-onnx");
+        var report = OnnxExport.Export(dir, onnx, new ExportOptions { RandomRows = 16, MaxSeqLen = 24, OrtFused = true });
+        foreach (var c in report.Checks) output.WriteLine($"{family} fused {c.Set}: max |logit diff| {c.MaxAbsDiff:E2}, argmax {c.ArgmaxAgree}/{c.Examples}");
+        Assert.True(report.Passed);
+        using var ort = new OrtClassifier(Path.Combine(onnx, OnnxExport.OnnxFile));
+        Assert.Equal("true", ort.Metadata["distil.ort_fused"]);
+        Assert.Equal("token", ort.Metadata["distil.task"]);
+    }
+
+    [Theory]
     [InlineData("distilbert", TaskKind.Regression)]
     [InlineData("distilbert", TaskKind.MultiLabel)]
     [InlineData("deberta-v2", TaskKind.Regression)]

@@ -76,7 +76,7 @@ public static class FamilyOnnxExporter
         return hidden;
     }
 
-    /// <summary>Positions padding_idx + 1, + 2, ... over non-pad tokens (padding keeps padding_idx), one token type, head dense -> tanh -> out_proj on &lt;s&gt;.</summary>
+    /// <summary>Positions padding_idx + 1, + 2, ... over non-pad tokens (padding keeps padding_idx), one token type, head dense -> tanh -> out_proj on &lt;s&gt; (a token head: classifier on every token).</summary>
     static ModelProto Roberta(EncoderClassifier model, BertConfig c, bool ortFused)
     {
         var W = EncoderOnnxLayers.Weights(model);
@@ -100,7 +100,7 @@ public static class FamilyOnnxExporter
         return Finish(g, logits, c.NumLabels, c.ModelType, c.Labels, "first-token", MaxSequence(model), ortFused);
     }
 
-    /// <summary>E-wide BERT embeddings, E -> H projection when E != H, BERT layers, head dense -> gelu -> out_proj on [CLS].</summary>
+    /// <summary>E-wide BERT embeddings, E -> H projection when E != H, BERT layers, head dense -> gelu -> out_proj on [CLS] (a token head: classifier on every token).</summary>
     static ModelProto Electra(EncoderClassifier model, BertConfig c, bool ortFused)
     {
         var W = EncoderOnnxLayers.Weights(model);
@@ -120,7 +120,7 @@ public static class FamilyOnnxExporter
         return Finish(g, logits, c.NumLabels, ElectraFamily.Type, c.Labels, "first-token", c.MaxPositionEmbeddings, ortFused);
     }
 
-    /// <summary>Word + position embeddings (no token types), DistilBERT-named post-LN blocks, head pre_classifier -> ReLU -> classifier on [CLS].</summary>
+    /// <summary>Word + position embeddings (no token types), DistilBERT-named post-LN blocks, head pre_classifier -> ReLU -> classifier on [CLS] (a token head: classifier on every token).</summary>
     static ModelProto DistilBert(EncoderClassifier model, DistilBertConfig c, bool ortFused)
     {
         if (ortFused) throw DistilException.Usage("--ort-fused applies to BERT-layer models (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA); export DistilBERT without it");
