@@ -1,5 +1,6 @@
 """What the encoder references share: reading a Distil/HF folder and its inputs, the post-LN BERT layer as
-transformers' modeling_bert.py defines it (RoBERTa and ELECTRA use it unchanged), and writing the outputs."""
+transformers' modeling_bert.py defines it (RoBERTa and ELECTRA use it unchanged), the task heads every family shares
+(token classification, extractive QA), and writing the outputs."""
 import json
 import math
 import os
@@ -26,6 +27,26 @@ def read_args():
 def write(out, logits, last_hidden_state):
     with open(out, "w") as f:
         json.dump({"logits": logits.tolist(), "last_hidden_state": last_hidden_state.tolist()}, f)
+
+
+def head_outputs(config, w, x, sequence_head):
+    """The outputs of the head config.json's architectures name, on the last hidden states x (B, T, H), in eval mode
+    (dropout is the identity): ...ForTokenClassification is `classifier` on every token, logits (B, T, C), in every
+    family; ...ForQuestionAnswering is `qa_outputs` (H -> 2) on every token, split into start and end logits (B, T);
+    anything else is the family's sequence head, sequence_head(x) -> (B, C)."""
+    architecture = (config.get("architectures") or [""])[0]
+    if architecture.endswith("ForTokenClassification"):
+        return {"logits": linear(w, "classifier", x).tolist()}
+    if architecture.endswith("ForQuestionAnswering"):
+        start, end = linear(w, "qa_outputs", x).split(1, dim=-1)
+        return {"start_logits": start.squeeze(-1).tolist(), "end_logits": end.squeeze(-1).tolist()}
+    return {"logits": sequence_head(x).tolist()}
+
+
+def write_head(out, config, w, x, sequence_head):
+    """head_outputs plus the last hidden state, as JSON to out."""
+    with open(out, "w") as f:
+        json.dump({**head_outputs(config, w, x, sequence_head), "last_hidden_state": x.tolist()}, f)
 
 
 def linear(w, prefix, x):

@@ -1,6 +1,8 @@
 """DeBERTa-v2/v3 sequence classifier in plain torch, written from the semantics of Hugging Face transformers'
 modeling_deberta_v2.py (DebertaV2ForSequenceClassification: embeddings, disentangled attention with c2p/p2c terms
-and log-bucketed relative positions, ContextPooler, classifier), in eval mode (no dropout).
+and log-bucketed relative positions, ContextPooler, classifier), in eval mode (no dropout). A folder whose
+architectures name DebertaV2ForTokenClassification or DebertaV2ForQuestionAnswering gets that head instead
+(`classifier` / `qa_outputs` on every token, no ContextPooler): "logits" (B, T, C), or "start_logits" and "end_logits".
 
     deberta_v2.py make FOLDER SEED CONFIG_JSON   writes a random model as transformers' save_pretrained would
                                                  (config.json + model.safetensors with HF keys, position_ids included)
@@ -15,6 +17,7 @@ import sys
 import torch
 
 import safetensors_io
+from _encoder_common import head_outputs
 
 ACT = {
     "gelu": lambda x: torch.nn.functional.gelu(x),
@@ -157,9 +160,13 @@ def forward(cfg, w, input_ids, attention_mask, token_type_ids):
             out = layer_norm(out + conv, w, "deberta.encoder.conv.LayerNorm", eps) * attention_mask.unsqueeze(2).to(out.dtype)
         h = out
         states.append(h)
+    return h, states
+
+
+def sequence_head(cfg, w, h):
+    """ContextPooler (first token, dense, pooler_hidden_act) then classifier: (B, T, H) -> (B, C)."""
     pooled = ACT[cfg["pooler_hidden_act"]](linear(h[:, 0], w, "pooler.dense"))
-    logits = linear(pooled, w, "classifier")
-    return logits, h, states
+    return linear(pooled, w, "classifier")
 
 
 def init_weights(cfg, seed):
@@ -229,8 +236,9 @@ def main():
     mask = torch.tensor(inputs["attention_mask"], dtype=torch.long)
     types = torch.tensor(inputs.get("token_type_ids") or [[0] * ids.shape[1]] * ids.shape[0], dtype=torch.long)
     with torch.no_grad():
-        logits, last, states = forward(cfg, w, ids, mask, types)
-    json.dump({"logits": logits.tolist(), "last_hidden_state": last.tolist(), "hidden_states": [s.tolist() for s in states]}, sys.stdout)
+        last, states = forward(cfg, w, ids, mask, types)
+        heads = head_outputs(cfg, w, last, lambda h: sequence_head(cfg, w, h))
+    json.dump({**heads, "last_hidden_state": last.tolist(), "hidden_states": [s.tolist() for s in states]}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """ELECTRA discriminator sequence classifier from config.json + model.safetensors, after transformers'
 modeling_electra.py: BERT embeddings embedding_size wide, embeddings_project to hidden_size when the widths differ,
-BERT layers, then ElectraClassificationHead (dense -> gelu -> out_proj) on [CLS]. Eval mode.
+BERT layers, then ElectraClassificationHead (dense -> gelu -> out_proj) on [CLS], or the token / QA head that
+config.json's architectures name (ElectraForTokenClassification, ElectraForQuestionAnswering). Eval mode.
 Usage: electra.py FOLDER INPUTS.json OUT.json"""
 import torch
 
-from _encoder_common import activation, bert_layer, layer_norm, linear, read_args, write
+from _encoder_common import activation, bert_layer, layer_norm, linear, read_args, write_head
 
 config, w, ids, mask, out = read_args()
 positions = torch.arange(ids.shape[1])[None, :]
@@ -15,5 +16,4 @@ if config.get("embedding_size", config["hidden_size"]) != config["hidden_size"]:
     x = linear(w, "electra.embeddings_project", x)
 for i in range(config["num_hidden_layers"]):
     x = bert_layer(w, f"electra.encoder.layer.{i}.", x, mask, config)
-logits = linear(w, "classifier.out_proj", activation("gelu", linear(w, "classifier.dense", x[:, 0])))
-write(out, logits, x)
+write_head(out, config, w, x, lambda h: linear(w, "classifier.out_proj", activation("gelu", linear(w, "classifier.dense", h[:, 0]))))

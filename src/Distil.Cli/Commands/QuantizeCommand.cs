@@ -17,7 +17,7 @@ public static class QuantizeCommand
         var reduceRange = new Option<bool>("--reduce-range") { Description = "7-bit weights, for x86 CPUs without VNNI (avoids int16 saturation in ORT's u8s8 kernels)" };
         var fuse = new Option<bool>("--fuse-shared-input") { Description = "One int8 MatMul for MatMuls that read the same input (query, key, value), then a Split" };
         var exclude = new Option<string[]>("--exclude") { Description = "Weight to keep in float (initializer name, e.g. classifier.weight); repeat for several" };
-        var data = OptionMeanings.Create<string?>("--data", ": a file to compare int8 with fp32 on (accuracy drop when labelled)");
+        var data = OptionMeanings.Create<string?>("--data", ": a file to compare int8 with fp32 on (accuracy drop when labelled); for a token model a CoNLL file or JSONL with tokens and tags");
         var maxLen = new Option<int>("--max-seq-len") { Description = OptionMeanings.Describe("--max-seq-len", "in the comparison (default 128)"), DefaultValueFactory = _ => 128 };
         var maxDrop = new Option<double?>("--max-accuracy-drop") { Description = "Fail (exit 6, nothing written) if int8 accuracy on --data is more than this many points below fp32" };
         var threads = new Option<int>("--threads") { Description = OptionMeanings.Describe("--threads", "of ONNX Runtime for the comparison (default 1)"), DefaultValueFactory = _ => 1 };

@@ -47,9 +47,14 @@ public static class EncoderFamilies
     public static string ConfigJson(EncoderClassifier model) => model switch
     {
         RobertaForSequenceClassification r => (r.Config with { Architectures = [RobertaFamily.Architectures[r.Config.ModelType]], ProblemType = r.Task.ProblemType() }).ToJson(),
-        DistilBertForSequenceClassification d => (d.Config with { Architectures = [DistilBertConfig.Architecture] }).ToJson(),
+        DistilBertForSequenceClassification d => (d.Config with { Architectures = [DistilBertConfig.Architecture], ProblemType = d.Task.ProblemType() }).ToJson(),
         ElectraForSequenceClassification e => (e.Config with { Architectures = [ElectraFamily.Architecture], ProblemType = e.Task.ProblemType() }).ToJson(),
-        DebertaV2ForSequenceClassification d => (d.Config with { Architectures = ["DebertaV2ForSequenceClassification"] }).ToJson(),
+        DebertaV2ForSequenceClassification d => (d.Config with { Architectures = ["DebertaV2ForSequenceClassification"], ProblemType = d.Task.ProblemType() }).ToJson(),
+        // Token heads: HF's ...ForTokenClassification of the family (XLM-R and CamemBERT under their own names); no problem_type.
+        RobertaForTokenClassification r => (r.Config with { Architectures = [RobertaFamily.TokenArchitecture(r.Config.ModelType)], ProblemType = null }).ToJson(),
+        DistilBertForTokenClassification d => (d.Config with { Architectures = [nameof(DistilBertForTokenClassification)], ProblemType = null }).ToJson(),
+        ElectraForTokenClassification e => (e.Config with { Architectures = [nameof(ElectraForTokenClassification)], ProblemType = null }).ToJson(),
+        DebertaV2ForTokenClassification d => (d.Config with { Architectures = [nameof(DebertaV2ForTokenClassification)], ProblemType = null }).ToJson(),
         _ => throw new ArgumentException($"no folder format for {model.GetType().Name}", nameof(model)),
     };
 

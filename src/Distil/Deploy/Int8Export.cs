@@ -3,6 +3,7 @@ using System.Text.Json;
 using Distil.Checkpoints;
 using Distil.Data;
 using Distil.Deploy;
+using Distil.Models;
 using Distil.Onnx;
 using Distil.Text;
 using Google.Protobuf;
@@ -71,7 +72,14 @@ public static class Int8Export
                 var random = Enumerable.Range(0, 32).Select(_ => new Example(
                     string.Join(' ', Enumerable.Range(0, rng.Next(1, 30)).Select(_ => words[rng.Next(words.Length)])), null, null, null, "random")).ToList();
                 comparisons.Add(Compare("random", random, a, b, labelled: false));
-                if (dataPath != null)
+                if (dataPath != null && a.Task == TaskKind.Token)
+                {
+                    // A token model's sentences (CoNLL or JSONL tokens + tags): their words as text, logits compared at every token.
+                    var tagged = TaggedSentences.Read(dataPath, TaggedSentences.DetectScheme(dataPath));
+                    var sentences = tagged.Sentences.Select(s => new Example(string.Join(' ', s.Words), null, null, null, s.Source)).ToList();
+                    comparisons.Add(Compare(Path.GetFileName(dataPath), sentences, a, b, labelled: false));
+                }
+                else if (dataPath != null)
                 {
                     var file = DatasetReader.Read(dataPath);
                     comparisons.Add(Compare(Path.GetFileName(dataPath), file.Examples, a, b, labelled: file.Examples.All(e => e.Label != null)));
@@ -108,10 +116,11 @@ public static class Int8Export
         var b = int8.Logits(inputs);
         double max = 0, sum = 0;
         int n = 0, agree = 0;
+        int width = fp32.Task == TaskKind.Token ? fp32.Labels.Count : a.FirstOrDefault()?.Length ?? 1; // a token model agrees when every position does
         for (int i = 0; i < a.Length; i++)
         {
             for (int k = 0; k < a[i].Length; k++) { double d = Math.Abs(a[i][k] - b[i][k]); max = Math.Max(max, d); sum += d; n++; }
-            if (OrtClassifier.ArgMax(a[i]) == OrtClassifier.ArgMax(b[i])) agree++;
+            if (a[i].Chunk(width).Zip(b[i].Chunk(width)).All(p => OrtClassifier.ArgMax(p.First) == OrtClassifier.ArgMax(p.Second))) agree++;
         }
         double? accA = null, accB = null;
         if (labelled && examples.Count > 0)

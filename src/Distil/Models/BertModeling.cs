@@ -360,7 +360,7 @@ public sealed class BertForSequenceClassification : EncoderClassifier
 /// its BertModel without the pooler; ours keeps one (unused here), so a saved folder also holds bert.pooler.*, which
 /// transformers ignores with a warning on load.
 /// </summary>
-public sealed class BertForTokenClassification : EncoderClassifier
+public sealed class BertForTokenClassification : EncoderTokenClassifier
 {
     public readonly BertModel bert;
     public readonly Linear classifier;
@@ -379,20 +379,12 @@ public sealed class BertForTokenClassification : EncoderClassifier
 
     public override BertConfig Shape => Config;
     public override IAttentionLayers AttentionLayers => bert;
-    public override TaskKind Task
-    {
-        get => TaskKind.Token;
-        set { if (value != TaskKind.Token) throw DistilException.Usage($"a token classifier cannot be a {value.Name()} model"); }
-    }
+    public override string BasePrefix => "bert";
+    public override Linear Classifier => classifier;
 
     /// <summary>Per-token logits (B, T, num_labels) as <see cref="SequenceClassifierOutput.Logits"/>, plus the encoder outputs.</summary>
-    public override SequenceClassifierOutput forward(BertInputs inputs, OutputRequest? request = null)
-    {
-        var enc = bert.forward(inputs, request);
-        using var scope = NewDisposeScope();
-        var logits = classifier.forward(dropout.forward(enc.LastHiddenState)); // (B, T, H) -> (B, T, num_labels)
-        return new SequenceClassifierOutput(logits.MoveToOuterDisposeScope(), enc);
-    }
+    public override SequenceClassifierOutput forward(BertInputs inputs, OutputRequest? request = null) =>
+        Tag(classifier, dropout, bert.forward(inputs, request));
 
     /// <summary>HF's loss: cross-entropy over positions whose label is not -100, (B, T, C) and (B, T) int64.</summary>
     public static Tensor Loss(Tensor logits, Tensor labels)

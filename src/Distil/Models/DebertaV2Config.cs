@@ -55,6 +55,8 @@ public sealed record DebertaV2Config
     [JsonPropertyName("cls_dropout")] public double? ClsDropout { get; init; }
     [JsonPropertyName("id2label")] public Dictionary<string, string>? Id2Label { get; init; }
     [JsonPropertyName("label2id")] public Dictionary<string, int>? Label2Id { get; init; }
+    /// <summary>HF's problem_type of the sequence head: null / single_label_classification, regression, multi_label_classification.</summary>
+    [JsonPropertyName("problem_type")] public string? ProblemType { get; init; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
 
@@ -79,6 +81,7 @@ public sealed record DebertaV2Config
         IntermediateSize = IntermediateSize, HiddenAct = HiddenAct, HiddenDropoutProb = HiddenDropoutProb,
         AttentionProbsDropoutProb = AttentionProbsDropoutProb, MaxPositionEmbeddings = MaxPositionEmbeddings, TypeVocabSize = Math.Max(1, TypeVocabSize),
         InitializerRange = InitializerRange, LayerNormEps = LayerNormEps, PadTokenId = PadTokenId, Id2Label = Id2Label, Label2Id = Label2Id,
+        ProblemType = ProblemType,
     };
 
     public DebertaV2Config WithLabels(IReadOnlyList<string> labels) => this with
@@ -111,6 +114,8 @@ public sealed record DebertaV2Config
         Require(ConvGroups >= 1 && HiddenSize % ConvGroups == 0, $"conv_groups {ConvGroups} must divide hidden_size {HiddenSize}");
         Require(PositionBuckets is -1 or 0 || PositionBuckets >= 2, $"position_buckets {PositionBuckets} must be -1 (none) or at least 2");
         Require(ClsDropout is null or (>= 0 and < 1) && PoolerDropout is >= 0 and < 1, "cls_dropout and pooler_dropout must be in [0, 1)");
+        TaskKinds.FromProblemType(ProblemType, source);
+        Require(ProblemType != "regression" || NumLabels == 1, $"problem_type regression needs exactly one label (num_labels 1); id2label has {NumLabels}");
         if (Id2Label != null)
             for (int i = 0; i < Id2Label.Count; i++)
                 Require(Id2Label.ContainsKey(i.ToString()), $"id2label must have the keys 0..{Id2Label.Count - 1}; '{i}' is missing");

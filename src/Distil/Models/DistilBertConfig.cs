@@ -30,6 +30,8 @@ public sealed record DistilBertConfig
     [JsonPropertyName("pad_token_id")] public int PadTokenId { get; init; }
     [JsonPropertyName("id2label")] public Dictionary<string, string>? Id2Label { get; init; }
     [JsonPropertyName("label2id")] public Dictionary<string, int>? Label2Id { get; init; }
+    /// <summary>HF's problem_type of the sequence head: null / single_label_classification, regression, multi_label_classification.</summary>
+    [JsonPropertyName("problem_type")] public string? ProblemType { get; init; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
 
@@ -47,7 +49,7 @@ public sealed record DistilBertConfig
         VocabSize = VocabSize, HiddenSize = Dim, NumHiddenLayers = NLayers, NumAttentionHeads = NHeads, IntermediateSize = HiddenDim,
         HiddenAct = Activation, HiddenDropoutProb = Dropout, AttentionProbsDropoutProb = AttentionDropout,
         MaxPositionEmbeddings = MaxPositionEmbeddings, TypeVocabSize = 1, InitializerRange = InitializerRange, LayerNormEps = LayerNormEps,
-        PadTokenId = PadTokenId, Id2Label = Id2Label, Label2Id = Label2Id,
+        PadTokenId = PadTokenId, Id2Label = Id2Label, Label2Id = Label2Id, ProblemType = ProblemType,
     };
 
     public DistilBertConfig WithLabels(IReadOnlyList<string> labels) => this with

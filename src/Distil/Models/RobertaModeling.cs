@@ -20,6 +20,10 @@ public static class RobertaFamily
         ["xlm-roberta"] = "XLMRobertaForSequenceClassification",
         ["camembert"] = "CamembertForSequenceClassification",
     };
+
+    /// <summary>The architecture name HF saves for the token classifier of a model_type: RobertaForTokenClassification, XLMRobertaForTokenClassification, ...</summary>
+    public static string TokenArchitecture(string modelType) =>
+        Architectures[modelType].Replace("SequenceClassification", "TokenClassification", StringComparison.Ordinal);
 }
 
 public sealed class RobertaEmbeddings : nn.Module

@@ -6,7 +6,7 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace Distil.Onnx;
 
 /// <summary>
-/// A <see cref="DebertaV2ForSequenceClassification"/> as an ONNX graph, after DebertaV2Modeling.cs's forward in eval
+/// A <see cref="DebertaV2ForSequenceClassification"/> or <see cref="DebertaV2ForTokenClassification"/> as an ONNX graph, after DebertaV2Modeling.cs's forward in eval
 /// mode. Disentangled attention without dynamic bucket arithmetic in the graph: the relative position r(i, j) depends on
 /// i - j only, so the c2p and p2c gather indices (log-bucketed and clamped exactly as the torch model computes them) are
 /// stored once for the longest sequence (max_position_embeddings) and the top-left T x T block is sliced at run time.
@@ -16,9 +16,14 @@ namespace Distil.Onnx;
 /// </summary>
 public static class DebertaV2OnnxExporter
 {
-    public static ModelProto Build(DebertaV2ForSequenceClassification model)
+    public static ModelProto Build(EncoderClassifier model)
     {
-        var c = model.Config;
+        var (deberta, c) = model switch
+        {
+            DebertaV2ForSequenceClassification s => (s.deberta, s.Config),
+            DebertaV2ForTokenClassification t => (t.deberta, t.Config),
+            _ => throw DistilException.Usage($"the DeBERTa exporter writes DeBERTa-v2 classifiers; this model is a {model.GetType().Name}"),
+        };
         var W = EncoderOnnxLayers.Weights(model);
         var g = new OnnxGraphBuilder();
         int h = c.HiddenSize, heads = c.NumAttentionHeads, dh = c.HeadDim, all = heads * dh, emb = c.EmbeddingSize;
@@ -55,7 +60,7 @@ public static class DebertaV2OnnxExporter
         if (relative)
         {
             (c2pIndex, p2cIndex) = RelativeIndices(g, c, ids);
-            (posKeys, posQueries) = PositionProjections(model);
+            (posKeys, posQueries) = PositionProjections(model, deberta, c);
         }
 
         for (int l = 0; l < c.NumHiddenLayers; l++)
@@ -93,6 +98,8 @@ public static class DebertaV2OnnxExporter
             hidden = next;
         }
 
+        if (model is DebertaV2ForTokenClassification)
+            return FamilyOnnxExporter.FinishTokens(g, W, hidden, h, c.NumLabels, DebertaV2Config.Type, c.Labels, c.MaxPositionEmbeddings, false);
         string pooled = EncoderOnnxLayers.Activation(g, Linear(EncoderOnnxLayers.FirstToken(g, hidden), "pooler.dense", c.PoolerHiddenSize, h), c.PoolerHiddenAct); // (B, P)
         string logits = Linear(pooled, "classifier", c.NumLabels, c.PoolerHiddenSize); // (B, num_labels)
         return FamilyOnnxExporter.Finish(g, logits, c.NumLabels, DebertaV2Config.Type, c.Labels, "context-pooler", c.MaxPositionEmbeddings, false);
@@ -117,19 +124,18 @@ public static class DebertaV2OnnxExporter
     }
 
     /// <summary>Per layer, the projected relative embeddings as (nh, dh, 2S): keys for c2p, queries for p2c (share_att_key: the content projections).</summary>
-    static (float[][] Keys, float[][] Queries) PositionProjections(DebertaV2ForSequenceClassification model)
+    static (float[][] Keys, float[][] Queries) PositionProjections(nn.Module model, DebertaV2Model deberta, DebertaV2Config c)
     {
-        var c = model.Config;
         bool wasTraining = model.training;
         model.eval();
         try
         {
             using var _ = no_grad();
             using var scope = NewDisposeScope();
-            var rel = model.deberta.encoder.RelEmbeddings()!; // (2S, H)
+            var rel = deberta.encoder.RelEmbeddings()!; // (2S, H)
             float[] HeadsT(TorchSharp.Modules.Linear proj) => proj.forward(rel).view(rel.shape[0], c.NumAttentionHeads, c.HeadDim) // (2S, nh*dh) -> (2S, nh, dh)
                 .permute(1, 2, 0).contiguous().to(float32).data<float>().ToArray(); // -> (nh, dh, 2S)
-            var layers = model.deberta.encoder.layer;
+            var layers = deberta.encoder.layer;
             var keys = c.C2p ? layers.Select(l => HeadsT(c.ShareAttKey ? l.attention.self.key_proj : l.attention.self.pos_key_proj!)).ToArray() : [];
             var queries = c.P2c ? layers.Select(l => HeadsT(c.ShareAttKey ? l.attention.self.query_proj : l.attention.self.pos_query_proj!)).ToArray() : [];
             return (keys, queries);

@@ -23,8 +23,10 @@ public static class ExportCheck
         Compare(model, i => model.forward(i).Logits, ort, set, rows, batchSize, padId);
 
     /// <summary>Any classifier module (a BERT, an AdaBERT CNN student) given by its logits function.</summary>
+    /// <param name="tokenLabels">For a token model (logits (B, T, C)) its C: an example agrees when the argmax agrees at
+    /// every real token; 0 for a sequence model (one argmax per example).</param>
     public static ParityResult Compare(TorchSharp.torch.nn.Module model, Func<BertInputs, Tensor> logitsOf, OrtClassifier ort, string set,
-        IReadOnlyList<(long[] Ids, long[] Types)> rows, int batchSize, long padId)
+        IReadOnlyList<(long[] Ids, long[] Types)> rows, int batchSize, long padId, int tokenLabels = 0)
     {
         if (rows.Count == 0) return new ParityResult(set, 0, 0, 0, 0, []);
         var order = Enumerable.Range(0, rows.Count).OrderBy(i => rows[i].Ids.Length).ToArray();
@@ -63,7 +65,11 @@ public static class ExportCheck
                 double d = Math.Abs(ortLogits[i][k] - torchLogits[i][k]);
                 maxDiff = Math.Max(maxDiff, double.IsNaN(d) ? double.PositiveInfinity : d);
             }
-            if (OrtClassifier.ArgMax(ortLogits[i]) == OrtClassifier.ArgMax(torchLogits[i])) agree++;
+            bool same = tokenLabels > 0
+                ? Enumerable.Range(0, rows[i].Ids.Length).All(p => OrtClassifier.ArgMax(ortLogits[i][(p * tokenLabels)..((p + 1) * tokenLabels)])
+                    == OrtClassifier.ArgMax(torchLogits[i][(p * tokenLabels)..((p + 1) * tokenLabels)]))
+                : OrtClassifier.ArgMax(ortLogits[i]) == OrtClassifier.ArgMax(torchLogits[i]);
+            if (same) agree++;
         }
         var shapes = batches.Select(b => $"{b.chunk.Length}x{b.padded.SeqLen}").Distinct().ToList();
         return new ParityResult(set, rows.Count, batches.Count, maxDiff, agree, shapes);

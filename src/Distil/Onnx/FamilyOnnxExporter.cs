@@ -6,11 +6,12 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace Distil.Onnx;
 
 /// <summary>
-/// RoBERTa (XLM-R, CamemBERT), ELECTRA and DistilBERT classifiers as ONNX graphs, each written after its modeling file's
-/// forward in eval mode; the layers are <see cref="EncoderOnnxLayers.PostLnLayer"/> (or ORT's fused kernels where the
-/// layer is BERT's). The contract is <see cref="BertOnnxExporter"/>'s: input_ids / attention_mask / token_type_ids
-/// (batch, sequence) int64 in, logits (batch, num_labels) out, both axes symbolic. A family without token types
-/// (DistilBERT; RoBERTa with one type row) takes token_type_ids and ignores them, as its torch forward does.
+/// RoBERTa (XLM-R, CamemBERT), ELECTRA and DistilBERT classifiers (sequence heads and ...ForTokenClassification) as ONNX
+/// graphs, each written after its modeling file's forward in eval mode; the layers are
+/// <see cref="EncoderOnnxLayers.PostLnLayer"/> (or ORT's fused kernels where the layer is BERT's). The contract is
+/// <see cref="BertOnnxExporter"/>'s: input_ids / attention_mask / token_type_ids (batch, sequence) int64 in, logits
+/// (batch, num_labels) out, or (batch, sequence, num_labels) for a token head, the axes symbolic. A family without token
+/// types (DistilBERT; RoBERTa with one type row) takes token_type_ids and ignores them, as its torch forward does.
 /// </summary>
 public static class FamilyOnnxExporter
 {
@@ -25,12 +26,15 @@ public static class FamilyOnnxExporter
 
     static ModelProto Graph(EncoderClassifier model, bool ortFused) => model switch
     {
-        RobertaForSequenceClassification r => Roberta(r, ortFused),
-        ElectraForSequenceClassification e => Electra(e, ortFused),
-        DistilBertForSequenceClassification d => DistilBert(d, ortFused),
-        DebertaV2ForSequenceClassification d => ortFused
+        RobertaForSequenceClassification r => Roberta(r, r.Config, ortFused),
+        RobertaForTokenClassification r => Roberta(r, r.Config, ortFused),
+        ElectraForSequenceClassification e => Electra(e, e.Config, ortFused),
+        ElectraForTokenClassification e => Electra(e, e.Config, ortFused),
+        DistilBertForSequenceClassification d => DistilBert(d, d.Config, ortFused),
+        DistilBertForTokenClassification d => DistilBert(d, d.Config, ortFused),
+        DebertaV2ForSequenceClassification or DebertaV2ForTokenClassification => ortFused
             ? throw DistilException.Usage("--ort-fused applies to BERT-layer models (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA); DeBERTa's disentangled attention has no fused kernel")
-            : DebertaV2OnnxExporter.Build(d),
+            : DebertaV2OnnxExporter.Build(model),
         BertForSequenceClassification b => BertOnnxExporter.Build(b, ortFused),
         BertForTokenClassification t => BertOnnxExporter.Build(t, ortFused),
         AlbertForSequenceClassification a => ortFused
@@ -42,9 +46,7 @@ public static class FamilyOnnxExporter
     /// <summary>The longest sequence a model's position table allows (RoBERTa's positions start after padding_idx).</summary>
     public static int MaxSequence(EncoderClassifier model) => model switch
     {
-        RobertaForSequenceClassification r => r.Config.MaxPositionEmbeddings - r.Config.PadTokenId - 1,
-        DistilBertForSequenceClassification d => d.Config.MaxPositionEmbeddings,
-        DebertaV2ForSequenceClassification d => d.Config.MaxPositionEmbeddings,
+        RobertaForSequenceClassification or RobertaForTokenClassification => model.Shape.MaxPositionEmbeddings - model.Shape.PadTokenId - 1,
         _ => model.Shape.MaxPositionEmbeddings,
     };
 
@@ -74,10 +76,9 @@ public static class FamilyOnnxExporter
         return hidden;
     }
 
-    /// <summary>Positions padding_idx + 1, + 2, ... over non-pad tokens (padding keeps padding_idx), one token type, head dense -> tanh -> out_proj on &lt;s&gt;.</summary>
-    static ModelProto Roberta(RobertaForSequenceClassification model, bool ortFused)
+    /// <summary>Positions padding_idx + 1, + 2, ... over non-pad tokens (padding keeps padding_idx), one token type, head dense -> tanh -> out_proj on &lt;s&gt; (a token head: classifier on every token).</summary>
+    static ModelProto Roberta(EncoderClassifier model, BertConfig c, bool ortFused)
     {
-        var c = model.Config;
         var W = EncoderOnnxLayers.Weights(model);
         var (g, i) = Start();
         int h = c.HiddenSize;
@@ -93,15 +94,15 @@ public static class FamilyOnnxExporter
             : g.Gather(g.Initializer(e + "token_type_embeddings.weight", typeTable, c.TypeVocabSize, h), i.Types);
         string hidden = g.LayerNorm(g.Add(g.Add(words, positions), typeRows), W(e + "LayerNorm.weight"), W(e + "LayerNorm.bias"), c.LayerNormEps, e + "LayerNorm");
         hidden = BertLayers(g, W, c, hidden, i, "roberta.", ortFused);
+        if (model is EncoderTokenClassifier) return FinishTokens(g, W, hidden, h, c.NumLabels, c.ModelType, c.Labels, MaxSequence(model), ortFused);
         string x = g.Tanh(g.Linear(EncoderOnnxLayers.FirstToken(g, hidden), W("classifier.dense.weight"), W("classifier.dense.bias"), h, h, "classifier.dense"));
         string logits = g.Linear(x, W("classifier.out_proj.weight"), W("classifier.out_proj.bias"), c.NumLabels, h, "classifier.out_proj"); // (B, num_labels)
         return Finish(g, logits, c.NumLabels, c.ModelType, c.Labels, "first-token", MaxSequence(model), ortFused);
     }
 
-    /// <summary>E-wide BERT embeddings, E -> H projection when E != H, BERT layers, head dense -> gelu -> out_proj on [CLS].</summary>
-    static ModelProto Electra(ElectraForSequenceClassification model, bool ortFused)
+    /// <summary>E-wide BERT embeddings, E -> H projection when E != H, BERT layers, head dense -> gelu -> out_proj on [CLS] (a token head: classifier on every token).</summary>
+    static ModelProto Electra(EncoderClassifier model, BertConfig c, bool ortFused)
     {
-        var c = model.Config;
         var W = EncoderOnnxLayers.Weights(model);
         var (g, i) = Start();
         int h = c.HiddenSize, width = ElectraFamily.EmbeddingWidth(c);
@@ -110,19 +111,19 @@ public static class FamilyOnnxExporter
         string positions = EncoderOnnxLayers.PositionRows(g, g.Initializer(e + "position_embeddings.weight", W(e + "position_embeddings.weight"), c.MaxPositionEmbeddings, width), i.Ids);
         string typeRows = g.Gather(g.Initializer(e + "token_type_embeddings.weight", W(e + "token_type_embeddings.weight"), c.TypeVocabSize, width), i.Types);
         string hidden = g.LayerNorm(g.Add(g.Add(words, positions), typeRows), W(e + "LayerNorm.weight"), W(e + "LayerNorm.bias"), c.LayerNormEps, e + "LayerNorm"); // (B, T, E)
-        if (model.electra.embeddings_project is not null)
+        if (width != h)
             hidden = g.Linear(hidden, W("electra.embeddings_project.weight"), W("electra.embeddings_project.bias"), h, width, "electra.embeddings_project"); // (B, T, E) -> (B, T, H)
         hidden = BertLayers(g, W, c, hidden, i, "electra.", ortFused);
+        if (model is EncoderTokenClassifier) return FinishTokens(g, W, hidden, h, c.NumLabels, ElectraFamily.Type, c.Labels, c.MaxPositionEmbeddings, ortFused);
         string x = g.Gelu(g.Linear(EncoderOnnxLayers.FirstToken(g, hidden), W("classifier.dense.weight"), W("classifier.dense.bias"), h, h, "classifier.dense"));
         string logits = g.Linear(x, W("classifier.out_proj.weight"), W("classifier.out_proj.bias"), c.NumLabels, h, "classifier.out_proj");
         return Finish(g, logits, c.NumLabels, ElectraFamily.Type, c.Labels, "first-token", c.MaxPositionEmbeddings, ortFused);
     }
 
-    /// <summary>Word + position embeddings (no token types), DistilBERT-named post-LN blocks, head pre_classifier -> ReLU -> classifier on [CLS].</summary>
-    static ModelProto DistilBert(DistilBertForSequenceClassification model, bool ortFused)
+    /// <summary>Word + position embeddings (no token types), DistilBERT-named post-LN blocks, head pre_classifier -> ReLU -> classifier on [CLS] (a token head: classifier on every token).</summary>
+    static ModelProto DistilBert(EncoderClassifier model, DistilBertConfig c, bool ortFused)
     {
         if (ortFused) throw DistilException.Usage("--ort-fused applies to BERT-layer models (BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA); export DistilBERT without it");
-        var c = model.Config;
         var W = EncoderOnnxLayers.Weights(model);
         var (g, i) = Start();
         int d = c.Dim;
@@ -134,6 +135,7 @@ public static class FamilyOnnxExporter
         for (int l = 0; l < c.NLayers; l++)
             hidden = EncoderOnnxLayers.PostLnLayer(g, W, hidden, additive, PostLnLayerKeys.DistilBert($"distilbert.transformer.layer.{l}."), d, c.NHeads, c.HiddenDim,
                 c.Activation, DistilBertConfig.LayerNormEps);
+        if (model is EncoderTokenClassifier) return FinishTokens(g, W, hidden, d, c.NumLabels, DistilBertConfig.Type, c.Labels, c.MaxPositionEmbeddings, false);
         string x = g.Relu(g.Linear(EncoderOnnxLayers.FirstToken(g, hidden), W("pre_classifier.weight"), W("pre_classifier.bias"), d, d, "pre_classifier"));
         string logits = g.Linear(x, W("classifier.weight"), W("classifier.bias"), c.NumLabels, d, "classifier");
         return Finish(g, logits, c.NumLabels, DistilBertConfig.Type, c.Labels, "first-token", c.MaxPositionEmbeddings, false);
@@ -162,6 +164,18 @@ public static class FamilyOnnxExporter
             : g.Tanh(g.Linear(EncoderOnnxLayers.FirstToken(g, hidden), W("albert.pooler.weight"), W("albert.pooler.bias"), h, h, "albert.pooler"));
         string logits = g.Linear(features, W("classifier.weight"), W("classifier.bias"), c.NumLabels, h, "classifier");
         return Finish(g, logits, c.NumLabels, AlbertConfig.Type, c.Labels, mean ? "mean" : "pooler", c.MaxPositionEmbeddings, false);
+    }
+
+    /// <summary>A token head on the last hidden states: classifier (B, T, H) -> logits (B, T, num_labels); dropout is the identity.</summary>
+    internal static ModelProto FinishTokens(OnnxGraphBuilder g, Func<string, float[]> W, string hidden, int h, int numLabels, string family, IReadOnlyList<string> labels,
+        int maxSequence, bool ortFused)
+    {
+        string logits = g.Linear(hidden, W("classifier.weight"), W("classifier.bias"), numLabels, h, "classifier"); // (B, T, H) -> (B, T, num_labels)
+        g.Output(logits, BertOnnxExporter.Logits, DataType.Float, BertOnnxExporter.Batch, BertOnnxExporter.Sequence, numLabels);
+        var metadata = Metadata(family, labels, "per-token", maxSequence);
+        metadata["distil.task"] = TaskKind.Token.Name();
+        if (ortFused) metadata["distil.ort_fused"] = "true";
+        return g.Build(metadata);
     }
 
     internal static ModelProto Finish(OnnxGraphBuilder g, string logits, int numLabels, string family, IReadOnlyList<string> labels, string pooling, int maxSequence, bool ortFused)

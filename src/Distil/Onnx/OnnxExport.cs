@@ -11,8 +11,11 @@ namespace Distil.Onnx;
 
 public sealed record ExportOptions
 {
-    /// <summary>Labelled or unlabelled data to check on (the eval set); the random check set runs in any case.</summary>
+    /// <summary>Labelled or unlabelled data to check on (the eval set); the random check set runs in any case. For a token
+    /// model a tagged file: CoNLL, or JSONL with "tokens" and "tags" (docs/tasks.md §Tokens).</summary>
     public string? DataPath { get; init; }
+    /// <summary>Skip (and count) malformed rows of <see cref="DataPath"/> instead of stopping.</summary>
+    public bool SkipBadRows { get; init; }
     public int MaxSeqLen { get; init; } = 128;
     /// <summary>At most this many rows of <see cref="DataPath"/> are checked (0 = all).</summary>
     public int MaxDataRows { get; init; }
@@ -61,12 +64,7 @@ public static class OnnxExport
             ("random-b3", ExportCheck.RandomRows(o.RandomRows / 4, vocabSize, Math.Min(maxLen, 48), typeVocab, o.Seed + 1), 3),
         };
         if (o.DataPath != null)
-        {
-            var file = DatasetReader.Read(o.DataPath);
-            var rows = file.Examples.Take(o.MaxDataRows > 0 ? o.MaxDataRows : int.MaxValue)
-                .Select(e => tokenizer.Encode(e.Text, e.TextPair, maxLen)).Select(t => (t.InputIds, t.TokenTypeIds)).ToList();
-            sets.Add((Path.GetFileName(o.DataPath), rows, 32));
-        }
+            sets.Add((Path.GetFileName(o.DataPath), DataRows(o, loaded, tokenizer, maxLen, log), 32));
 
         ExportReport? report = null;
         AtomicFolder.Replace(outDir, tmp =>
@@ -80,7 +78,7 @@ public static class OnnxExport
             using (var ort = new OrtClassifier(onnx, o.Threads, allowSpinning: false))
                 foreach (var (name, rows, batchSize) in sets)
                 {
-                    var r = ExportCheck.Compare(model, loaded.Logits, ort, name, rows, batchSize, tokenizer.Pad);
+                    var r = ExportCheck.Compare(model, loaded.Logits, ort, name, rows, batchSize, tokenizer.Pad, loaded.TokenLabels);
                     log?.Invoke($"check {name}: {r.Examples} examples in {r.Batches} batches, max |logit diff| {r.MaxAbsDiff:E2}, argmax agreement {100 * r.ArgmaxAgreement:F1}%");
                     checks.Add(r);
                 }
@@ -96,9 +94,31 @@ public static class OnnxExport
         return report!;
     }
 
+    /// <summary>
+    /// The rows of --data as the model reads them: a sequence model's texts (and pairs) through the tokenizer; a token
+    /// model's tagged sentences (CoNLL or JSONL tokens + tags; the tags are not used) aligned word by word as training
+    /// and `distil predict` align them.
+    /// </summary>
+    static List<(long[] Ids, long[] Types)> DataRows(ExportOptions o, Loaded loaded, TextTokenizer tokenizer, int maxLen, Action<string>? log)
+    {
+        int take = o.MaxDataRows > 0 ? o.MaxDataRows : int.MaxValue;
+        if (loaded.TokenLabels > 0)
+        {
+            var tagged = TaggedSentences.Read(o.DataPath!, TaggedSentences.DetectScheme(o.DataPath!), skipBadRows: o.SkipBadRows);
+            if (tagged.Skipped > 0) log?.Invoke($"{o.DataPath}: skipped {tagged.Skipped} malformed sentences (first: {tagged.SkipReasons[0]})");
+            var labels = LabelSet.FromNames(Enumerable.Range(0, loaded.TokenLabels).Select(i => $"LABEL_{i}"));
+            return tagged.Sentences.Take(take).Select(s => TaskDataKinds.EncodeSentence(tokenizer, s.Words, null, labels, maxLen, s.Source))
+                .Select(e => (e.InputIds, e.TokenTypeIds)).ToList();
+        }
+        var file = DatasetReader.Read(o.DataPath!, skipBadRows: o.SkipBadRows);
+        if (file.SkippedRows > 0) log?.Invoke($"{o.DataPath}: skipped {file.SkippedRows} malformed rows (first: {file.SkipReasons[0]})");
+        return file.Examples.Take(take).Select(e => tokenizer.Encode(e.Text, e.TextPair, maxLen)).Select(t => (t.InputIds, t.TokenTypeIds)).ToList();
+    }
+
     /// <summary>A classifier folder's module, its graph and what the check needs, by config.json's model_type.</summary>
+    /// <param name="TokenLabels">A token model's labels per position (its logits are (B, T, C)); 0 for a sequence model.</param>
     sealed record Loaded(TorchSharp.torch.nn.Module Model, Func<BertInputs, TorchSharp.torch.Tensor> Logits, ModelProto Proto, int VocabSize, int TypeVocab,
-        int MaxPositions, long Parameters) : IDisposable
+        int MaxPositions, long Parameters, int TokenLabels = 0) : IDisposable
     {
         public void Dispose() => Model.Dispose();
     }
@@ -118,7 +138,7 @@ public static class OnnxExport
             }
             catch { cnn.Dispose(); throw; }
         }
-        // A token classifier (HF's BertForTokenClassification) by its architectures; a sequence head of any family otherwise
+        // A token classifier (HF's ...ForTokenClassification) by its architectures; a sequence head of any family otherwise
         // (its problem_type rides along).
         (EncoderClassifier model, LoadReport load) = TaskModels.KindOf(modelDir) == TaskKind.Token ? TaskModels.Load(modelDir) : EncoderFamilies.LoadForClassification(modelDir);
         try
@@ -131,12 +151,12 @@ public static class OnnxExport
                 BertForSequenceClassification b => b.Config.ClassifierPooling ?? "pooler",
                 AlbertForSequenceClassification a => a.Config.ClassifierPooling ?? "pooler",
                 DebertaV2ForSequenceClassification => "context pooler",
-                BertForTokenClassification => "per-token",
+                EncoderTokenClassifier => "per-token",
                 _ => "first-token head",
             };
             log?.Invoke($"building the ONNX graph ({ClassifierFolder.ModelType(modelDir)}, {c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {pooling} pooling{(o.OrtFused ? ", ORT fused kernels" : "")})");
             return new Loaded(model, i => model.forward(i).Logits, FamilyOnnxExporter.Build(model, o.OrtFused), c.VocabSize, c.TypeVocabSize,
-                FamilyOnnxExporter.MaxSequence(model), model.parameters().Sum(p => p.numel()));
+                FamilyOnnxExporter.MaxSequence(model), model.parameters().Sum(p => p.numel()), model is EncoderTokenClassifier ? c.NumLabels : 0);
         }
         catch { model.Dispose(); throw; }
     }
