@@ -163,7 +163,7 @@ public sealed class BaselineTests
         Assert.Equal(5, mean["mse"], 6);
         Assert.Equal(0, mean["pearson"]);
         Assert.Equal(0, mean["spearman"]);
-        Assert.Contains(r.Baselines, b => b.Name == "tfidf-ridge" && b.Grid.Count == 5);
+        Assert.Contains(r.Baselines, b => b.Name == "tfidf-ridge" && b.Grid.Count == 6);
     }
 
     /// <summary>Train pos, pos, neg: the majority says pos for every row, right on 1 of 3 dev rows; macro-F1 (1/2 + 0) / 2.

@@ -14,7 +14,7 @@ public sealed record BaselineConfig
     [JsonPropertyName("data")] public DataSettings Data { get; init; } = new();
     [JsonPropertyName("out")] public string? Out { get; init; }
     /// <summary>The values of C tried on dev for the linear models (ridge: alpha = 1 / C); the first best wins.</summary>
-    [JsonPropertyName("regularisation")] public double[] Regularisation { get; init; } = [0.01, 0.1, 1, 10, 100];
+    [JsonPropertyName("regularisation")] public double[] Regularisation { get; init; } = [0.01, 0.1, 1, 10, 100, 1000];
     /// <summary>L-BFGS iterations of each fit.</summary>
     [JsonPropertyName("iterations")] public int Iterations { get; init; } = LinearModel.DefaultIterations;
 
