@@ -140,15 +140,15 @@ public sealed class LinearModel
                 switch (loss)
                 {
                     case LinearLoss.Softmax:
-                    {
-                        int y = (int)t[0];
-                        double max = s.Max(), sum = 0;
-                        for (int k = 0; k < outputs; k++) sum += Math.Exp(s[k] - max);
-                        double logZ = max + Math.Log(sum);
-                        total += logZ - s[y];
-                        for (int k = 0; k < outputs; k++) d[k] = Math.Exp(s[k] - logZ) - (k == y ? 1 : 0);
-                        break;
-                    }
+                        {
+                            int y = (int)t[0];
+                            double max = s.Max(), sum = 0;
+                            for (int k = 0; k < outputs; k++) sum += Math.Exp(s[k] - max);
+                            double logZ = max + Math.Log(sum);
+                            total += logZ - s[y];
+                            for (int k = 0; k < outputs; k++) d[k] = Math.Exp(s[k] - logZ) - (k == y ? 1 : 0);
+                            break;
+                        }
                     case LinearLoss.Sigmoid:
                         for (int k = 0; k < outputs; k++)
                         {
