@@ -16,6 +16,7 @@ public static class CliApp
         root.Subcommands.Add(SearchCommand.Create());
         root.Subcommands.Add(L2aCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(BaselineCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(ImportOnnxCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());

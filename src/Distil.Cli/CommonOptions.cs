@@ -49,7 +49,8 @@ public sealed class CommonOptions
 
     /// <summary>The data flags of every training command, mapped to the "data" section.</summary>
     /// <param name="defaults">The command's own defaults (its config's data section), shown in the help.</param>
-    public void AddDataOptions(Command c, Data.DataSettings? defaults = null)
+    /// <param name="sequenceLength">False for a command that reads no tokens (baseline): no --max-seq-len.</param>
+    public void AddDataOptions(Command c, Data.DataSettings? defaults = null, bool sequenceLength = true)
     {
         var d = defaults ?? new Data.DataSettings();
         void Add<T>(Option<T> o, string path) { c.Options.Add(o); Map(o, path); }
@@ -63,7 +64,7 @@ public sealed class CommonOptions
         Add(OptionMeanings.Create<string?>("--label-column"), "data.label_column");
         Add(OptionMeanings.Create<string?>("--domain-column", "(per-domain metrics)"), "data.domain_column");
         Add(OptionMeanings.Create<bool>("--skip-bad-rows", "(counted in the report)"), "data.skip_bad_rows");
-        Add(OptionMeanings.Create<int>("--max-seq-len", $"(default {d.MaxSeqLen})"), "data.max_seq_len");
+        if (sequenceLength) Add(OptionMeanings.Create<int>("--max-seq-len", $"(default {d.MaxSeqLen})"), "data.max_seq_len");
     }
 
     /// <summary>--task and --threshold (docs/tasks.md), mapped to data.task and data.threshold.</summary>

@@ -19,7 +19,7 @@ public sealed class ArchitectureTests
         ("Storage", ["Distil.Data", "Distil.Checkpoints", "Distil.Labels"]),
         ("Training", ["Distil.Training", "Distil.Training.Metrics", "Distil.Reports", "Distil.Sweeps"]),
         ("Stages", ["Distil.Pipelines"]),
-        ("Methods", ["Distil.FineTune", "Distil.Augment", "Distil.Distillation", "Distil.Augment.L2A", "Distil.Search", "Distil.MetaKD"]),
+        ("Methods", ["Distil.FineTune", "Distil.Augment", "Distil.Distillation", "Distil.Augment.L2A", "Distil.Search", "Distil.MetaKD", "Distil.Baselines"]),
         ("Onnx", ["Distil.Onnx"]),
         ("Deploy", ["Distil.Deploy"]),
     ];

@@ -37,13 +37,21 @@ public static class TaskDataKinds
         var train = Read(d.Train!, labels?.Names);
         var dev = d.Dev != null ? Read(d.Dev, labels?.Names) : null;
         var test = d.Test != null ? Read(d.Test, labels?.Names) : null;
-        labels ??= LabelSet.FromNames(new[] { train, dev, test }.OfType<TaggedFile>().SelectMany(f => f.Sentences).SelectMany(s => s.Tags)
-            .Distinct(StringComparer.Ordinal).OrderBy(t => t == "O" ? 0 : 1).ThenBy(t => t, StringComparer.Ordinal));
+        labels ??= TagLabels(new[] { train, dev, test }.OfType<TaggedFile>());
         EncodedExample[] Encode(TaggedFile f) => f.Sentences.Select(s => EncodeSentence(tokenizer, s.Words, s.Tags, labels, d.MaxSeqLen, s.Source)).ToArray();
         return new TaskData(AsFile(train), dev != null ? AsFile(dev) : null, test != null ? AsFile(test) : null, labels, DomainSet.Empty,
             Encode(train), dev != null ? Encode(dev) : null, test != null ? Encode(test) : null)
         { Task = TaskKind.Token, Threshold = d.Threshold };
     }
+
+    /// <summary>The labels of a token task: the tags of all given files, "O" first, then in ordinal order.</summary>
+    public static LabelSet TagLabels(IEnumerable<TaggedFile> files) =>
+        LabelSet.FromNames(files.SelectMany(f => f.Sentences).SelectMany(s => s.Tags)
+            .Distinct(StringComparer.Ordinal).OrderBy(t => t == "O" ? 0 : 1).ThenBy(t => t, StringComparer.Ordinal));
+
+    /// <summary>The labels of a multi-label task: those of all given files' rows, sorted.</summary>
+    public static LabelSet MultiLabels(IEnumerable<DatasetFile> files) =>
+        LabelSet.FromNames(files.SelectMany(f => f.Examples).SelectMany(Split).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
 
     /// <summary>One tagged sentence as a model row; <paramref name="tags"/> null for unlabelled words.</summary>
     public static EncodedExample EncodeSentence(TextTokenizer tokenizer, IReadOnlyList<string> words, IReadOnlyList<string>? tags, LabelSet labels, int maxSeqLen, string source)
@@ -63,8 +71,7 @@ public static class TaskDataKinds
         var dev = d.Dev != null ? TaskData.Read(d, d.Dev, DataSplit.Dev) : null;
         var test = d.Test != null ? TaskData.Read(d, d.Test, DataSplit.Test) : null;
         if (kind == TaskKind.Regression) labels ??= LabelSet.FromNames([ScoreLabel]);
-        else labels ??= LabelSet.FromNames(new[] { train, dev, test }.OfType<DatasetFile>().SelectMany(f => f.Examples).SelectMany(Split)
-            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)); // as for tags: the labels of all given splits
+        else labels ??= MultiLabels(new[] { train, dev, test }.OfType<DatasetFile>()); // as for tags: the labels of all given splits
         if (kind == TaskKind.Regression && labels.Count != 1)
             throw DistilException.BadInput($"a regression model has one output; this one has {labels.Count} labels ({string.Join(", ", labels.Names.Take(5))})");
         var domains = DomainSet.FromExamples(train.Examples);
@@ -79,7 +86,8 @@ public static class TaskDataKinds
         { Task = kind, Threshold = d.Threshold };
     }
 
-    static float Score(Example e)
+    /// <summary>A regression row's score (its label as a finite number).</summary>
+    public static float Score(Example e)
     {
         if (e.Label != null && double.TryParse(e.Label, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)) return (float)v;
         throw DistilException.BadInput($"{e.Source}: label '{e.Label}' is not a number; a regression task needs a numeric label column");
@@ -91,7 +99,8 @@ public static class TaskDataKinds
         return e.Label.Split(MultiLabelSeparator, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
     }
 
-    static float[] MultiHot(Example e, LabelSet labels)
+    /// <summary>A multi-label row's labels as 0/1 per label.</summary>
+    public static float[] MultiHot(Example e, LabelSet labels)
     {
         var v = new float[labels.Count];
         foreach (var l in Split(e)) v[labels.IdOf(l, e.Source)] = 1;
