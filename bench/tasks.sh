@@ -25,16 +25,18 @@ ENCODER=${ENCODER:-runs/bench-teacher/encoder}
 S=data/wordnet-supersense
 Q=data/wordnet-qa
 
-# The data and task options of each task (the same for teacher, student and baseline).
+# The data and task options of each task (the same for teacher, student and baseline) ...
 data_args() {
   case $1 in
-    token) echo "--task token --train $S/train.conll --dev $S/dev.conll --test $S/test.conll --max-seq-len 64" ;;
-    qa) echo "--train $Q/train.json --dev $Q/dev.json --test $Q/test.json --max-seq-len 128 --doc-stride 32" ;;
-    regression) echo "--task regression --train $S/train.polysemy.tsv --dev $S/dev.polysemy.tsv --test $S/test.polysemy.tsv --text-column word --text-pair-column sentence --domain-column pos --max-seq-len 64" ;;
-    multilabel) echo "--task multi-label --train $S/train.multilabel.jsonl --dev $S/dev.multilabel.jsonl --test $S/test.multilabel.jsonl --text-column word --text-pair-column sentence --label-column labels --domain-column pos --max-seq-len 64" ;;
+    token) echo "--task token --train $S/train.conll --dev $S/dev.conll --test $S/test.conll" ;;
+    qa) echo "--train $Q/train.json --dev $Q/dev.json --test $Q/test.json" ;;
+    regression) echo "--task regression --train $S/train.polysemy.tsv --dev $S/dev.polysemy.tsv --test $S/test.polysemy.tsv --text-column word --text-pair-column sentence --domain-column pos" ;;
+    multilabel) echo "--task multi-label --train $S/train.multilabel.jsonl --dev $S/dev.multilabel.jsonl --test $S/test.multilabel.jsonl --text-column word --text-pair-column sentence --label-column labels --domain-column pos" ;;
     *) echo "unknown task $1 (token qa regression multilabel)" >&2; exit 2 ;;
   esac
 }
+# ... and the models' sequence options (the baselines read words, not tokens).
+seq_args() { case $1 in qa) echo "--max-seq-len 128 --doc-stride 32" ;; *) echo "--max-seq-len 64" ;; esac; }
 # Teacher learning rates: 2e-4 for the token head (bench/supersense.sh), 1e-4 elsewhere (the demo's teacher setting).
 teacher_lr() { case $1 in token) echo 2e-4 ;; *) echo 1e-4 ;; esac; }
 
@@ -64,11 +66,11 @@ if [ -z "${TABLE_ONLY:-}" ]; then
     for task in $TASKS; do
       teacher=$WORK/$task/teacher-s$TEACHER_SEED
       # shellcheck disable=SC2046
-      run "$task teacher seed $TEACHER_SEED" "$teacher" "$DISTIL" finetune --model "$ENCODER" $(data_args "$task") \
+      run "$task teacher seed $TEACHER_SEED" "$teacher" "$DISTIL" finetune --model "$ENCODER" $(data_args "$task") $(seq_args "$task") \
         --epochs 2 --batch-size 32 --lr "$(teacher_lr "$task")" --warmup-ratio 0.1 --seed "$TEACHER_SEED" --threads "$THREADS"
       # shellcheck disable=SC2046
       run "$task student seed $seed" "$WORK/$task/kd-s$seed" "$DISTIL" distill --teacher "$teacher/best" \
-        --student L2-H384 --init teacher --preset kd $(data_args "$task") \
+        --student L2-H384 --init teacher --preset kd $(data_args "$task") $(seq_args "$task") \
         --epochs 2 --batch-size 32 --lr 2e-4 --seed "$seed" --threads "$THREADS"
     done
   done

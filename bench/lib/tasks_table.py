@@ -71,25 +71,33 @@ def task_table(work, task):
                         f" ({ratios[-1]:.1f}%), batch-1 {t['LatencyMs']:.1f} / {s['LatencyMs']:.1f} ms,"
                         f" student run {seconds(f'{work}/{task}/kd-s{seed}')} s")
     out = [f"## {task}: {DATA[task]}", ""]
-    if not students:
+    teachers = sorted(glob.glob(f"{work}/{task}/teacher-s*/result.json"))
+    if not students and not teachers:
         return out + ["(no finished run)", ""]
+    if not students:  # a teacher alone: its test metrics from the fine-tuning's result
+        test = test_metrics_of_finetune(load(teachers[0]))
+        for key, _, scale in metrics:
+            rows["teacher"].setdefault(key, []).append(test[key] * scale)
     head = "| model | seeds | " + " | ".join(f"test {name}" for _, name, _ in metrics) + " | % of teacher | params (non-emb) | batch-1 speed-up |"
     out += [head, "|" + "---|" * (head.count("|") - 1)]
     n = len(students)
-    for who in ("teacher", "student"):
-        p, ne = params[who]
+    for who in ("teacher", "student") if students else ("teacher",):
+        p, ne = params.get(who, (None, None))
         cells = [mean_sd(rows[who][k]) for k, _, _ in metrics]
         pct = "100" if who == "teacher" else mean_sd(ratios)
         speed = "1x" if who == "teacher" else f"{statistics.median(speedups):.1f}x (median)"
         name = "teacher MiniLM-L6-H384" if who == "teacher" else "student L2-H384, preset kd"
-        out.append(f"| {name} | {n} | " + " | ".join(cells) + f" | {pct} | {p / 1e6:.2f}M ({ne / 1e6:.2f}M) | {speed} |")
+        out.append(f"| {name} | {n if who == 'student' else 1} | " + " | ".join(cells) + f" | {pct} | {f'{p / 1e6:.2f}M ({ne / 1e6:.2f}M)' if p else '-'} | {speed} |")
     base = f"{work}/{task}/baseline/result.json"
     if os.path.exists(base):
-        for b in load(base).get("baselines", []):
-            test = b.get("test") or {}
+        first_key, _, first_scale = metrics[0]
+        teacher_first = statistics.mean(rows["teacher"][first_key])
+        for b in load(base)["Baselines"]:
+            test = next(s["Metrics"] for s in b["Splits"] if s["Split"] == "test")
             cells = [f"{test[k] * scale:.2f}" if k in test else "-" for k, _, scale in metrics]
-            out.append(f"| baseline: {b['name']} | - | " + " | ".join(cells) + " | - | - | - |")
-    teachers = sorted(glob.glob(f"{work}/{task}/teacher-s*/result.json"))
+            pct = f"{100 * test[first_key] * first_scale / teacher_first:.1f}" if teacher_first else "-"
+            setting = f" ({b['Setting']})" if b.get("Setting") else ""
+            out.append(f"| baseline: {b['Name']}{setting} | - | " + " | ".join(cells) + f" | {pct} | - | - |")
     teacher_runs = ", ".join(f"{os.path.basename(os.path.dirname(t))} {seconds(os.path.dirname(t))} s" for t in teachers)
     out += ["", f"Teacher fine-tuning (wall): {teacher_runs}. Per student seed (first metric):", ""] + [f"- {line}" for line in per_seed] + [""]
     return out
