@@ -100,6 +100,41 @@ public class ShiftedConv1dDispatchTests
         }
     }
 
+    /// <summary>
+    /// DeBERTa-v2's conv branch goes through the same dispatch: at a width that is not a multiple of 16, two groups and
+    /// a batch of 3, the float32 layer's output and every gradient (both inputs, conv weight and bias) match the same
+    /// layer in float64. It called torch's conv1d directly before, wrong at such widths on the AVX-512 machine measured.
+    /// </summary>
+    [Fact]
+    public void DebertaConvBranchMatchesItsFloat64SelfInTraining()
+    {
+        var config = DebertaV2Config.FromJson("""{"vocab_size":40,"hidden_size":20,"num_hidden_layers":1,"num_attention_heads":4,"intermediate_size":24,"max_position_embeddings":32,"conv_kernel_size":3,"conv_groups":2}""");
+        torch.manual_seed(31);
+        using var layer = new ConvLayer(config);
+        layer.eval(); // dropout off; autograd still records
+        var input = randn(3, 11, 20);
+        var output = randn(3, 11, 20);
+        var mask = ones(3, 11, 1);
+        mask[1, TensorIndex.Slice(7)] = 0; // row 1: padding after 7 tokens
+        var g = randn(3, 11, 20);
+
+        Tensor?[] Run(ScalarType dtype)
+        {
+            layer.to(dtype);
+            layer.zero_grad();
+            var a = input.to(dtype).requires_grad_(true);
+            var b = output.to(dtype).requires_grad_(true);
+            var y = layer.forward(a, b, mask.to(dtype));
+            (y * g.to(dtype)).sum().backward();
+            return [y.detach().to(float64), a.grad!.to(float64), b.grad!.to(float64), layer.conv.weight!.grad!.to(float64), layer.conv.bias!.grad!.to(float64)];
+        }
+        var got = Run(float32);
+        var want = Run(float64);
+        string[] names = ["output", "input grad", "residual grad", "conv weight grad", "conv bias grad"];
+        for (int q = 0; q < names.Length; q++)
+            Assert.True(ShiftedConv1d.RelativeError(want[q]!, got[q]!) <= 1e-4, $"{names[q]}: relative error {ShiftedConv1d.RelativeError(want[q]!, got[q]!)}");
+    }
+
     /// <summary>A kernel whose output is right and whose input gradient is 20% off (the oneDNN fault's shape).</summary>
     static Tensor WrongInputGradient(Tensor x, Tensor w, Tensor? b, int d, int p, int g) =>
         F.conv1d(x, w, b, padding: p, dilation: d, groups: g) + 0.2 * (x - x.detach()); // value unchanged, ∂/∂x gains 0.2·g
