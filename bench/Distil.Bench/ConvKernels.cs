@@ -105,6 +105,8 @@ static class ConvKernels
                     ["dispatch_train_path"] = c.DispatchPath, ["dispatch_output"] = J(c.DispatchOut), ["dispatch_input_grad"] = J(c.DispatchGrad),
                 });
             }
+        md.AppendLine().AppendLine($"Load average before the step timing: {LoadAverage()}.").AppendLine();
+        var step = SupernetStep(Math.Max(3, runs / 6), md);
         md.AppendLine().AppendLine($"Load average after: {LoadAverage()}.");
 
         var json = new JsonObject
@@ -116,10 +118,70 @@ static class ConvKernels
             },
             ["timings"] = rows,
             ["correctness"] = checks,
+            ["supernet_step"] = step,
         };
         Output.Write(json, md.ToString(), @out);
         return 0;
     }
+
+    /// <summary>
+    /// One AdaBERT search step's forward + backward (SuperNet: 8 cells, hidden 128, batch 32, length 48, random teacher
+    /// tables of width 384, one Gumbel-sampled architecture per draw) with the convolutions by the checked dispatch, by
+    /// the einsum always (DISTIL_CONV1D=shifted: training before the dispatch) and by torch's conv1d always
+    /// (DISTIL_CONV1D=torch); the three in rotating order on the same sampled architectures.
+    /// </summary>
+    static JsonObject SupernetStep(int runs, StringBuilder md)
+    {
+        const int Batch = 32, Length = 48, Archs = 4;
+        torch.manual_seed(3);
+        using var net = new Distil.Search.SuperNet(new Distil.Search.TeacherTables(randn(1000, 384), randn(64, 384)), kMax: 8, hidden: Hidden, numLabels: 3, dropoutP: 0.1);
+        net.train();
+        var inputs = new BertInputs(randint(1, 1000, [Batch, Length]), ones(Batch, Length, dtype: int64), zeros(Batch, Length, dtype: int64));
+        var labels = randint(0, 3, [Batch]);
+        var archs = Enumerable.Range(0, Archs).Select(_ =>
+        {
+            using var s = net.Sample(1.0); // detached: each draw is run many times, and alpha's gradient is not timed here
+            return new Distil.Search.SampledArch(s.OpWeights.detach(), s.Ops, s.DepthWeights.detach(), s.Depth);
+        }).ToArray();
+        (string Name, Conv1dDispatch Dispatch)[] arms =
+        [
+            ("dispatch", new Conv1dDispatch(ShiftedConv1d.TorchKernel)),
+            ("einsum", new Conv1dDispatch(ShiftedConv1d.TorchKernel, Conv1dDispatch.Mode.Shifted)),
+            ("conv1d", new Conv1dDispatch(ShiftedConv1d.TorchKernel, Conv1dDispatch.Mode.Torch)),
+        ];
+        var samples = arms.Select(_ => new List<double>()).ToArray();
+        for (int r = 0; r < runs + 1; r++) // run 0: warm-up (the dispatch's checks happen there)
+            for (int a = 0; a < Archs; a++)
+                for (int n = 0; n < arms.Length; n++)
+                {
+                    int which = (r + a + n) % arms.Length;
+                    using var _ = ShiftedConv1d.Replace(arms[which].Dispatch);
+                    net.zero_grad();
+                    var sw = Stopwatch.StartNew();
+                    using (var scope = NewDisposeScope())
+                    {
+                        var levels = net.forward(inputs, archs[a]);
+                        F.cross_entropy(levels[archs[a].Depth], labels).backward();
+                    }
+                    if (r > 0) samples[which].Add(sw.Elapsed.TotalMilliseconds);
+                }
+        var t = samples.Select(Timing.Of).ToArray();
+        int convEdges = archs.Sum(x => x.Ops.Count(o => SearchSpaceConv(o)) * x.Depth);
+        md.AppendLine($"**AdaBERT search step** (ms): one SuperNet forward + backward, 8 cells, hidden {Hidden}, batch {Batch}, length {Length}, " +
+            $"{Archs} Gumbel-sampled architectures ({convEdges} convolution edges run over them, of {archs.Sum(x => 9 * x.Depth)}), each timed under the three in rotating order; " +
+            $"median of {runs} x {Archs} after one warm-up pass. einsum = training before the dispatch (DISTIL_CONV1D=shifted), conv1d = DISTIL_CONV1D=torch.").AppendLine();
+        md.AppendLine("| dispatch | einsum | conv1d | dispatch / einsum | dispatch / conv1d |").AppendLine("|---:|---:|---:|---:|---:|");
+        md.AppendLine($"| {t[0].MedianMs:F1} | {t[1].MedianMs:F1} | {t[2].MedianMs:F1} | {t[0].MedianMs / t[1].MedianMs:F2} | {t[0].MedianMs / t[2].MedianMs:F2} |");
+        foreach (var x in archs) x.Dispose();
+        return new JsonObject
+        {
+            ["batch"] = Batch, ["length"] = Length, ["archs"] = Archs, ["runs"] = runs,
+            ["dispatch"] = Output.TimingJson(t[0]), ["einsum"] = Output.TimingJson(t[1]), ["conv1d"] = Output.TimingJson(t[2]),
+            ["ratio_dispatch_over_einsum"] = Math.Round(t[0].MedianMs / t[1].MedianMs, 3),
+        };
+    }
+
+    static bool SearchSpaceConv(long op) => Distil.Models.SearchSpace.Conv(Distil.Models.SearchSpace.Ops[(int)op]) is not null;
 
     static string E(double v) => double.IsNaN(v) ? "NaN" : v.ToString("0.0e+00", CultureInfo.InvariantCulture);
     static JsonNode? J(double v) => double.IsNaN(v) ? "NaN" : JsonValue.Create(v);

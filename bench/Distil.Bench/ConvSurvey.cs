@@ -50,8 +50,11 @@ static class ConvSurvey
                                 if (bad.Any(x => x)) wrong++;
                                 for (int q = 0; q < 3; q++) ever[q] |= bad[q];
                             }
-                        part1.Add(new JsonObject { ["threads"] = th, ["channels"] = c, ["kernel"] = k, ["dilation"] = d, ["batch"] = b, ["wrong"] = wrong, ["cases"] = lengths.Length * 2,
-                            ["output_wrong"] = ever[0], ["input_grad_wrong"] = ever[1], ["weight_grad_wrong"] = ever[2] });
+                        part1.Add(new JsonObject
+                        {
+                            ["threads"] = th, ["channels"] = c, ["kernel"] = k, ["dilation"] = d, ["batch"] = b, ["wrong"] = wrong, ["cases"] = lengths.Length * 2,
+                            ["output_wrong"] = ever[0], ["input_grad_wrong"] = ever[1], ["weight_grad_wrong"] = ever[2]
+                        });
                         md.AppendLine($"| {th} | {c} | {k} | {d} | {b} | {wrong} | {(ever[0] ? "wrong" : "")} | {(ever[1] ? "wrong" : "")} | {(ever[2] ? "wrong" : "")} |");
                         Console.Error.WriteLine($"threads {th} channels {c} k{k} d{d} batch {b}: {wrong} wrong");
                     }

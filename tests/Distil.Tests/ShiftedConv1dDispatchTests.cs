@@ -110,29 +110,33 @@ public class ShiftedConv1dDispatchTests
     {
         var config = DebertaV2Config.FromJson("""{"vocab_size":40,"hidden_size":20,"num_hidden_layers":1,"num_attention_heads":4,"intermediate_size":24,"max_position_embeddings":32,"conv_kernel_size":3,"conv_groups":2}""");
         torch.manual_seed(31);
-        using var layer = new ConvLayer(config);
-        layer.eval(); // dropout off; autograd still records
+        using var layer32 = new ConvLayer(config);
+        using var layer64 = new ConvLayer(config);
+        layer64.to(float64);
+        using (no_grad())
+            foreach (var ((_, p64), (_, p32)) in layer64.named_parameters().Zip(layer32.named_parameters()))
+                p64.copy_(p32); // the same weights in float64
         var input = randn(3, 11, 20);
         var output = randn(3, 11, 20);
         var mask = ones(3, 11, 1);
         mask[1, TensorIndex.Slice(7)] = 0; // row 1: padding after 7 tokens
         var g = randn(3, 11, 20);
 
-        Tensor?[] Run(ScalarType dtype)
+        Tensor[] Run(ConvLayer layer, ScalarType dtype)
         {
-            layer.to(dtype);
-            layer.zero_grad();
-            var a = input.to(dtype).requires_grad_(true);
-            var b = output.to(dtype).requires_grad_(true);
+            layer.eval(); // dropout off; autograd still records
+            var a = input.to(dtype).clone().requires_grad_(true);
+            var b = output.to(dtype).clone().requires_grad_(true);
             var y = layer.forward(a, b, mask.to(dtype));
             (y * g.to(dtype)).sum().backward();
-            return [y.detach().to(float64), a.grad!.to(float64), b.grad!.to(float64), layer.conv.weight!.grad!.to(float64), layer.conv.bias!.grad!.to(float64)];
+            var conv = layer.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            return [y.detach(), a.grad!, b.grad!, conv["conv.weight"].grad!, conv["conv.bias"].grad!];
         }
-        var got = Run(float32);
-        var want = Run(float64);
+        var got = Run(layer32, float32);
+        var want = Run(layer64, float64);
         string[] names = ["output", "input grad", "residual grad", "conv weight grad", "conv bias grad"];
         for (int q = 0; q < names.Length; q++)
-            Assert.True(ShiftedConv1d.RelativeError(want[q]!, got[q]!) <= 1e-4, $"{names[q]}: relative error {ShiftedConv1d.RelativeError(want[q]!, got[q]!)}");
+            Assert.True(ShiftedConv1d.RelativeError(want[q], got[q]) <= 1e-4, $"{names[q]}: relative error {ShiftedConv1d.RelativeError(want[q], got[q])}");
     }
 
     /// <summary>A kernel whose output is right and whose input gradient is 20% off (the oneDNN fault's shape).</summary>
@@ -223,6 +227,22 @@ public class ShiftedConv1dDispatchTests
         var forcedShifted = new Conv1dDispatch(NaNAfterTheFirstRow, Conv1dDispatch.Mode.Shifted);
         Assert.True(Same(forcedShifted.Apply(x, w, null, 1, 1, 1), ShiftedConv1d.Sum(x, w, 1, 1)));
         Assert.Equal(0, forcedTorch.ChecksRun + forcedShifted.ChecksRun);
+    }
+
+    [Fact]
+    public void TheCheckShapeFollowsTheBatchClassCappedByWork()
+    {
+        static Conv1dDispatch.Key Key(long channels, long k, bool batched) =>
+            new(channels, channels, k, 1, (int)(k - 1) / 2, 1, false, ScalarType.Float32, "cpu", 1, true, batched);
+        // AdaBERT's widest op: 32 · 64 · 128 · 128 · 7 = 2.3e8 multiply-adds, within 3e8.
+        Assert.Equal((32L, 64L), Conv1dDispatch.CheckShape(Key(128, 7, batched: true)));
+        Assert.Equal((1L, 64L), Conv1dDispatch.CheckShape(Key(20, 5, batched: false)));
+        // 1536 channels, k 3: 7.08e6 per position. Batch 32 -> 2 (2 · 64 · 7.08e6 = 9.1e8), length 64 -> 16 (2.3e8).
+        Assert.Equal((2L, 16L), Conv1dDispatch.CheckShape(Key(1536, 3, batched: true)));
+        // Batch 1 stays 1; length 64 -> 32 (2.3e8).
+        Assert.Equal((1L, 32L), Conv1dDispatch.CheckShape(Key(1536, 3, batched: false)));
+        // A receptive field longer than 64 (k 3, dilation 40, no padding): the shortest length with an output, 81.
+        Assert.Equal((32L, 81L), Conv1dDispatch.CheckShape(new(8, 8, 3, 40, 0, 1, false, ScalarType.Float32, "cpu", 1, true, true)));
     }
 
     [Fact]

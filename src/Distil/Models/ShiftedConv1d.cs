@@ -40,8 +40,25 @@ public static class ShiftedConv1d
     static readonly Lazy<Conv1dDispatch> defaultDispatch = new(() => new Conv1dDispatch(TorchKernel, Conv1dDispatch.ModeFrom(Environment.GetEnvironmentVariable(ModeVariable)),
         Environment.GetEnvironmentVariable(VerboseVariable) is "1" or "true" ? line => Console.Error.WriteLine(line) : null));
 
-    /// <summary>The process-wide dispatch, torch's conv1d as the candidate, mode and log from the environment.</summary>
-    public static Conv1dDispatch Default => defaultDispatch.Value;
+    static volatile Conv1dDispatch? replaced;
+
+    /// <summary>The process-wide dispatch, torch's conv1d as the candidate, mode and log from the environment (or the
+    /// one <see cref="Replace"/> put in place).</summary>
+    public static Conv1dDispatch Default => replaced ?? defaultDispatch.Value;
+
+    /// <summary>Puts <paramref name="dispatch"/> in place of <see cref="Default"/> until the result is disposed (the
+    /// bench compares forced modes in one process this way).</summary>
+    public static IDisposable Replace(Conv1dDispatch dispatch)
+    {
+        var before = replaced;
+        replaced = dispatch;
+        return new Restore(() => replaced = before);
+    }
+
+    sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
+    }
 
     /// <summary>torch's conv1d, stride 1.</summary>
     public static Tensor TorchKernel(Tensor x, Tensor weight, Tensor? bias, int dilation, int padding, int groups) =>
@@ -111,7 +128,7 @@ public static class ShiftedConv1d
 
 /// <summary>
 /// Picks torch's conv1d or <see cref="ShiftedConv1d.Sum"/> per layer configuration. The first call at a configuration
-/// runs the candidate kernel (torch's conv1d in <see cref="ShiftedConv1d.Default"/>) at that shape on random values,
+/// runs the candidate kernel (torch's conv1d in <see cref="ShiftedConv1d.Default"/>) on random values of that layout,
 /// <see cref="Rounds"/> times with fresh values, and compares its output and, when autograd is recording the call, the
 /// gradients of input, weight and bias against <see cref="ShiftedConv1d.Sum"/> in float64. The candidate is kept for
 /// that configuration only if every quantity agrees within <see cref="Tolerance"/> in every round; otherwise the
@@ -121,9 +138,11 @@ public static class ShiftedConv1d
 /// torch's thread count, whether gradients are recorded, and whether the batch is above 1. The fault measured depends on
 /// the channels and on batch 1 against batch > 1 (batches 2, 3, 4 and 32 and lengths 7-64 gave the same verdict), so the
 /// batch enters only as that class and the length not at all: a training run whose batches differ in padded length
-/// pays for one check per layer configuration, not one per shape. The check runs at the first call's batch and length,
-/// capped at 32 and 64 to bound its cost. The rounds are there because the fault can hide: with 2 threads, 8 channels,
-/// kernel 7, dilation 2 it showed in 60-80% of draws (bench/results/conv-kernels.md).
+/// pays for one check per layer configuration, not one per shape. The check's shape follows from the configuration
+/// alone (<see cref="CheckShape"/>: batch 32 or 1, length 64, smaller for a wide layer). The rounds are there because
+/// the fault can hide: with 2 threads, 8 channels, kernel 7 and dilation 2 it showed in 30-60% of the draws at batch 2
+/// and 4, though in all at batch 32 (bench/results/conv-survey.md). A configuration that passes is likely, not
+/// provably, right.
 /// </para>
 /// </summary>
 public sealed class Conv1dDispatch
@@ -134,8 +153,12 @@ public sealed class Conv1dDispatch
     /// <summary>Draws of random values per check; all must agree.</summary>
     public const int Rounds = 3;
 
-    /// <summary>The check's batch and length are the first call's, capped here.</summary>
-    public const int MaxCheckBatch = 32, MaxCheckLength = 64;
+    /// <summary>The check's batch (for the batch-above-1 class) and length, before <see cref="MaxCheckMacs"/> (<see cref="CheckShape"/>).</summary>
+    public const int CheckBatch = 32, CheckLength = 64;
+
+    /// <summary>Most multiply-adds of one check round's convolution (AdaBERT's widest op, 128 channels, kernel 7, at
+    /// batch 32 and length 64: 2.3e8, within it).</summary>
+    public const double MaxCheckMacs = 3e8;
 
     public enum Mode { Auto, Torch, Shifted }
 
@@ -213,15 +236,32 @@ public sealed class Conv1dDispatch
         lock (gate)
         {
             if (verdicts.TryGetValue(key, out verdict)) return verdict;
-            long batch = Math.Min(x.shape[0], MaxCheckBatch);
-            long minLength = Math.Max(1, (weight.shape[2] - 1) * dilation - 2 * padding + 1); // shortest input with an output
-            long length = Math.Max(Math.Min(x.shape[2], MaxCheckLength), minLength);
+            var (batch, length) = CheckShape(key);
             verdict = Check(key, batch, length);
             verdicts[key] = verdict;
         }
         log?.Invoke($"{key}: {(verdict.UseTorch ? "torch's conv1d agrees" : "torch's conv1d DISAGREES, using the shifted sum")} " +
             $"(batch {verdict.CheckedBatch}, length {verdict.CheckedLength}, {Rounds} rounds; {verdict.Detail})");
         return verdict;
+    }
+
+    /// <summary>
+    /// The check's batch and length, a function of the configuration alone (so no verdict depends on which call came
+    /// first): batch <see cref="CheckBatch"/> for the batch-above-1 class (the fault showed in every draw at batch 32,
+    /// in 30-60% at batch 2 with 2 threads, bench/results/conv-survey.md) or 1, length <see cref="CheckLength"/>
+    /// (or the shortest with an output); then halved (the batch first, never below 2 for the batched class, the length
+    /// never below 16) while one round would exceed <see cref="MaxCheckMacs"/> multiply-adds: a wide layer (DeBERTa-v2
+    /// xlarge's 1536 channels) would otherwise spend seconds on the float64 reference.
+    /// </summary>
+    public static (long Batch, long Length) CheckShape(Key key)
+    {
+        long minLength = Math.Max(1, (key.Kernel - 1) * key.Dilation - 2 * key.Padding + 1); // shortest input with an output
+        long batch = key.Batched ? CheckBatch : 1, length = Math.Max(CheckLength, minLength);
+        long minBatch = key.Batched ? 2 : 1, floorLength = Math.Max(16, minLength);
+        double perPosition = (double)key.Out * (key.In / key.Groups) * key.Kernel;
+        while (batch * length * perPosition > MaxCheckMacs && batch > minBatch) batch = Math.Max(minBatch, batch / 2);
+        while (batch * length * perPosition > MaxCheckMacs && length > floorLength) length = Math.Max(floorLength, length / 2);
+        return (batch, length);
     }
 
     Verdict Check(Key key, long batch, long length)
