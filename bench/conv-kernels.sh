@@ -9,3 +9,5 @@ RUNS=${1:-30}
 THREADS=${2:-1}
 dotnet build -c Release bench/Distil.Bench -v q -nologo >/dev/null
 dotnet run --project bench/Distil.Bench -c Release --no-build -- conv --runs "$RUNS" --threads "$THREADS" --out bench/results/conv-kernels.json
+# The AdaBERT search timing (bench/conv-search-timing.sh, run apart: it needs a build of the commit before) goes below.
+if [ -f bench/results/conv-search-timing.md ]; then printf '\n' >> bench/results/conv-kernels.md; cat bench/results/conv-search-timing.md >> bench/results/conv-kernels.md; fi

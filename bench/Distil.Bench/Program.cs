@@ -16,6 +16,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "ort-profile") return OrtProfile.Run(args[1..]); // per-op time in ONNX Runtime (OrtProfile.cs)
 if (args.Length > 0 && args[0] == "summarize") return Distil.Bench.Summaries.SummarizeCommand.Run(args[1..]); // bench/results tables (Summaries/)
 if (args.Length > 0 && args[0] == "import-minilm") return ImportMiniLm.Run(args[1..]); // the demo's pre-trained teacher (bench/make-teacher.sh)
+if (args.Length > 0 && args[0] == "conv-survey") return ConvSurvey.Run(args[1..]); // where float32 conv1d is wrong on this CPU (bench/conv-kernels.sh survey)
 if (args.Length > 0 && args[0] == "conv") return ConvKernels.Run(args[1..]); // ShiftedConv1d vs torch's conv1d (bench/conv-kernels.sh)
 if (args.Length > 0 && args[0] == "load-formats") return LoadFormats.Run(args[1..]); // WeightFiles.Read time per format (bench/load-formats.sh)
 

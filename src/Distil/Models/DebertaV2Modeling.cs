@@ -220,10 +220,13 @@ public sealed class ConvLayer : nn.Module
     public readonly LayerNorm LayerNorm;
     readonly Dropout dropout;
     readonly string act;
+    readonly int padding, groups;
 
     public ConvLayer(DebertaV2Config c) : base(nameof(ConvLayer))
     {
-        conv = nn.Conv1d(c.HiddenSize, c.HiddenSize, c.ConvKernelSize, padding: (c.ConvKernelSize - 1) / 2, groups: c.ConvGroups);
+        padding = (c.ConvKernelSize - 1) / 2;
+        groups = c.ConvGroups;
+        conv = nn.Conv1d(c.HiddenSize, c.HiddenSize, c.ConvKernelSize, padding: padding, groups: groups);
         LayerNorm = nn.LayerNorm(c.HiddenSize, eps: c.LayerNormEps);
         dropout = nn.Dropout(c.HiddenDropoutProb);
         act = c.ConvAct;
@@ -236,7 +239,10 @@ public sealed class ConvLayer : nn.Module
     public Tensor forward(Tensor layerInput, Tensor layerOutput, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        var convolved = conv.forward(layerInput.permute(0, 2, 1).contiguous()).permute(0, 2, 1); // (B, H, T) -> (B, T, H)
+        // Not conv.forward: torch's float32 CPU conv1d is wrong for some channel counts (ShiftedConv1d, docs/adabert.md
+        // §Convolutions on the CPU); Apply uses it only where a check in this process found it right.
+        var convolved = ShiftedConv1d.Apply(layerInput.permute(0, 2, 1).contiguous(), conv.weight!, conv.bias, 1, padding, groups)
+            .permute(0, 2, 1); // (B, T, H) -> (B, H, T) -> conv -> (B, T, H)
         var activated = DebertaV2Activation.Apply(act, dropout.forward(convolved * mask));
         return (LayerNorm.forward(layerOutput + activated) * mask).MoveToOuterDisposeScope();
     }
