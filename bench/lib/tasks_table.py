@@ -88,6 +88,14 @@ def task_table(work, task):
         speed = "1x" if who == "teacher" else f"{statistics.median(speedups):.1f}x (median)"
         name = "teacher MiniLM-L6-H384" if who == "teacher" else "student L2-H384, preset kd"
         out.append(f"| {name} | {n if who == 'student' else 1} | " + " | ".join(cells) + f" | {pct} | {f'{p / 1e6:.2f}M ({ne / 1e6:.2f}M)' if p else '-'} | {speed} |")
+    tuned = {"teacher": sorted(glob.glob(f"{work}/{task}/teacher-s*/threshold.json")),
+             "student": sorted(glob.glob(f"{work}/{task}/kd-s*/threshold.json"))}
+    for who, files in tuned.items():
+        if files:
+            got = [load(f) for f in files]
+            cells = [mean_sd([g["test"][k] * scale for g in got]) for k, _, scale in metrics]
+            thresholds = ", ".join(f"{g['threshold']:g}" for g in got)
+            out.append(f"| {who}, threshold chosen on dev ({thresholds}) | {len(got)} | " + " | ".join(cells) + " | - | - | - |")
     base = f"{work}/{task}/baseline/result.json"
     if os.path.exists(base):
         first_key, _, first_scale = metrics[0]
