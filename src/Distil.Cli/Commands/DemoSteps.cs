@@ -57,7 +57,7 @@ public static class DemoSteps
     }
 
     /// <summary>The demo's AdaBERT setting (bench/results/adabert-demo.md).</summary>
-    public const int AdaBertKMax = 8, AdaBertHidden = 128, AdaBertSearchEpochs = 1, AdaBertRetrainEpochs = 3, AdaBertTransferRows = 5000;
+    public const int AdaBertKMax = 8, AdaBertHidden = 128, AdaBertSearchEpochs = 1, AdaBertRetrainEpochs = 2, AdaBertTransferRows = 4000;
     public const double AdaBertArchLearningRate = 1e-2, AdaBertRetrainTemperature = 4;
     public const string AdaBertTokenPooling = "mean";
 
@@ -73,8 +73,9 @@ public static class DemoSteps
         w.Paragraph("## AdaBERT: a searched CNN student (short settings)\n\n" +
                     $"`distil search` from the fine-tuned teacher: a {AdaBertSearchEpochs}-epoch differentiable search of the cell and depth " +
                     $"(up to {AdaBertKMax} cells of width {AdaBertHidden}, 10 candidate ops, probe KD from every teacher layer, measured op latencies in the efficiency loss; " +
-                    $"{r.Search.Step} steps, {r.Search.Seconds:F0} s), then the derived CNN retrained {AdaBertRetrainEpochs} epochs with KD at temperature " +
-                    $"{AdaBertRetrainTemperature} ({r.RetrainSeconds:F0} s). Derived architecture: **{r.Genotype}** ({CellKind(r.Genotype)}). " +
+                    $"{r.Search.Seconds:F0} s, architecture kept from step {r.Search.Step}), then the derived CNN retrained {AdaBertRetrainEpochs} epochs with KD at temperature " +
+                    $"{AdaBertRetrainTemperature} on the training rows plus {AdaBertTransferRows} WordNet sentences labelled by the teacher, when data/wordnet-sentences " +
+                    $"is next to the data folder ({r.RetrainSeconds:F0} s). Derived architecture: **{r.Genotype}** ({CellKind(r.Genotype)}). " +
                     "`bench/results/adabert.md` has the longer search and the whole transfer set over 3 seeds; `bench/results/adabert-demo.md` the tries behind this setting.");
         w.Image("derived AdaBERT cell", "adabert/cell.png");
     }
