@@ -35,7 +35,7 @@ def test_metrics_of_finetune(result):
 def mean_sd(values):
     if not values:
         return "-"
-    if len(values) == 1:
+    if len(values) == 1 or max(values) == min(values):  # one run, or the one teacher read from every student's run
         return f"{values[0]:.2f}"
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
