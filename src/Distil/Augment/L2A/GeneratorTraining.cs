@@ -223,7 +223,7 @@ public sealed class GeneratorReinforceObjective : IObjective<GeneratorBatch>
 public static class GeneratorTraining
 {
     public static void Run(StageRunner runner, MlmGenerator g, GeneratorSettings s, GeneratorSentence[] target, GeneratorSentence[] sources,
-        Func<(IObjective<GeneratorBatch> Objective, IReadOnlyList<IDisposable> Owned)> reinforce, int maxBadSteps)
+        Func<(IObjective<GeneratorBatch> Objective, IReadOnlyList<IDisposable> Owned)> reinforce, int maxBadSteps, IReadOnlyList<TrainerCallback>? callbacks = null)
     {
         if (target.Length == 0 || sources.Length == 0) throw DistilException.Usage("the learned generator needs target and source rows");
         int count = s.RlSteps > 0 ? 2 : 1;
@@ -241,7 +241,7 @@ public static class GeneratorTraining
                 ? (new GeneratorMlmObjective(g, target, sources, s.Batch, s.Seed), Array.Empty<IDisposable>())
                 : reinforce();
             return new TrainingStage<GeneratorBatch>(new Dictionary<string, nn.Module> { ["generator"] = g.Head }, objective,
-                new GeneratorSteps(k == 1 ? s.MlmSteps : s.RlSteps), options) { MetricsStage = k, Owned = owned };
+                new GeneratorSteps(k == 1 ? s.MlmSteps : s.RlSteps), options) { MetricsStage = k, Owned = owned, Callbacks = callbacks ?? Array.Empty<TrainerCallback>() };
         }, k => new GeneratorStageRecord(objectives[k - 1], k == 1 ? s.MlmSteps : s.RlSteps), name: "generator");
     }
 }

@@ -81,6 +81,7 @@ public static class L2aPipeline
             chain = new CorruptReconstructChain(refill, c.MaskFraction, c.ChainSteps, c.Copies, c.Training.Seed).Generate(target);
             cross = borrowing.Generate(sources, sourceRows);
         }
+        foreach (var x in chain.Take(2).Concat(cross.Take(2))) log?.Invoke($"  {x.Generator}: \"{x.Original}\" -> \"{x.Text}\"");
         log?.Invoke($"{c.Generator} generators: {chain.Count} chain samples from the target and {cross.Count} rewritten from the sources ({clock.Elapsed.TotalSeconds:F0} s)");
 
         // Adversarial part: target vs generated on the teacher's sentence vectors; the least target-like are rejected.
@@ -156,7 +157,7 @@ public static class L2aPipeline
         int maxLen = c.Data.MaxSeqLen;
         var s = new GeneratorSettings(c.GeneratorMlmSteps, c.GeneratorRlSteps, c.GeneratorBatch, c.GeneratorLearningRate, c.GeneratorRlLearningRate, c.GeneratorTemperature,
             c.GeneratorMlmWeight, c.GeneratorAdversarialWeight, c.GeneratorStudentWeight, c.GeneratorGroups, c.MaskFraction, c.BorrowFraction, c.Training.Seed);
-        var g = new MlmGenerator(bert.bert, wordPiece, c.Candidates, c.GeneratorTemperature, maxLen, c.Training.Seed, device);
+        var g = new MlmGenerator(bert.bert, wordPiece, c.Candidates, c.GeneratorTemperature, maxLen, c.Training.Seed, device, c.GeneratorLayer);
         var t = target.Select(e => g.Prepare(e.Text)).ToArray();
         var src = sources.Select(e => g.Prepare(e.Text)).ToArray();
         GeneratorTraining.Run(runner, g, s, t, src, () =>

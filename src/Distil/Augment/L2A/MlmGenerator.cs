@@ -33,8 +33,11 @@ public sealed class MlmGenerator : IDisposable
     public int Candidates { get; }
     public double Temperature { get; }
     public int MaxSeqLen { get; }
+    /// <summary>The encoder layer whose output the head reads (1..L; L = the last hidden state). Only layers 1..Layer run.</summary>
+    public int Layer { get; }
 
-    public MlmGenerator(BertModel encoder, BertTextTokenizer tokenizer, int candidates, double temperature, int maxSeqLen, int seed, Device device)
+    /// <param name="layer">Encoder layer the head reads (0 or >= L: the last); a fine-tuned teacher's top layers serve its task, lower ones keep more of the words.</param>
+    public MlmGenerator(BertModel encoder, BertTextTokenizer tokenizer, int candidates, double temperature, int maxSeqLen, int seed, Device device, int layer = 0)
     {
         if (tokenizer.Mask < 0) throw DistilException.BadInput($"{tokenizer.VocabPath}: the vocabulary has no [MASK] token, which the learned generator needs; use --generator fixed");
         if (candidates < 1) throw DistilException.Usage($"augment_candidates {candidates} must be >= 1");
@@ -45,6 +48,9 @@ public sealed class MlmGenerator : IDisposable
         this.device = device;
         vocab = VocabularyInfo.From(tokenizer);
         Candidates = candidates;
+        int layers = encoder.Config.NumHiddenLayers;
+        if (layer < 0) throw DistilException.Usage($"generator_layer {layer} must be >= 0 (0 = the last of {layers})");
+        Layer = layer == 0 || layer > layers ? layers : layer;
         Temperature = temperature;
         MaxSeqLen = Math.Min(maxSeqLen, encoder.Config.MaxPositionEmbeddings);
         foreach (var p in encoder.parameters()) p.requires_grad_(false); // the teacher is frozen: only the head learns
@@ -123,8 +129,10 @@ public sealed class MlmGenerator : IDisposable
         }
         var idsT = tensor(ids).view(b, t).to(device);   // (B, T)
         var maskT = tensor(mask).view(b, t).to(device); // (B, T)
-        var enc = encoder.forward(new BertInputs(idsT, maskT, zeros_like(idsT)));
-        var h = enc.LastHiddenState.reshape(b * t, -1); // (B, T, H) -> (B*T, H)
+        var hidden = encoder.embeddings.forward(idsT, zeros_like(idsT));           // (B, T, H)
+        var additive = ScaledDotProductAttention.AdditiveMask(maskT);               // (B, 1, 1, T)
+        for (int l = 0; l < Layer; l++) hidden = encoder.encoder.layer[l].forward(hidden, additive, false).Hidden;
+        var h = hidden.reshape(b * t, -1); // (B, T, H) -> (B*T, H)
         return h.index_select(0, tensor(flatAt.ToArray()).to(device)).detach().MoveToOuterDisposeScope(); // (N_masks, H)
     }
 
