@@ -161,7 +161,7 @@ public class L2aGeneratorTests
             using var scope = NewDisposeScope();
             using var __ = no_grad();
             var all = t.Concat(s).ToArray();
-            var logits = g.WordLogits(g.HiddenAtMasks(all.Select(x => g.MaskWords(x, new[] { 1 })).ToArray()));
+            var logits = g.WordLogits(g.HiddenAtMasks(all.Select(x => g.MaskWords(x, new[] { 1 })).ToArray()), all.SelectMany(x => MlmGenerator.Originals(x, new[] { 1 })).ToArray());
             return F.softmax(logits, 1).select(1, Array.IndexOf(Vocab, "plot")).mean().item<float>();
         }
         double start = Plot();
@@ -179,8 +179,19 @@ public class L2aGeneratorTests
         using var _ = dir;
         using var g = Generator(encoder, tokenizer, candidates: 3, temperature: 0.7);
         var logits = tensor(Enumerable.Range(0, Vocab.Length).Select(i => (float)Math.Sin(i * 1.7)).ToArray()).view(1, -1) + zeros(1, Vocab.Length);
-        var words = g.WordLogits(zeros(1, 16)); // the whole-word filter: specials and "##" pieces are -inf
-        Assert.All(new[] { "[PAD]", "[CLS]", "[MASK]", "##s", "." }, x => Assert.True(float.IsNegativeInfinity(words[0, Array.IndexOf(Vocab, x)].item<float>()), x));
+        var words = g.WordLogits(zeros(1, 16), new[] { (long)Array.IndexOf(Vocab, "movie") }); // the filter: specials, "##" pieces, stop words and the original are -inf
+        Assert.All(new[] { "[PAD]", "[CLS]", "[MASK]", "##s", ".", "the", "was", "movie" }, x => Assert.True(float.IsNegativeInfinity(words[0, Array.IndexOf(Vocab, x)].item<float>()), x));
+        Assert.True(float.IsFinite(words[0, Array.IndexOf(Vocab, "plot")].item<float>()));
+        // The neighbour prior adds λ · cos(entry, original) to the head's logits.
+        using (var g5 = new MlmGenerator(encoder, tokenizer, 3, 0.7, 32, 7, CPU, neighbourWeight: 5))
+        {
+            var h = randn(1, 16);
+            var diff = g5.WordLogits(h, new[] { (long)Array.IndexOf(Vocab, "movie") }) - g5.Head.forward(h);
+            var e = encoder.embeddings.word_embeddings.weight!;
+            int plot = Array.IndexOf(Vocab, "plot"), movie = Array.IndexOf(Vocab, "movie");
+            double cos = F.cosine_similarity(e[plot].unsqueeze(0), e[movie].unsqueeze(0), 1).item<float>();
+            Assert.Equal(5 * cos, diff[0, plot].item<float>(), 4);
+        }
         var masked = where(words.isfinite(), logits, full_like(logits, float.NegativeInfinity)); // (1, V)
         var top = masked[0].topk(3).values;
         var expected = Row(F.softmax(top / 0.7, 0));

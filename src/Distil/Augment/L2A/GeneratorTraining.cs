@@ -174,7 +174,8 @@ public sealed class GeneratorReinforceObjective : IObjective<GeneratorBatch>
         loss = loss * s.MlmWeight;
         if (items.Length >= 2)
         {
-            var logits = g.WordLogits(g.HiddenAtMasks(items.Select(x => g.MaskWords(x.S, x.Words)).ToArray())); // (N_masks, V)
+            var logits = g.WordLogits(g.HiddenAtMasks(items.Select(x => g.MaskWords(x.S, x.Words)).ToArray()),
+                items.SelectMany(x => MlmGenerator.Originals(x.S, x.Words)).ToArray()); // (N_masks, V)
             var (support, drawn) = g.Sample(logits, Enumerable.Repeat(rng, (int)logits.shape[0]).ToArray());
             var owner = items.SelectMany((x, i) => x.Words.Select(_ => (long)i)).ToArray();
             var perSentence = zeros(items.Length, device: logits.device).index_add(0, tensor(owner).to(logits.device), g.LogProb(logits, support, drawn), 1.0); // (S,)

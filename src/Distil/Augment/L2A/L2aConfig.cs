@@ -49,6 +49,8 @@ public sealed record L2aConfig : IRunConfig
     [JsonPropertyName("generator_rl_steps")] public int GeneratorRlSteps { get; init; } = 40;
     /// <summary>Teacher layer whose output the generator's head reads (0 = the last).</summary>
     [JsonPropertyName("generator_layer")] public int GeneratorLayer { get; init; }
+    /// <summary>λ of the generator's neighbour prior: each refill's logit + λ · cos(its word embedding, the replaced word's).</summary>
+    [JsonPropertyName("generator_neighbour_weight")] public double GeneratorNeighbourWeight { get; init; } = 10;
     [JsonPropertyName("generator_batch")] public int GeneratorBatch { get; init; } = 16;
     [JsonPropertyName("generator_lr")] public double GeneratorLearningRate { get; init; } = 1e-3;
     [JsonPropertyName("generator_rl_lr")] public double GeneratorRlLearningRate { get; init; } = 2e-4;
@@ -99,7 +101,7 @@ public sealed record L2aConfig : IRunConfig
         Require(Generator is "learned" or "fixed", $"generator '{Generator}' must be 'learned' (a trained masked-LM head) or 'fixed' (parameter-free refills)");
         Require(GeneratorMlmSteps >= 1 && GeneratorRlSteps >= 0 && GeneratorLayer >= 0 && GeneratorBatch >= 2 && GeneratorGroups >= 2,
             "generator_mlm_steps must be >= 1, generator_rl_steps >= 0, generator_layer >= 0, generator_batch >= 2 and generator_groups >= 2");
-        Require(GeneratorLearningRate > 0 && GeneratorRlLearningRate > 0 && GeneratorTemperature > 0, "generator_lr, generator_rl_lr and generator_temperature must be positive");
+        Require(GeneratorLearningRate > 0 && GeneratorRlLearningRate > 0 && GeneratorTemperature > 0 && GeneratorNeighbourWeight >= 0, "generator_lr, generator_rl_lr and generator_temperature must be positive");
         Require(GeneratorMlmWeight >= 0 && GeneratorAdversarialWeight >= 0 && GeneratorStudentWeight >= 0, "generator_*_weight must be >= 0");
         Require(EvalBatchSize >= 1, "eval_batch_size must be positive");
         Require(!string.IsNullOrEmpty(Data.Dev), "no dev data: pass --dev FILE (its target-domain rows give the selector's reward and pick best/)");

@@ -157,7 +157,7 @@ public static class L2aPipeline
         int maxLen = c.Data.MaxSeqLen;
         var s = new GeneratorSettings(c.GeneratorMlmSteps, c.GeneratorRlSteps, c.GeneratorBatch, c.GeneratorLearningRate, c.GeneratorRlLearningRate, c.GeneratorTemperature,
             c.GeneratorMlmWeight, c.GeneratorAdversarialWeight, c.GeneratorStudentWeight, c.GeneratorGroups, c.MaskFraction, c.BorrowFraction, c.Training.Seed);
-        var g = new MlmGenerator(bert.bert, wordPiece, c.Candidates, c.GeneratorTemperature, maxLen, c.Training.Seed, device, c.GeneratorLayer);
+        var g = new MlmGenerator(bert.bert, wordPiece, c.Candidates, c.GeneratorTemperature, maxLen, c.Training.Seed, device, c.GeneratorLayer, c.GeneratorNeighbourWeight);
         var t = target.Select(e => g.Prepare(e.Text)).ToArray();
         var src = sources.Select(e => g.Prepare(e.Text)).ToArray();
         GeneratorTraining.Run(runner, g, s, t, src, () =>

@@ -28,16 +28,20 @@ public sealed class MlmGenerator : IDisposable
     readonly BertModel encoder;
     readonly BertTextTokenizer tokenizer;
     readonly VocabularyInfo vocab;
-    readonly Tensor disallowed; // (V,) 0 for whole-word entries, -inf for "##" pieces, specials and non-words
+    readonly Tensor disallowed; // (V,) 0 for whole-word entries, -inf for "##" pieces, specials, non-words and stop words
+    readonly Tensor unitEmbeddings; // (V, H) the teacher's word embeddings scaled to unit length (the neighbour prior)
     readonly Device device;
     public int Candidates { get; }
     public double Temperature { get; }
     public int MaxSeqLen { get; }
     /// <summary>The encoder layer whose output the head reads (1..L; L = the last hidden state). Only layers 1..Layer run.</summary>
     public int Layer { get; }
+    /// <summary>λ of the neighbour prior: a refill's logit gets λ · cos(its word embedding, the original word's).</summary>
+    public double NeighbourWeight { get; }
 
     /// <param name="layer">Encoder layer the head reads (0 or >= L: the last); a fine-tuned teacher's top layers serve its task, lower ones keep more of the words.</param>
-    public MlmGenerator(BertModel encoder, BertTextTokenizer tokenizer, int candidates, double temperature, int maxSeqLen, int seed, Device device, int layer = 0)
+    public MlmGenerator(BertModel encoder, BertTextTokenizer tokenizer, int candidates, double temperature, int maxSeqLen, int seed, Device device, int layer = 0,
+        double neighbourWeight = 0)
     {
         if (tokenizer.Mask < 0) throw DistilException.BadInput($"{tokenizer.VocabPath}: the vocabulary has no [MASK] token, which the learned generator needs; use --generator fixed");
         if (candidates < 1) throw DistilException.Usage($"augment_candidates {candidates} must be >= 1");
@@ -52,6 +56,8 @@ public sealed class MlmGenerator : IDisposable
         if (layer < 0) throw DistilException.Usage($"generator_layer {layer} must be >= 0 (0 = the last of {layers})");
         Layer = layer == 0 || layer > layers ? layers : layer;
         Temperature = temperature;
+        if (!(neighbourWeight >= 0)) throw DistilException.Usage($"generator_neighbour_weight {neighbourWeight} must be >= 0");
+        NeighbourWeight = neighbourWeight;
         MaxSeqLen = Math.Min(maxSeqLen, encoder.Config.MaxPositionEmbeddings);
         foreach (var p in encoder.parameters()) p.requires_grad_(false); // the teacher is frozen: only the head learns
         encoder.eval();
@@ -59,7 +65,9 @@ public sealed class MlmGenerator : IDisposable
         Head = new BertLMPredictionHead(encoder.Config, encoder.embeddings);
         BertInit.InitWeights(Head, encoder.Config);
         Head.to(device);
-        disallowed = tensor(Enumerable.Range(0, (int)encoder.Config.VocabSize).Select(i => vocab.IsReplacement(i) ? 0f : float.NegativeInfinity).ToArray()).to(device);
+        disallowed = tensor(Enumerable.Range(0, (int)encoder.Config.VocabSize)
+            .Select(i => vocab.IsReplacement(i) && !StopWords.English.Contains(vocab.Tokens[i]) ? 0f : float.NegativeInfinity).ToArray()).to(device);
+        using (no_grad()) unitEmbeddings = F.normalize(encoder.embeddings.word_embeddings.weight!.detach(), dim: 1).to(device); // (V, H)
     }
 
     /// <summary>Words, pieces and refillable words (a letter, not a stop word, one known WordPiece, inside the cut input).</summary>
@@ -91,6 +99,9 @@ public sealed class MlmGenerator : IDisposable
         foreach (int p in at) flat[p] = tokenizer.Mask;
         return (flat.Prepend(tokenizer.Cls).Append(tokenizer.Sep).ToArray(), at.Select(p => p + 1).ToArray());
     }
+
+    /// <summary>The original piece of each of <paramref name="words"/> (single-piece words), in order.</summary>
+    public static long[] Originals(GeneratorSentence s, IReadOnlyList<int> words) => words.Select(w => (long)s.Pieces[w][0]).ToArray();
 
     /// <summary>MLM training input: [CLS] pieces [SEP] with round(fraction × pieces) (at least one) uniformly chosen
     /// pieces replaced by [MASK] (always [MASK], as at generation time); returns ids, masked positions and the original ids there.</summary>
@@ -146,8 +157,21 @@ public sealed class MlmGenerator : IDisposable
         return F.cross_entropy(Head.forward(hidden), labels).MoveToOuterDisposeScope();  // (N_masks, V) vs (N_masks,)
     }
 
-    /// <summary>Head logits restricted to whole-word entries (N, V); carries the head's gradient.</summary>
-    public Tensor WordLogits(Tensor hidden) => Head.forward(hidden) + disallowed;
+    /// <summary>
+    /// The generator's refill logits (N, V): the head's logits + λ · cos(embedding of each entry, embedding of the
+    /// original word), restricted to whole-word, non-stop-word entries other than the original. The head supplies the
+    /// context, the prior keeps a refill near the word it replaces (with λ = 0 the head alone). Carries the head's gradient.
+    /// </summary>
+    public Tensor WordLogits(Tensor hidden, long[] originals)
+    {
+        using var scope = NewDisposeScope();
+        var orig = tensor(originals).to(device);                                                   // (N,)
+        var logits = Head.forward(hidden) + disallowed;                                             // (N, V)
+        if (NeighbourWeight > 0)
+            logits = logits + unitEmbeddings.index_select(0, orig).matmul(unitEmbeddings.t()) * NeighbourWeight; // (N, H) x (H, V)
+        var self = zeros_like(logits).index_put_(tensor(float.NegativeInfinity), arange(originals.Length, device: device), orig); // (N, V): -inf at each row's original
+        return (logits + self).MoveToOuterDisposeScope();
+    }
 
     /// <summary>The top-M entries (N, M) of each row and one draw per row from softmax(top-M logits / T), row r with
     /// rngs[r]; returns the support and the index k (within it) of each draw.</summary>
@@ -205,7 +229,7 @@ public sealed class MlmGenerator : IDisposable
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var inputs = chunk.Select(i => MaskWords(items[i].S, items[i].Words)).ToArray();
-            var logits = WordLogits(HiddenAtMasks(inputs));
+            var logits = WordLogits(HiddenAtMasks(inputs), chunk.SelectMany(i => Originals(items[i].S, items[i].Words)).ToArray());
             var rngs = chunk.SelectMany(i => items[i].Words.Select(_ => items[i].Rng)).ToArray();
             var (support, drawn) = Sample(logits, rngs);
             var ids = support.gather(1, tensor(drawn).unsqueeze(1).to(support.device)).squeeze(1).cpu().data<long>().ToArray(); // (N,)
@@ -223,5 +247,6 @@ public sealed class MlmGenerator : IDisposable
     {
         Head.Dispose();
         disallowed.Dispose();
+        unitEmbeddings.Dispose();
     }
 }
