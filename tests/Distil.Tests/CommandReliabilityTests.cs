@@ -81,7 +81,7 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     string[] L2a(string run, params string[] extra) => [.. new[] { "l2a", "--teacher", f.Teacher, "--target", "a", "--sources", "b,c", "--arms", "none,l2a",
         "--train", f.Train, "--dev", f.Dev, "--test", f.Test, "--data-portion", "0.5", "--student", "L1-H16-A2-I32", "--max-seq-len", "16",
         "--max-steps", "8", "--eval-every", "2", "--save-every", "3", "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "4", "--augment", "2",
-        "--threads", "1", "--seed", "5", "--out", run }, .. extra];
+        "--generator-steps", "3", "--generator-rl-steps", "2", "--threads", "1", "--seed", "5", "--out", run }, .. extra];
 
     string NewRun(string name) => Path.Combine(f.Dir, $"{name}-{Guid.NewGuid():N}");
 
@@ -257,7 +257,7 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     /// like the Trainer's, then the arms' students diverge and are skipped too.</summary>
     [Fact]
     public void L2aStopsOnANonFiniteStepUnlessSkipping() =>
-        SkipsNonFinite(o => Set(L2a(o), "--lr", "1e30"), "arms/none/metrics.jsonl", diverged: "L2A selector (REINFORCE step) diverged: reward is");
+        SkipsNonFinite(o => Set(L2a(o), "--lr", "1e30"), "arms/none/metrics.jsonl", diverged: "L2A generator (scout reward) diverged: reward is");
 
     /// <param name="skipping">The same run with up to 1000 skipped steps (default: with --skip-nonfinite 1000).</param>
     /// <param name="diverged">What the first run's error says.</param>

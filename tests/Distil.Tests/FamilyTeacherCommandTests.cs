@@ -78,6 +78,7 @@ public sealed class FamilyTeacherCommandTests
         Assert.True(code == ExitCodes.Ok, output);
 
         var result = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!;
+        Assert.Equal("fixed", result["generator"]!.GetValue<string>()); // the learned head needs a BERT encoder
         var arms = result["arms"]!.AsArray();
         Assert.Equal(new[] { "none", "eda", "tinybert", "pool", "l2a" }, arms.Select(a => a!["Name"]!.GetValue<string>()));
         // Every arm reports the RoBERTa teacher's accuracy on the target's test rows: what `distil eval` gives on them.

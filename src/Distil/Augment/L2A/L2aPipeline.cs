@@ -17,7 +17,8 @@ namespace Distil.Augment.L2A;
 /// <summary>One arm of the comparison: its name, training rows (target + augmented), student and teacher accuracy on the target.</summary>
 public sealed record L2aArm(string Name, int TargetRows, int AugmentedRows, double DevAccuracy, double TestAccuracy, double TeacherTestAccuracy, double Seconds);
 
-public sealed record L2aResult(IReadOnlyList<L2aArm> Arms, int PoolSize, int Selected, IReadOnlyList<SelectorStep> Selector, double Seconds);
+/// <param name="Generator">The generators used: learned or fixed (fixed also where learned was asked for a non-BERT teacher).</param>
+public sealed record L2aResult(IReadOnlyList<L2aArm> Arms, int PoolSize, int Selected, IReadOnlyList<SelectorStep> Selector, double Seconds, string Generator = "fixed");
 
 /// <summary>
 /// `distil l2a` as a library call (docs/l2a.md): target portion -> generators (chain on target, borrowing from
@@ -70,7 +71,11 @@ public static class L2aPipeline
         using var targetPooled = TeacherView.Pooled(teacher, Encode(target, tokenizer, labels, maxLen), c.EvalBatchSize, pad, device);
         var heldOut = Encode(dev, tokenizer, labels, maxLen);
         List<L2aCandidate> chain, cross;
-        if (c.Generator == "learned")
+        // The learned head sits on a BERT encoder with a WordPiece vocabulary; other teachers get the fixed generators.
+        string generatorKind = c.Generator == "learned" && teacher is BertForSequenceClassification && tokenizer is BertTextTokenizer ? "learned" : "fixed";
+        if (generatorKind != c.Generator)
+            log?.Invoke($"generator learned needs a BERT teacher with a WordPiece vocabulary; this one is {teacher.GetType().Name}: the fixed generators are used");
+        if (generatorKind == "learned")
         {
             using var generator = LearnedGenerator(c, runner, teacher, tokenizer, target, sources, borrowing, targetPooled, heldOut, studentShape, log);
             chain = LearnedGenerators.Chain(generator, target, c.Copies, c.ChainSteps, c.MaskFraction, c.Training.Seed);
@@ -82,7 +87,7 @@ public static class L2aPipeline
             cross = borrowing.Generate(sources, sourceRows);
         }
         foreach (var x in chain.Take(2).Concat(cross.Take(2))) log?.Invoke($"  {x.Generator}: \"{x.Original}\" -> \"{x.Text}\"");
-        log?.Invoke($"{c.Generator} generators: {chain.Count} chain samples from the target and {cross.Count} rewritten from the sources ({clock.Elapsed.TotalSeconds:F0} s)");
+        log?.Invoke($"{generatorKind} generators: {chain.Count} chain samples from the target and {cross.Count} rewritten from the sources ({clock.Elapsed.TotalSeconds:F0} s)");
 
         // Adversarial part: target vs generated on the teacher's sentence vectors; the least target-like are rejected.
         var generated = chain.Concat(cross).ToList();
@@ -136,7 +141,7 @@ public static class L2aPipeline
             };
             arms.Add(RunArm(c, runner, arm, target, extra, devPath, testPath, teacher.Shape.Labels, store.Dir));
         }
-        var result = new L2aResult(arms, pool.Count, selected.Length, history, clock.Elapsed.TotalSeconds);
+        var result = new L2aResult(arms, pool.Count, selected.Length, history, clock.Elapsed.TotalSeconds, generatorKind);
         L2aReport.Write(c, run, result, target.Count, generated.Count);
         return result;
     }
@@ -187,7 +192,8 @@ public static class L2aPipeline
                 using var optimizer = optim.AdamW(scout.parameters(), lr: c.Training.LearningRate);
                 var pool = new CandidatePool(TeacherView.Encode(texts.Select(x => (x, (string?)null)), tokenizer, maxLen), logits.ToArray(), Array.Empty<float[]>());
                 SelectorTraining.KdStep(scout, optimizer, pool, Enumerable.Range(0, texts.Count).ToArray(), c.Temperature, pad, device, budget);
-                return (before - SelectorTraining.HeldOutLoss(scout, heldOut, pad, device, c.EvalBatchSize)) * c.RewardScale;
+                double gain = (before - SelectorTraining.HeldOutLoss(scout, heldOut, pad, device, c.EvalBatchSize)) * c.RewardScale;
+                return budget.Skip(gain, "reward", "L2A generator (scout reward)", "lower training.learning_rate (the scout's KD step) or reward_scale") ? 0 : gain;
             }
             return (new GeneratorReinforceObjective(g, t, src, borrowing, Score, Gain, s), start.Values.Append<IDisposable>(scout).Append(discriminator).ToArray());
         }, c.Training.MaxBadSteps);
