@@ -242,7 +242,8 @@ public static class GeneratorTraining
                 ? (new GeneratorMlmObjective(g, target, sources, s.Batch, s.Seed), Array.Empty<IDisposable>())
                 : reinforce();
             return new TrainingStage<GeneratorBatch>(new Dictionary<string, nn.Module> { ["generator"] = g.Head }, objective,
-                new GeneratorSteps(k == 1 ? s.MlmSteps : s.RlSteps), options) { MetricsStage = k, Owned = owned, Callbacks = callbacks ?? Array.Empty<TrainerCallback>() };
+                new GeneratorSteps(k == 1 ? s.MlmSteps : s.RlSteps), options)
+            { MetricsStage = k, Owned = owned, Callbacks = callbacks ?? Array.Empty<TrainerCallback>() };
         }, k => new GeneratorStageRecord(objectives[k - 1], k == 1 ? s.MlmSteps : s.RlSteps), name: "generator");
     }
 }
