@@ -257,7 +257,7 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     /// like the Trainer's, then the arms' students diverge and are skipped too.</summary>
     [Fact]
     public void L2aStopsOnANonFiniteStepUnlessSkipping() =>
-        SkipsNonFinite(o => Set(L2a(o), "--lr", "1e30"), "arms/none/metrics.jsonl", diverged: "L2A generator (scout reward) diverged: reward is");
+        SkipsNonFinite(o => Set(L2a(o), "--lr", "1e30"), "arms/none/metrics.jsonl", diverged: "L2A selector (REINFORCE step) diverged: reward is");
 
     /// <param name="skipping">The same run with up to 1000 skipped steps (default: with --skip-nonfinite 1000).</param>
     /// <param name="diverged">What the first run's error says.</param>
