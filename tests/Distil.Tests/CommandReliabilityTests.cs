@@ -81,7 +81,7 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     string[] L2a(string run, params string[] extra) => [.. new[] { "l2a", "--teacher", f.Teacher, "--target", "a", "--sources", "b,c", "--arms", "none,l2a",
         "--train", f.Train, "--dev", f.Dev, "--test", f.Test, "--data-portion", "0.5", "--student", "L1-H16-A2-I32", "--max-seq-len", "16",
         "--max-steps", "8", "--eval-every", "2", "--save-every", "3", "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "4", "--augment", "2",
-        "--threads", "1", "--seed", "5", "--out", run }, .. extra];
+        "--generator-steps", "3", "--generator-rl-steps", "2", "--threads", "1", "--seed", "5", "--out", run }, .. extra];
 
     string NewRun(string name) => Path.Combine(f.Dir, $"{name}-{Guid.NewGuid():N}");
 

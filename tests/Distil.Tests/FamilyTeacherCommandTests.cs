@@ -74,10 +74,11 @@ public sealed class FamilyTeacherCommandTests
         string run = Path.Combine(t.Path, "l2a");
         var (code, output) = CliCapture.Run("l2a", "--teacher", teacher, "--target", "a", "--sources", "b,c", "--train", train, "--dev", dev,
             "--test", test, "--data-portion", "0.5", "--student", "L1-H16-A2-I32", "--init", "random", "--max-seq-len", "16", "--max-steps", "2", "--eval-every", "2",
-            "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "2", "--augment", "1", "--threads", "1", "--out", run);
+            "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "2", "--augment", "1", "--generator", "learned", "--threads", "1", "--out", run);
         Assert.True(code == ExitCodes.Ok, output);
 
         var result = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!;
+        Assert.Equal("fixed", result["generator"]!.GetValue<string>()); // the learned head needs a BERT encoder
         var arms = result["arms"]!.AsArray();
         Assert.Equal(new[] { "none", "eda", "tinybert", "pool", "l2a" }, arms.Select(a => a!["Name"]!.GetValue<string>()));
         // Every arm reports the RoBERTa teacher's accuracy on the target's test rows: what `distil eval` gives on them.

@@ -235,7 +235,8 @@ public class L2aTests
         string run = Path.Combine(folder, "l2a");
         string[] Args(string output) => new[] { "l2a", "--teacher", Path.Combine(ft, "best"), "--target", "a", "--sources", "b,c", "--train", train, "--dev", dev,
             "--test", test, "--data-portion", "0.25", "--student", "L1-H16-A2-I32", "--max-seq-len", "16", "--max-steps", "4", "--eval-every", "2",
-            "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "6", "--augment", "2", "--threads", "1", "--out", output };
+            "--batch-size", "8", "--lr", "1e-3", "--selector-steps", "6", "--augment", "2", "--generator", "learned", "--generator-steps", "3", "--generator-rl-steps", "2",
+            "--threads", "1", "--out", output };
         Assert.Equal(ExitCodes.Ok, CliApp.Run(Args(run)));
 
         var result = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!;
@@ -250,6 +251,9 @@ public class L2aTests
         Assert.Equal(6, File.ReadAllLines(Path.Combine(run, "selector.jsonl")).Length);
         Assert.True(new FileInfo(Path.Combine(run, "selector-reward.png")).Length > 1000);
         Assert.Contains("selector reward", File.ReadAllText(Path.Combine(run, "report.md")));
+        // The learned generators trained their head in two stages through the stage runner.
+        Assert.True(File.Exists(Path.Combine(run, "generator", "stage-1", "student.safetensors")));
+        Assert.True(File.Exists(Path.Combine(run, "generator", "stage-2", "done.json")));
 
         // Bad input: an unknown target domain names the domains that exist, and leaves no folder behind.
         string bad = Path.Combine(folder, "bad");

@@ -97,7 +97,7 @@ public sealed class WordReplacementAugmenter
         ids.Count > 0 && !ids.Contains(tokenizer.Unk) && word.Any(char.IsLetter) && !StopWords.English.Contains(word);
 
     /// <summary>An uncased vocabulary gives lower-case candidates: "Great" -> "Superb", "GREAT" -> "SUPERB".</summary>
-    static string MatchCase(string original, string candidate)
+    public static string MatchCase(string original, string candidate)
     {
         if (original.Length > 1 && original.All(c => !char.IsLetter(c) || char.IsUpper(c))) return candidate.ToUpperInvariant();
         if (char.IsUpper(original[0]) && candidate.Length > 0 && char.IsLower(candidate[0]))

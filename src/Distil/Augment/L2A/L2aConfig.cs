@@ -40,6 +40,29 @@ public sealed record L2aConfig : IRunConfig
     [JsonPropertyName("selector_lr")] public double SelectorLearningRate { get; init; } = 0.02;
     [JsonPropertyName("reward_scale")] public double RewardScale { get; init; } = 100;
     [JsonPropertyName("keep_threshold")] public double KeepThreshold { get; init; } = 0.5;
+    /// <summary>Generators: learned (a masked-LM head on the frozen teacher, trained by MLM then REINFORCE) or fixed
+    /// (parameter-free word replacement from the teacher's refill candidates). --generator. The default stays fixed until
+    /// bench/l2a-learned.sh shows learned ahead (bench/results/l2a-learned.md).</summary>
+    [JsonPropertyName("generator")] public string Generator { get; init; } = "fixed";
+    /// <summary>Masked-LM steps of the learned generator's head on source + target text (stage 1).</summary>
+    [JsonPropertyName("generator_mlm_steps")] public int GeneratorMlmSteps { get; init; } = 150;
+    /// <summary>REINFORCE steps of the learned generator (stage 2; 0 = the masked-LM head only).</summary>
+    [JsonPropertyName("generator_rl_steps")] public int GeneratorRlSteps { get; init; } = 40;
+    /// <summary>Teacher layer whose output the generator's head reads (0 = the last).</summary>
+    [JsonPropertyName("generator_layer")] public int GeneratorLayer { get; init; }
+    /// <summary>λ of the generator's neighbour prior: each refill's logit + λ · cos(its word embedding, the replaced word's).</summary>
+    [JsonPropertyName("generator_neighbour_weight")] public double GeneratorNeighbourWeight { get; init; } = 10;
+    [JsonPropertyName("generator_batch")] public int GeneratorBatch { get; init; } = 16;
+    [JsonPropertyName("generator_lr")] public double GeneratorLearningRate { get; init; } = 1e-3;
+    [JsonPropertyName("generator_rl_lr")] public double GeneratorRlLearningRate { get; init; } = 2e-4;
+    /// <summary>Softmax temperature of the learned generator's draws over its top-M refills (augment_candidates).</summary>
+    [JsonPropertyName("generator_temperature")] public double GeneratorTemperature { get; init; } = 1.0;
+    /// <summary>Weights of the REINFORCE loss's parts: the MLM regulariser, the discriminator's target-likeness, the scout's dev gain.</summary>
+    [JsonPropertyName("generator_mlm_weight")] public double GeneratorMlmWeight { get; init; } = 1.0;
+    [JsonPropertyName("generator_adversarial_weight")] public double GeneratorAdversarialWeight { get; init; } = 1.0;
+    [JsonPropertyName("generator_student_weight")] public double GeneratorStudentWeight { get; init; } = 1.0;
+    /// <summary>Groups per REINFORCE batch, each with its own scout KD step and dev-gain reward (>= 2: the batch mean is the baseline).</summary>
+    [JsonPropertyName("generator_groups")] public int GeneratorGroups { get; init; } = 2;
     [JsonPropertyName("data")] public DataSettings Data { get; init; } = new() { DomainColumn = "domain" };
     /// <summary>Label store of the teacher's labels (generated texts, and the arms' rows); null = .distil-cache/labels-KEY next to the training data.</summary>
     [JsonPropertyName("label_store")] public string? LabelStore { get; init; }
@@ -76,6 +99,11 @@ public sealed record L2aConfig : IRunConfig
         Require(DiscriminatorSteps >= 1 && SelectorSteps >= 1 && SelectorBatch >= 1, "discriminator_steps, selector_steps and selector_batch must be >= 1");
         Require(SelectorLearningRate > 0 && RewardScale > 0, "selector_lr and reward_scale must be positive");
         Require(KeepThreshold is >= 0 and <= 1, "keep_threshold must be in [0, 1]");
+        Require(Generator is "learned" or "fixed", $"generator '{Generator}' must be 'learned' (a trained masked-LM head) or 'fixed' (parameter-free refills)");
+        Require(GeneratorMlmSteps >= 1 && GeneratorRlSteps >= 0 && GeneratorLayer >= 0 && GeneratorBatch >= 2 && GeneratorGroups >= 2,
+            "generator_mlm_steps must be >= 1, generator_rl_steps >= 0, generator_layer >= 0, generator_batch >= 2 and generator_groups >= 2");
+        Require(GeneratorLearningRate > 0 && GeneratorRlLearningRate > 0 && GeneratorTemperature > 0 && GeneratorNeighbourWeight >= 0, "generator_lr, generator_rl_lr and generator_temperature must be positive");
+        Require(GeneratorMlmWeight >= 0 && GeneratorAdversarialWeight >= 0 && GeneratorStudentWeight >= 0, "generator_*_weight must be >= 0");
         Require(EvalBatchSize >= 1, "eval_batch_size must be positive");
         Require(!string.IsNullOrEmpty(Data.Dev), "no dev data: pass --dev FILE (its target-domain rows give the selector's reward and pick best/)");
         Require(!string.IsNullOrEmpty(Data.DomainColumn), "no domain column: pass --domain-column (L2A needs to know each row's domain)");

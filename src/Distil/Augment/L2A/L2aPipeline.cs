@@ -17,7 +17,8 @@ namespace Distil.Augment.L2A;
 /// <summary>One arm of the comparison: its name, training rows (target + augmented), student and teacher accuracy on the target.</summary>
 public sealed record L2aArm(string Name, int TargetRows, int AugmentedRows, double DevAccuracy, double TestAccuracy, double TeacherTestAccuracy, double Seconds);
 
-public sealed record L2aResult(IReadOnlyList<L2aArm> Arms, int PoolSize, int Selected, IReadOnlyList<SelectorStep> Selector, double Seconds);
+/// <param name="Generator">The generators used: learned or fixed (fixed also where learned was asked for a non-BERT teacher).</param>
+public sealed record L2aResult(IReadOnlyList<L2aArm> Arms, int PoolSize, int Selected, IReadOnlyList<SelectorStep> Selector, double Seconds, string Generator = "fixed");
 
 /// <summary>
 /// `distil l2a` as a library call (docs/l2a.md): target portion -> generators (chain on target, borrowing from
@@ -65,13 +66,30 @@ public static class L2aPipeline
         // Generators (a) and (b), both refilling from the teacher (MLM head when it has one, else word embeddings).
         var refill = TeacherAugmentation.Augmenter(c.Teacher!, EncoderEmbeddings.Word(teacher), tokenizer,
             new AugmentOptions { Copies = c.Copies, Candidates = c.Candidates, Seed = c.Training.Seed, UseMlm = c.UseMlm }, maxLen, device, log);
-        var chain = new CorruptReconstructChain(refill, c.MaskFraction, c.ChainSteps, c.Copies, c.Training.Seed).Generate(target);
         var sourceRows = Split.Sample(sources.Length, Math.Min(sources.Length, c.CrossPerTarget * target.Count), c.Training.Seed + 1);
-        var cross = new CrossDomainBorrowing(refill, target, sources, c.BorrowFraction, 1, c.Training.Seed).Generate(sources, sourceRows);
-        log?.Invoke($"generated {chain.Count} chain samples from the target and {cross.Count} borrowed from the sources ({clock.Elapsed.TotalSeconds:F0} s)");
+        var borrowing = new CrossDomainBorrowing(refill, target, sources, c.BorrowFraction, 1, c.Training.Seed);
+        using var targetPooled = TeacherView.Pooled(teacher, Encode(target, tokenizer, labels, maxLen), c.EvalBatchSize, pad, device);
+        var heldOut = Encode(dev, tokenizer, labels, maxLen);
+        List<L2aCandidate> chain, cross;
+        // The learned head sits on a BERT encoder with a WordPiece vocabulary; other teachers get the fixed generators.
+        string generatorKind = c.Generator == "learned" && teacher is BertForSequenceClassification && tokenizer is BertTextTokenizer ? "learned" : "fixed";
+        if (generatorKind != c.Generator)
+            log?.Invoke($"generator learned needs a BERT teacher with a WordPiece vocabulary; this one is {teacher.GetType().Name}: the fixed generators are used");
+        if (generatorKind == "learned")
+        {
+            using var generator = LearnedGenerator(c, runner, teacher, tokenizer, target, sources, borrowing, targetPooled, heldOut, studentShape, log);
+            chain = LearnedGenerators.Chain(generator, target, c.Copies, c.ChainSteps, c.MaskFraction, c.Training.Seed);
+            cross = LearnedGenerators.Cross(generator, borrowing, sources, sourceRows, c.BorrowFraction, c.Training.Seed);
+        }
+        else
+        {
+            chain = new CorruptReconstructChain(refill, c.MaskFraction, c.ChainSteps, c.Copies, c.Training.Seed).Generate(target);
+            cross = borrowing.Generate(sources, sourceRows);
+        }
+        foreach (var x in chain.Take(2).Concat(cross.Take(2))) log?.Invoke($"  {x.Generator}: \"{x.Original}\" -> \"{x.Text}\"");
+        log?.Invoke($"{generatorKind} generators: {chain.Count} chain samples from the target and {cross.Count} rewritten from the sources ({clock.Elapsed.TotalSeconds:F0} s)");
 
         // Adversarial part: target vs generated on the teacher's sentence vectors; the least target-like are rejected.
-        using var targetPooled = TeacherView.Pooled(teacher, Encode(target, tokenizer, labels, maxLen), c.EvalBatchSize, pad, device);
         var generated = chain.Concat(cross).ToList();
         using var genPooled = TeacherView.Pooled(teacher, TeacherView.Encode(generated.Select(g => (g.Text, g.TextPair)), tokenizer, maxLen), c.EvalBatchSize, pad, device);
         // The teacher's logits of every generated text, through the label store (the arms' distill runs read the same store).
@@ -95,7 +113,6 @@ public static class L2aPipeline
         var scout = StudentInit.Create(studentShape, teacher as BertForSequenceClassification, c.Init, c.Training.Seed);
         scout.to(device);
         using var selector = new ReinforcedSelector(CandidatePool.FeatureNames.Length, 16, c.SelectorLearningRate, c.Training.Seed);
-        var heldOut = Encode(dev, tokenizer, labels, maxLen);
         var history = SelectorTraining.Run(selector, scout, candidatePool, heldOut,
             new SelectorTraining.Settings(c.SelectorSteps, c.SelectorBatch, c.Training.LearningRate, c.Temperature, c.RewardScale, c.Training.Seed, c.EvalBatchSize,
                 c.Training.MaxBadSteps),
@@ -124,9 +141,63 @@ public static class L2aPipeline
             };
             arms.Add(RunArm(c, runner, arm, target, extra, devPath, testPath, teacher.Shape.Labels, store.Dir));
         }
-        var result = new L2aResult(arms, pool.Count, selected.Length, history, clock.Elapsed.TotalSeconds);
+        var result = new L2aResult(arms, pool.Count, selected.Length, history, clock.Elapsed.TotalSeconds, generatorKind);
         L2aReport.Write(c, run, result, target.Count, generated.Count);
         return result;
+    }
+
+    /// <summary>
+    /// The learned generators' head (docs/l2a.md §Learned generators), trained in run/generator/: masked-LM on source +
+    /// target text, then REINFORCE against a discriminator fitted on target vs the stage-1 generator's samples and a
+    /// scout student (the arms' shape and init) whose dev gain after one KD step rewards each group of samples.
+    /// </summary>
+    static MlmGenerator LearnedGenerator(L2aConfig c, StageRunner runner, EncoderClassifier teacher, TextTokenizer tokenizer, IReadOnlyList<Example> target,
+        IReadOnlyList<Example> sources, CrossDomainBorrowing borrowing, Tensor targetPooled, EncodedExample[] heldOut, BertConfig studentShape, Action<string>? log)
+    {
+        var bert = teacher as BertForSequenceClassification ?? throw DistilException.Usage(
+            $"--generator learned puts a masked-LM head on a BERT teacher's encoder; this teacher is {teacher.GetType().Name}: use --generator fixed");
+        var wordPiece = tokenizer as BertTextTokenizer ?? throw DistilException.BadInput($"{tokenizer.Source}: the learned generator needs a WordPiece (BERT vocab.txt) teacher; use --generator fixed");
+        var device = runner.Device;
+        long pad = tokenizer.Pad;
+        int maxLen = c.Data.MaxSeqLen;
+        var s = new GeneratorSettings(c.GeneratorMlmSteps, c.GeneratorRlSteps, c.GeneratorBatch, c.GeneratorLearningRate, c.GeneratorRlLearningRate, c.GeneratorTemperature,
+            c.GeneratorMlmWeight, c.GeneratorAdversarialWeight, c.GeneratorStudentWeight, c.GeneratorGroups, c.MaskFraction, c.BorrowFraction, c.Training.Seed);
+        var g = new MlmGenerator(bert.bert, wordPiece, c.Candidates, c.GeneratorTemperature, maxLen, c.Training.Seed, device, c.GeneratorLayer, c.GeneratorNeighbourWeight);
+        var t = target.Select(e => g.Prepare(e.Text)).ToArray();
+        var src = sources.Select(e => g.Prepare(e.Text)).ToArray();
+        GeneratorTraining.Run(runner, g, s, t, src, () =>
+        {
+            // The discriminator the generator is pushed against: target vs the stage-1 generator's samples.
+            var probe = LearnedGenerators.Chain(g, target, c.Copies, 1, c.MaskFraction, c.Training.Seed + 2)
+                .Concat(LearnedGenerators.Cross(g, borrowing, sources, Split.Sample(sources.Count, Math.Min(sources.Count, c.CrossPerTarget * target.Count), c.Training.Seed + 3), c.BorrowFraction, c.Training.Seed + 3))
+                .ToArray();
+            using var probePooled = TeacherView.Pooled(teacher, TeacherView.Encode(probe.Select(p => (p.Text, p.TextPair)), tokenizer, maxLen), c.EvalBatchSize, pad, device);
+            var discriminator = new DomainDiscriminator((int)targetPooled.shape[1], 32, c.Training.Seed + 4);
+            var dLoss = discriminator.Fit(targetPooled, probePooled, c.DiscriminatorSteps, 1e-2);
+            log?.Invoke($"generator: discriminator fitted on {target.Count} target vs {probe.Length} stage-1 samples (final loss {dLoss[^1]:F3})");
+            var scout = StudentInit.Create(studentShape, bert, c.Init, c.Training.Seed);
+            scout.to(device);
+            var start = scout.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+            double before = SelectorTraining.HeldOutLoss(scout, heldOut, pad, device, c.EvalBatchSize);
+            var budget = new NonFiniteBudget(c.Training.MaxBadSteps);
+            (float[][], float[]) Score(IReadOnlyList<string> texts)
+            {
+                var (logits, pooled) = TeacherView.LogitsAndPooled(teacher, TeacherView.Encode(texts.Select(x => (x, (string?)null)), tokenizer, maxLen), pad, device);
+                using (pooled) return (logits, discriminator.Score(pooled));
+            }
+            double Gain(IReadOnlyList<string> texts, IReadOnlyList<float[]> logits)
+            {
+                using (no_grad())
+                    foreach (var (name, p) in scout.named_parameters()) p.copy_(start[name]);
+                using var optimizer = optim.AdamW(scout.parameters(), lr: c.Training.LearningRate);
+                var pool = new CandidatePool(TeacherView.Encode(texts.Select(x => (x, (string?)null)), tokenizer, maxLen), logits.ToArray(), Array.Empty<float[]>());
+                SelectorTraining.KdStep(scout, optimizer, pool, Enumerable.Range(0, texts.Count).ToArray(), c.Temperature, pad, device, budget);
+                double gain = (before - SelectorTraining.HeldOutLoss(scout, heldOut, pad, device, c.EvalBatchSize)) * c.RewardScale;
+                return budget.Skip(gain, "reward", "L2A generator (scout reward)", "lower training.learning_rate (the scout's KD step) or reward_scale") ? 0 : gain;
+            }
+            return (new GeneratorReinforceObjective(g, t, src, borrowing, Score, Gain, s), start.Values.Append<IDisposable>(scout).Append(discriminator).ToArray());
+        }, c.Training.MaxBadSteps);
+        return g;
     }
 
     /// <summary>One arm: a `distil distill` run folder of its own in run/arms/ARM (its done.json holds the arm's row).</summary>

@@ -19,7 +19,7 @@ public static class L2aReport
             {
                 ("teacher", c.Teacher!), ("student", $"{c.Student}, init {c.Init}, kd preset, T {c.Temperature}, alpha {c.Alpha}"),
                 ("target", $"{c.Target}: {targetRows} training rows"), ("sources", c.Sources!),
-                ("generators", $"chain: {c.Copies} samples x {c.ChainSteps} steps, mask {c.MaskFraction}; cross: {c.CrossPerTarget} source rows per target row, borrow {c.BorrowFraction}"),
+                ("generators", $"{r.Generator}" + (r.Generator == "learned" ? $" (masked-LM head: {c.GeneratorMlmSteps} MLM + {c.GeneratorRlSteps} REINFORCE steps, run/generator/)" : "") + $"; chain: {c.Copies} samples x {c.ChainSteps} steps, mask {c.MaskFraction}; cross: {c.CrossPerTarget} source rows per target row, borrow {c.BorrowFraction}"),
                 ("pool", $"{generated} generated, {r.PoolSize} after the discriminator, {r.Selected} selected"),
                 ("training", $"{c.Training.MaxSteps} steps per arm, batch {c.Training.BatchSize}, lr {c.Training.LearningRate}, seed {c.Training.Seed}"),
                 ("wall time", $"{r.Seconds:F0} s"),
@@ -30,7 +30,7 @@ public static class L2aReport
             .Paragraph("Files: selected.tsv (the selected, teacher-labelled data), candidates.tsv (every candidate with its features and π(keep)), selector.jsonl, arms/NAME/ (each arm's distill run).");
         w.Save(run.ReportPath);
         RunFolder.WriteAtomic(Path.Combine(run.Dir, "result.json"), JsonSerializer.Serialize(new L2aResultFile(c.Target!, c.Sources!, c.DataPortion,
-            c.Training.Seed, targetRows, generated, r.PoolSize, r.Selected, r.Seconds, r.Arms), Json));
+            c.Training.Seed, targetRows, generated, r.PoolSize, r.Selected, r.Seconds, r.Arms, r.Generator), Json));
     }
 }
 
@@ -45,4 +45,5 @@ public sealed record L2aResultFile(
     [property: JsonPropertyName("pool")] int Pool,
     [property: JsonPropertyName("selected")] int Selected,
     [property: JsonPropertyName("seconds")] double Seconds,
-    [property: JsonPropertyName("arms")] IReadOnlyList<L2aArm> Arms);
+    [property: JsonPropertyName("arms")] IReadOnlyList<L2aArm> Arms,
+    [property: JsonPropertyName("generator")] string Generator = "fixed");

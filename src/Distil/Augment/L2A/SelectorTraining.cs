@@ -118,7 +118,7 @@ public static class SelectorTraining
         }).ToArray();
     }
 
-    static void KdStep(BertForSequenceClassification student, optim.Optimizer optimizer, CandidatePool pool, int[] rows, double temperature, long padId, Device device,
+    internal static void KdStep(BertForSequenceClassification student, optim.Optimizer optimizer, CandidatePool pool, int[] rows, double temperature, long padId, Device device,
         NonFiniteBudget budget)
     {
         student.train();
@@ -136,7 +136,7 @@ public static class SelectorTraining
         student.eval();
     }
 
-    static double HeldOutLoss(BertForSequenceClassification student, EncodedExample[] heldOut, long padId, Device device, int batchSize)
+    internal static double HeldOutLoss(BertForSequenceClassification student, EncodedExample[] heldOut, long padId, Device device, int batchSize)
     {
         var probs = Classifier.PredictProbabilities(student, heldOut, batchSize, padId, device);
         return -heldOut.Select((e, i) => Math.Log(Math.Max(probs[i][e.Label], 1e-12))).Average();

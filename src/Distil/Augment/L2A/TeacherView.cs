@@ -43,4 +43,20 @@ public static class TeacherView
         foreach (var t in pooled) t.Dispose();
         return stacked;
     }
+
+    /// <summary>The teacher's logits (N, C) and mean-pooled sentence vectors (N, H) of <paramref name="texts"/> from one pass (no gradient).</summary>
+    public static (float[][] Logits, Tensor Pooled) LogitsAndPooled(EncoderClassifier teacher, IReadOnlyList<EncodedExample> examples, long padId, Device device)
+    {
+        teacher.eval();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        using var batch = Collator.CollateAt(examples, Enumerable.Range(0, examples.Count).ToArray(), padId);
+        var inputs = Classifier.Inputs(batch, device);
+        var output = teacher.forward(inputs);
+        var logits = output.Logits.cpu(); // (N, C)
+        int c = (int)logits.shape[1];
+        var flat = logits.data<float>().ToArray();
+        var rows = Enumerable.Range(0, examples.Count).Select(i => flat.AsSpan(i * c, c).ToArray()).ToArray();
+        return (rows, BertForSequenceClassification.MeanPool(output.Encoder.LastHiddenState, inputs.AttentionMask).cpu().MoveToOuterDisposeScope()); // (N, H)
+    }
 }
