@@ -32,12 +32,13 @@ def test_metrics_of_finetune(result):
     return next((s["Metrics"] for s in result["Splits"] if s["Split"] == "test"), None)
 
 
-def mean_sd(values):
+def mean_sd(values, digits=2):
+    values = [v for v in values if v == v]  # NaN (a ratio to a zero) is left out
     if not values:
         return "-"
     if len(values) == 1 or max(values) == min(values):  # one run, or the one teacher read from every student's run
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def seconds(folder):
@@ -65,10 +66,10 @@ def task_table(work, task):
             for key, _, scale in metrics:
                 rows[who].setdefault(key, []).append(m["Test"][key] * scale)
         first = metrics[0][0]
-        ratios.append(100 * s["Test"][first] / t["Test"][first] if t["Test"][first] else float("nan"))
+        ratios.append(100 * s["Test"][first] / t["Test"][first] if t["Test"][first] else float("nan"))  # NaN: shown as -
         speedups.append(t["LatencyMs"] / s["LatencyMs"])
         per_seed.append(f"seed {seed}: teacher {t['Test'][first] * metrics[0][2]:.2f}, student {s['Test'][first] * metrics[0][2]:.2f}"
-                        f" ({ratios[-1]:.1f}%), batch-1 {t['LatencyMs']:.1f} / {s['LatencyMs']:.1f} ms,"
+                        f" ({ratios[-1]:.1f}% of the teacher), batch-1 {t['LatencyMs']:.1f} / {s['LatencyMs']:.1f} ms,"
                         f" student run {seconds(f'{work}/{task}/kd-s{seed}')} s")
     out = [f"## {task}: {DATA[task]}", ""]
     teachers = sorted(glob.glob(f"{work}/{task}/teacher-s*/result.json"))
@@ -83,11 +84,12 @@ def task_table(work, task):
     n = len(students)
     for who in ("teacher", "student") if students else ("teacher",):
         p, ne = params.get(who, (None, None))
-        cells = [mean_sd(rows[who][k]) for k, _, _ in metrics]
+        cells = [mean_sd(rows[who][k], 3 if scale == 1 and task == "regression" else 2) for k, _, scale in metrics]
         pct = "100" if who == "teacher" else mean_sd(ratios)
         speed = "1x" if who == "teacher" else f"{statistics.median(speedups):.1f}x (median)"
         name = "teacher MiniLM-L6-H384" if who == "teacher" else "student L2-H384, preset kd"
         out.append(f"| {name} | {n if who == 'student' else 1} | " + " | ".join(cells) + f" | {pct} | {f'{p / 1e6:.2f}M ({ne / 1e6:.2f}M)' if p else '-'} | {speed} |")
+    tuned_teacher = 0
     tuned = {"teacher": sorted(glob.glob(f"{work}/{task}/teacher-s*/threshold.json")),
              "student": sorted(glob.glob(f"{work}/{task}/kd-s*/threshold.json"))}
     for who, files in tuned.items():
@@ -95,14 +97,20 @@ def task_table(work, task):
             got = [load(f) for f in files]
             cells = [mean_sd([g["test"][k] * scale for g in got]) for k, _, scale in metrics]
             thresholds = ", ".join(f"{g['threshold']:g}" for g in got)
-            out.append(f"| {who}, threshold chosen on dev ({thresholds}) | {len(got)} | " + " | ".join(cells) + " | - | - | - |")
+            first_key, _, _ = metrics[0]
+            if who == "teacher":
+                tuned_teacher = got[0]["test"][first_key]
+                pct = "100"
+            else:
+                pct = mean_sd([100 * g["test"][first_key] / tuned_teacher for g in got]) if tuned.get("teacher") and tuned_teacher else "-"
+            out.append(f"| {who}, threshold chosen on dev ({thresholds}) | {len(got)} | " + " | ".join(cells) + f" | {pct} | - | - |")
     base = f"{work}/{task}/baseline/result.json"
     if os.path.exists(base):
         first_key, _, first_scale = metrics[0]
         teacher_first = statistics.mean(rows["teacher"][first_key])
         for b in load(base)["Baselines"]:
             test = next(s["Metrics"] for s in b["Splits"] if s["Split"] == "test")
-            cells = [f"{test[k] * scale:.2f}" if k in test else "-" for k, _, scale in metrics]
+            cells = [f"{test[k] * scale:.{3 if task == 'regression' else 2}f}" if k in test else "-" for k, _, scale in metrics]
             pct = f"{100 * test[first_key] * first_scale / teacher_first:.1f}" if teacher_first else "-"
             setting = f" ({b['Setting']})" if b.get("Setting") else ""
             out.append(f"| baseline: {b['Name']}{setting} | - | " + " | ".join(cells) + f" | {pct} | - | - |")
