@@ -98,6 +98,12 @@ if [ -z "${TABLE_ONLY:-}" ]; then
       [ -f "${dir%/}/result.json" ] && tune_threshold "${dir%/}"
     done
   fi
+  if [[ " $TASKS " == *" multilabel "* ]] && "$DISTIL" baseline --help > /dev/null 2>&1; then
+    # the baselines at the threshold the teacher's dev chose, so the models' tuned rows have their non-neural peers
+    t=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['threshold'])" "$WORK/multilabel/teacher-s$TEACHER_SEED/threshold.json")
+    # shellcheck disable=SC2046
+    run "multilabel baselines at threshold $t" "$WORK/multilabel/baseline-tuned" "$DISTIL" baseline $(data_args multilabel) --threshold "$t"
+  fi
   for task in $TASKS; do
     "$DISTIL" baseline --help > /dev/null 2>&1 || { echo "this build has no 'distil baseline': baselines left out"; break; }
     # shellcheck disable=SC2046

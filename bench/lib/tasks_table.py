@@ -104,8 +104,8 @@ def task_table(work, task):
             else:
                 pct = mean_sd([100 * g["test"][first_key] / tuned_teacher for g in got]) if tuned.get("teacher") and tuned_teacher else "-"
             out.append(f"| {who}, threshold chosen on dev ({thresholds}) | {len(got)} | " + " | ".join(cells) + f" | {pct} | - | - |")
-    base = f"{work}/{task}/baseline/result.json"
-    if os.path.exists(base):
+    for base in sorted(glob.glob(f"{work}/{task}/baseline*/result.json")):
+        suffix = f" at threshold {load(base)['Threshold']:g}" if base.split("/")[-2] != "baseline" and "Threshold" in load(base) else (" at the tuned threshold" if base.split("/")[-2] != "baseline" else "")
         first_key, _, first_scale = metrics[0]
         teacher_first = statistics.mean(rows["teacher"][first_key])
         for b in load(base)["Baselines"]:
@@ -113,7 +113,7 @@ def task_table(work, task):
             cells = [f"{test[k] * scale:.{3 if task == 'regression' else 2}f}" if k in test else "-" for k, _, scale in metrics]
             pct = f"{100 * test[first_key] * first_scale / teacher_first:.1f}" if teacher_first else "-"
             setting = f" ({b['Setting']})" if b.get("Setting") else ""
-            out.append(f"| baseline: {b['Name']}{setting} | - | " + " | ".join(cells) + f" | {pct} | - | - |")
+            out.append(f"| baseline: {b['Name']}{setting}{suffix} | - | " + " | ".join(cells) + f" | {pct} | - | - |")
     teacher_runs = ", ".join(f"{os.path.basename(os.path.dirname(t))} {seconds(os.path.dirname(t))} s" for t in teachers)
     out += ["", f"Teacher fine-tuning (wall): {teacher_runs}. Per student seed (first metric):", ""] + [f"- {line}" for line in per_seed] + [""]
     return out
