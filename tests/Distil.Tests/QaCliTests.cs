@@ -106,4 +106,28 @@ public class QaCliTests
         Assert.True(File.Exists(Path.Combine(tiny, "stage-2", "done.json")));
         Assert.True(QaFolder.IsQa(Path.Combine(tiny, "best")));
     }
+
+    [Fact]
+    public void Finetune_scores_best_with_dropout_off()
+    {
+        // A teacher with heavy dropout: scoring best/ with the module left in training mode gives a random thinning of
+        // it, and the run's dev figures then differ from `distil eval` on the same folder.
+        string source = TinyBert.TeacherFolder(), teacher = Path.Combine(TempDir.Scratch("qa-dropout-teacher"), "teacher");
+        Directory.CreateDirectory(teacher);
+        foreach (string f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(teacher, Path.GetFileName(f)));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(teacher, "config.json")))!;
+        config["hidden_dropout_prob"] = 0.5;
+        config["attention_probs_dropout_prob"] = 0.5;
+        File.WriteAllText(Path.Combine(teacher, "config.json"), config.ToJsonString());
+        string train = Squad("train.json", 24, 1), dev = Squad("dev.json", 16, 2), run = Path.Combine(TempDir.Scratch("qa-dropout-run"), "qa");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["finetune", "--model", teacher, "--train", train, "--dev", dev, "--out", run,
+            "--epochs", "1", "--batch-size", "8", "--lr", "5e-3", "--max-seq-len", "12", "--doc-stride", "3", "--threads", "1"]));
+        var devMetrics = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "result.json")))!["Splits"]!.AsArray()
+            .First(s => s!["Split"]!.GetValue<string>() == "dev")!["Metrics"]!;
+        string json = Path.Combine(run, "eval.json");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["eval", "--model", Path.Combine(run, "best"), "--data", dev, "--max-seq-len", "12", "--doc-stride", "3", "--metrics-json", json]));
+        var evalMetrics = JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(json))!;
+        Assert.Equal(evalMetrics["loss"], devMetrics["loss"]!.GetValue<double>(), 6);
+        Assert.Equal(evalMetrics["f1"], devMetrics["f1"]!.GetValue<double>(), 6);
+    }
 }

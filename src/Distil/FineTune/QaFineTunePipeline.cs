@@ -53,6 +53,7 @@ public static class QaFineTunePipeline
         using (best)
         {
             best.to(device);
+            best.eval(); // a loaded module starts in training mode: dropout would score a random thinning of best/
             var splits = new List<SplitMetrics>();
             foreach (var (name, split) in new[] { ("dev", data.Dev), ("test", data.Test) })
                 if (split != null)
