@@ -69,7 +69,7 @@ def task_table(work, task):
         ratios.append(100 * s["Test"][first] / t["Test"][first] if t["Test"][first] else float("nan"))  # NaN: shown as -
         speedups.append(t["LatencyMs"] / s["LatencyMs"])
         per_seed.append(f"seed {seed}: teacher {t['Test'][first] * metrics[0][2]:.2f}, student {s['Test'][first] * metrics[0][2]:.2f}"
-                        f" ({ratios[-1]:.1f}% of the teacher), batch-1 {t['LatencyMs']:.1f} / {s['LatencyMs']:.1f} ms,"
+                        f" ({f'{ratios[-1]:.1f}% of the teacher' if ratios[-1] == ratios[-1] else 'both zero'}), batch-1 {t['LatencyMs']:.1f} / {s['LatencyMs']:.1f} ms,"
                         f" student run {seconds(f'{work}/{task}/kd-s{seed}')} s")
     out = [f"## {task}: {DATA[task]}", ""]
     teachers = sorted(glob.glob(f"{work}/{task}/teacher-s*/result.json"))
