@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A short AdaBERT search, before vs after the training conv dispatch (docs/adabert.md §Convolutions on the CPU):
-# BASE_CLI (a Distil.Cli built from the commit before, e.g. `git archive 0284db9 | tar -x -C /tmp/base` and
-# `dotnet build /tmp/base/src/Distil.Cli -c Release`) against this checkout's Release CLI. Same flags, one torch thread,
+# BASE_CLI (a Distil.Cli built from the commit before, e.g. `git worktree add ../distil-base 0284db9` and
+# `dotnet build ../distil-base/src/Distil.Cli -c Release`) against this checkout's Release CLI. Same flags, one torch thread,
 # same working folder and caches (teacher probes, op costs), the two interleaved (before/after, then after/before, ...)
 # so a changing machine load hits both alike. `distil search --search-max-steps STEPS --retrain-epochs 1`.
 # Usage: bench/conv-search-timing.sh BASE_CLI [PAIRS] [STEPS]   (default 3 pairs, 20 steps; TEACHER=dir, default the
