@@ -40,26 +40,7 @@ seq_args() { case $1 in qa) echo "--max-seq-len 128 --doc-stride 32" ;; *) echo 
 # Teacher learning rates: 2e-4 for the token head (bench/supersense.sh), 1e-4 elsewhere (the demo's teacher setting).
 teacher_lr() { case $1 in token) echo 2e-4 ;; *) echo 1e-4 ;; esac; }
 
-# A run is done when its result.json exists. Several copies of this script may run at once (e.g. one per seed, to use
-# both cores): a run is claimed by creating OUT.lock (holding the claimer's pid); another copy that meets a claimed run
-# waits for its result.json, or takes it over when the claimer is gone.
-run() { # name, out folder, command...
-  local name=$1 out=$2; shift 2
-  mkdir -p "$(dirname "$out")"
-  while :; do
-    if [ -f "$out/result.json" ]; then echo "== $name: done ($out)"; return; fi
-    if mkdir "$out.lock" 2>/dev/null; then echo $$ > "$out.lock/pid"; break; fi
-    local owner; owner=$(cat "$out.lock/pid" 2>/dev/null || true)
-    if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then rm -rf "$out.lock"; continue; fi
-    sleep 20
-  done
-  rm -rf "$out"
-  echo "== $name"
-  local start; start=$(date +%s)
-  "$@" --out "$out" > "$out.log" 2>&1 || { echo "$name failed: see $out.log" >&2; tail -20 "$out.log" >&2; rm -rf "$out.lock"; exit 1; }
-  echo $(( $(date +%s) - start )) > "$out.seconds"
-  rm -rf "$out.lock"
-}
+source bench/lib/claim_run.sh
 
 # Multi-label at the default threshold 0.5 predicts nothing when no label is on half the rows (here the most frequent
 # is on a third): the threshold is then chosen on dev (0.1 ... 0.5) and the test split scored at it. Writes

@@ -10,7 +10,9 @@ cd "$(dirname "$0")/../.."
 SRC=${1:?SEARCH_RUN}; OUT=${2:-runs/adabert-retrain}
 DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
 [ -f "$SRC/search/done.json" ] || { echo "$SRC: the search has not finished (no search/done.json)"; exit 2; }
-VARIANTS=( # name: retraining flags
+VARIANTS=${VARIANTS:-} # names to run (default: all), e.g. VARIANTS="identity"
+ALL=( # name: retraining flags
+  "identity: --retrain-cells identity" # the search run's own retraining settings, identity ops on the derived edges
   "rows-t1: --augment 0 --retrain-epochs 8 --retrain-temperature 1"
   "rows-t4: --augment 0 --retrain-epochs 8 --retrain-temperature 4"
   "aug10-t4: --augment 10 --retrain-epochs 3 --retrain-temperature 4"
@@ -19,8 +21,9 @@ VARIANTS=( # name: retraining flags
   "transfer-t4: --augment 0 --retrain-epochs 3 --retrain-temperature 4 --transfer data/wordnet-sentences/sentences.txt"
   "transfer-t4-maxpool: --augment 0 --retrain-epochs 3 --retrain-temperature 4 --token-pooling max --transfer data/wordnet-sentences/sentences.txt"
 )
-for v in "${VARIANTS[@]}"; do
+for v in "${ALL[@]}"; do
   name=${v%%:*}; flags=${v#*: }; d="$OUT/$name"
+  [ -n "$VARIANTS" ] && [[ " $VARIANTS " != *" $name "* ]] && continue
   if [ ! -f "$d/result.json" ]; then
     if [ ! -d "$d/search" ]; then rm -rf "$d"; mkdir -p "$d"; cp -r "$SRC/search" "$SRC/config.resolved.json" "$d/"; fi
     echo "== $name: $flags"

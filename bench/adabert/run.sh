@@ -13,14 +13,8 @@ TEACHER=${1:-$(bench/make-teacher.sh)}
 OUT=${OUT:-runs/adabert}
 SEEDS=${SEEDS:-"42 1 2"}
 mkdir -p "$OUT"
-if [ -z "${DISTIL:-}" ]; then
-  if [ ! -x "$OUT/cli/Distil.Cli" ]; then
-    dotnet build src/Distil.Cli -c Release -v q -nologo
-    rm -rf "$OUT/cli.tmp" && cp -r src/Distil.Cli/bin/Release/net10.0/linux-x64 "$OUT/cli.tmp" && mv "$OUT/cli.tmp" "$OUT/cli"
-    git rev-parse --short HEAD > "$OUT/cli/commit"
-  fi
-  DISTIL="$OUT/cli/Distil.Cli"
-fi
+source bench/lib/cli_copy.sh
+DISTIL=${DISTIL:-$(cli_copy "$OUT")}
 for seed in $SEEDS; do
   run="$OUT/seed$seed"
   if [ -f "$run/result.json" ]; then echo "== seed $seed: done already"; continue; fi

@@ -72,6 +72,19 @@ public class AdaBertCliTests
         File.Delete(Path.Combine(run, "genotype.json"));
         Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--derive-only", run]));
         Assert.Equal(genotype, JsonNode.Parse(File.ReadAllText(Path.Combine(run, "genotype.json")))!.ToJsonString());
+
+        // The identity-only ablation: the same search, retrained with every derived op replaced by identity (same depth,
+        // same inputs), in its own folder (a copy of the finished search, as bench/adabert/retrain-variants.sh makes).
+        string ablation = Path.Combine(root, "identity");
+        TempDir.CopyTree(Path.Combine(run, "search"), Path.Combine(ablation, "search"));
+        File.Copy(Path.Combine(run, "config.resolved.json"), Path.Combine(ablation, "config.resolved.json"));
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["search", "--out", ablation, "--resume", "--retrain-cells", "identity", "--threads", "1"]));
+        var expected = JsonNode.Parse(genotype)!;
+        foreach (var node in expected["nodes"]!.AsArray()) foreach (var edge in node!.AsArray()) edge!["op"] = "identity";
+        Assert.Equal(expected.ToJsonString(), JsonNode.Parse(File.ReadAllText(Path.Combine(ablation, "best", "config.json")))!["genotype"]!.ToJsonString());
+        Assert.Equal(expected.ToJsonString(), JsonNode.Parse(File.ReadAllText(Path.Combine(ablation, "result.json")))!["genotype"]!.ToJsonString());
+        Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(["search", "--out", Path.Combine(root, "bad-cells"), "--teacher", teacher, "--train", train,
+            "--retrain-cells", "conv3", "--threads", "1"]));
     }
 
     [Fact]

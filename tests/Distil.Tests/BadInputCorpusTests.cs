@@ -27,12 +27,12 @@ public class BadInputCorpusTests
         var spec = JsonNode.Parse(File.ReadAllText(Path.Combine(CorpusDir, "cases.json")))!.AsArray().Single(c => c!["name"]!.GetValue<string>() == name)!;
         string work = TempDir.Scratch($"bad-{name}");
         string caseDir = Path.Combine(work, "case");
-        CopyTree(Path.Combine(CorpusDir, name), caseDir);
+        TempDir.CopyTree(Path.Combine(CorpusDir, name), caseDir);
 
         // A valid tiny encoder with the case's model/ files laid over it, valid data, a fresh run folder.
         string model = Path.Combine(work, "model");
-        CopyTree(TinyBert.TeacherFolder(), model);
-        if (Directory.Exists(Path.Combine(caseDir, "model"))) CopyTree(Path.Combine(caseDir, "model"), model);
+        TempDir.CopyTree(TinyBert.TeacherFolder(), model);
+        if (Directory.Exists(Path.Combine(caseDir, "model"))) TempDir.CopyTree(Path.Combine(caseDir, "model"), model);
         string train = Path.Combine(work, "train.tsv");
         File.WriteAllLines(train, new[] { "text\tlabel", "the movie was good .\t1", "the phone was bad .\t0", "the food is great .\t1", "the movie was awful .\t0" });
         string output = Path.Combine(work, "out");
@@ -100,17 +100,6 @@ public class BadInputCorpusTests
         finally
         {
             AnsiConsole.Console = saved;
-        }
-    }
-
-    static void CopyTree(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (string f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            string dest = Path.Combine(to, Path.GetRelativePath(from, f));
-            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
-            File.Copy(f, dest, overwrite: true);
         }
     }
 }

@@ -30,6 +30,18 @@ public sealed class TempDir : IDisposable
     /// (a teacher folder, a data file) and for fields of test classes.</summary>
     public static string Scratch(string prefix) => new TempDir(prefix).Path;
 
+    /// <summary>Copies every file under <paramref name="from"/> into <paramref name="to"/> (created; files overwritten).</summary>
+    public static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            string dest = System.IO.Path.Combine(to, System.IO.Path.GetRelativePath(from, f));
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(dest)!);
+            System.IO.File.Copy(f, dest, overwrite: true);
+        }
+    }
+
     public string File(string name, string content)
     {
         var p = System.IO.Path.Combine(Path, name);

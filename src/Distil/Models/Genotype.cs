@@ -35,6 +35,9 @@ public sealed record Genotype(
         }
     }
 
+    /// <summary>The same depth and edges (inputs) with every operation replaced by identity.</summary>
+    public Genotype IdentityOnly() => this with { Nodes = Nodes.Select(n => (IReadOnlyList<GenotypeEdge>)n.Select(e => e with { Op = "identity" }).ToList()).ToList() };
+
     /// <summary>Parameters of a derived model with this genotype (the formula a test checks against the module).</summary>
     public long ParameterCount(int vocab, int positions, int hidden, int labels) =>
         (long)vocab * hidden + (long)positions * hidden + 2L * hidden                       // tables + LayerNorm

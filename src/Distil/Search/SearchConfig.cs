@@ -71,6 +71,11 @@ public sealed record RetrainOptions
     [JsonPropertyName("augment")] public Augment.AugmentOptions Augment { get; init; } = new();
     /// <summary>Unlabelled text labelled by the teacher and added to the retraining data only (path null = off).</summary>
     [JsonPropertyName("transfer")] public Augment.TransferOptions Transfer { get; init; } = new();
+    /// <summary>
+    /// Which cells are retrained: "derived" (the search's genotype) or "identity" (the same depth and edges with every op
+    /// replaced by identity: the ablation that shows whether the derived operations earn their cost).
+    /// </summary>
+    [JsonPropertyName("cells")] public string Cells { get; init; } = "derived";
 }
 
 /// <summary>Settings of `distil search`. JSON names are the config keys.</summary>
@@ -96,6 +101,7 @@ public sealed record SearchConfig : IRunConfig
         if (string.IsNullOrEmpty(Out)) throw DistilException.Usage("no run folder: pass --out DIR");
         if (EvalBatchSize < 1) throw DistilException.Usage("eval_batch_size must be positive");
         if (Retrain.KdWeight is < 0 or > 1 || Retrain.Temperature <= 0) throw DistilException.Usage("retrain.kd_weight must be in [0, 1] and retrain.temperature positive");
+        if (Retrain.Cells is not ("derived" or "identity")) throw DistilException.Usage($"retrain.cells must be derived or identity, not '{Retrain.Cells}'");
         Data.Validate();
         Search.Validate();
         SearchTraining.Validate();

@@ -80,8 +80,13 @@ public static class SearchPipeline
         ctx.Progress?.OnStageBegin("search");
         var outcome = runner.Stage("search", _ => search.Run(ctx.Resume)).Value;
 
-        // 2. derive
+        // 2. derive (or its identity-only ablation)
         var genotype = outcome.Genotype();
+        if (c.Retrain.Cells == "identity")
+        {
+            log?.Invoke($"derived: {genotype}; retraining its identity-only cells (retrain.cells identity)");
+            genotype = genotype.IdentityOnly();
+        }
         RunFolder.WriteAtomic(Path.Combine(run.Dir, "genotype.json"), JsonSerializer.Serialize(genotype, new JsonSerializerOptions { WriteIndented = true }));
         log?.Invoke($"derived: {genotype}");
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Issue 20's second, larger task: the WordNet gloss pairs (data/wordnet-gloss-pairs, 41,580 training pairs, sentence-pair
+# classification) for the seed's methods: a teacher (the pre-trained MiniLM encoder fine-tuned on the pairs, seed
+# TEACHER_SEED), 2-layer KD students (presets), the AdaBERT CNN searched and retrained from that teacher, and the
+# bag-of-words baselines of `distil baseline`, then bench/results/gloss-pairs.md (mean +- sd over seeds).
+#   bench/gloss-pairs.sh                                  # every method, seeds 1 2 3, then the table
+#   SEEDS=1 METHODS="kd adabert" bench/gloss-pairs.sh     # a part (runs are seed-major, finished runs are skipped)
+#   SEEDS=2 bench/gloss-pairs.sh & SEEDS=3 bench/gloss-pairs.sh &   # copies share the work (bench/lib/claim_run.sh)
+#   TABLE_ONLY=1 bench/gloss-pairs.sh                     # rewrite the table from the runs done so far
+# Methods: kd, distilbert, pkd, tinybert, minilm (distil distill --preset NAME, L2-H384 from the teacher's layers) and
+# adabert (distil search, and the same search retrained with identity-only cells). One torch thread per run. Costs on one quiet core: the teacher's epoch about 30-40 minutes,
+# a KD student's epoch 10-20, an AdaBERT seed about 30.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEEDS=${SEEDS:-1 2 3}
+TEACHER_SEED=${TEACHER_SEED:-1}
+METHODS=${METHODS:-kd tinybert minilm adabert}
+WORK=${WORK:-runs/bench-gloss}
+THREADS=${THREADS:-1}
+TEACHER_EPOCHS=${TEACHER_EPOCHS:-1}
+STUDENT_EPOCHS=${STUDENT_EPOCHS:-1}
+DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
+[ -x "$DISTIL" ] || { echo "no CLI at $DISTIL: run 'dotnet build -c Release' first (or set DISTIL)"; exit 2; }
+ENCODER=${ENCODER:-runs/bench-teacher/encoder}
+[ -f "$ENCODER/config.json" ] || dotnet run --project bench/Distil.Bench -c Release -- import-minilm "$ENCODER" >&2
+G=data/wordnet-gloss-pairs
+DATA=(--train $G/train.tsv --dev $G/dev.tsv --test $G/test.tsv --max-seq-len 64)
+source bench/lib/claim_run.sh
+
+if [ -z "${TABLE_ONLY:-}" ]; then
+  teacher=$WORK/teacher-s$TEACHER_SEED
+  run "baselines" "$WORK/baseline" "$DISTIL" baseline --train $G/train.tsv --dev $G/dev.tsv --test $G/test.tsv
+  run "teacher seed $TEACHER_SEED" "$teacher" "$DISTIL" finetune --model "$ENCODER" "${DATA[@]}" \
+    --epochs "$TEACHER_EPOCHS" --batch-size 32 --lr 1e-4 --warmup-ratio 0.1 --seed "$TEACHER_SEED" --threads "$THREADS"
+  for seed in $SEEDS; do
+    for method in $METHODS; do
+      case $method in
+        adabert)
+          # The demo's AdaBERT setting (K_max 8, hidden 128, alpha lr 1e-2, KD temperature 4 in retraining), max pooling
+          # (bench/results/adabert.md), one search epoch: 1,300 steps on this data, 20x the demo's.
+          run "adabert seed $seed" "$WORK/adabert-s$seed" "$DISTIL" search --teacher "$teacher/best" "${DATA[@]}" \
+            --search-epochs 1 --arch-lr 1e-2 --token-pooling max --retrain-epochs 2 --retrain-temperature 4 --seed "$seed" --threads "$THREADS"
+          # The ablation: the same search retrained with identity ops on the derived edges (does the search's choice earn its cost?)
+          ablation=$WORK/adabert-identity-s$seed
+          if [ ! -f "$ablation/result.json" ]; then
+            rm -rf "$ablation" && mkdir -p "$ablation" && cp -r "$WORK/adabert-s$seed/search" "$WORK/adabert-s$seed/config.resolved.json" "$ablation/"
+            echo "== adabert identity-only ablation seed $seed"; start=$(date +%s)
+            "$DISTIL" search --out "$ablation" --resume --retrain-cells identity --threads "$THREADS" > "$ablation.log" 2>&1 || { echo "ablation failed: see $ablation.log"; exit 1; }
+            echo $(( $(date +%s) - start )) > "$ablation.seconds"
+          fi ;;
+        *)
+          run "$method seed $seed" "$WORK/$method-s$seed" "$DISTIL" distill --teacher "$teacher/best" \
+            --student L2-H384 --init teacher --preset "$method" "${DATA[@]}" \
+            --epochs "$STUDENT_EPOCHS" --batch-size 32 --lr 2e-4 --seed "$seed" --threads "$THREADS" ;;
+      esac
+    done
+  done
+fi
+
+source bench/lib/machine.sh
+{
+  machine_header; echo
+  echo "# The WordNet gloss pairs: teacher, KD presets, AdaBERT and bag-of-words baselines (\`bench/gloss-pairs.sh\`)"
+  echo
+  echo "$(date -u +%F), commit $(git rev-parse --short HEAD). data/wordnet-gloss-pairs: 41,580 / 5,946 / 11,872 pairs (train / dev /"
+  echo "test), labels 50/50. Teacher: all-MiniLM-L6-v2 (6 layers, H384) fine-tuned $TEACHER_EPOCHS epoch(s), batch 32, lr 1e-4,"
+  echo "warm-up 10%, max length 64, seed $TEACHER_SEED. KD students: L2-H384 from the teacher's layers, $STUDENT_EPOCHS epoch(s), batch 32,"
+  echo "lr 2e-4. AdaBERT: one search epoch (K_max 8, hidden 128, max pooling, alpha lr 1e-2), 2 retraining epochs at"
+  echo "T 4. One torch thread per run; speed-ups are teacher / student batch-1 latency timed in the same process."
+  echo
+  python3 bench/lib/gloss_table.py "$WORK"
+} > bench/results/gloss-pairs.md
+cat bench/results/gloss-pairs.md

@@ -1,0 +1,21 @@
+# Sourced by bench scripts that several copies may run at once (bench/tasks.sh, bench/gloss-pairs.sh).
+# run NAME OUT COMMAND...: runs COMMAND --out OUT > OUT.log (its wall seconds in OUT.seconds) unless OUT/result.json
+# exists. Several copies of a script may run at once (e.g. one per seed, to use both cores): a run is claimed by creating OUT.lock (holding the claimer's pid); another copy that meets a claimed run
+# waits for its result.json, or takes it over when the claimer is gone.
+run() { # name, out folder, command...
+  local name=$1 out=$2; shift 2
+  mkdir -p "$(dirname "$out")"
+  while :; do
+    if [ -f "$out/result.json" ]; then echo "== $name: done ($out)"; return; fi
+    if mkdir "$out.lock" 2>/dev/null; then echo $$ > "$out.lock/pid"; break; fi
+    local owner; owner=$(cat "$out.lock/pid" 2>/dev/null || true)
+    if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then rm -rf "$out.lock"; continue; fi
+    sleep 20
+  done
+  rm -rf "$out"
+  echo "== $name"
+  local start; start=$(date +%s)
+  "$@" --out "$out" > "$out.log" 2>&1 || { echo "$name failed: see $out.log" >&2; tail -20 "$out.log" >&2; rm -rf "$out.lock"; exit 1; }
+  echo $(( $(date +%s) - start )) > "$out.seconds"
+  rm -rf "$out.lock"
+}
