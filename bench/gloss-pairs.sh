@@ -31,7 +31,7 @@ if [ -z "${TABLE_ONLY:-}" ]; then
   teacher=$WORK/teacher-s$TEACHER_SEED
   run "baselines" "$WORK/baseline" "$DISTIL" baseline --train $G/train.tsv --dev $G/dev.tsv --test $G/test.tsv
   run "teacher seed $TEACHER_SEED" "$teacher" "$DISTIL" finetune --model "$ENCODER" "${DATA[@]}" \
-    --epochs "$TEACHER_EPOCHS" --batch-size 32 --lr 1e-4 --warmup-ratio 0.1 --seed "$TEACHER_SEED" --threads "$THREADS"
+    --pooling mean --epochs "$TEACHER_EPOCHS" --batch-size 32 --lr 1e-4 --warmup-ratio 0.1 --seed "$TEACHER_SEED" --threads "$THREADS"
   for seed in $SEEDS; do
     for method in $METHODS; do
       case $method in
@@ -64,7 +64,7 @@ source bench/lib/machine.sh
   echo
   echo "$(date -u +%F), commit $(git rev-parse --short HEAD). data/wordnet-gloss-pairs: 41,580 / 5,946 / 11,872 pairs (train / dev /"
   echo "test), labels 50/50. Teacher: all-MiniLM-L6-v2 (6 layers, H384) fine-tuned $TEACHER_EPOCHS epoch(s), batch 32, lr 1e-4,"
-  echo "warm-up 10%, max length 64, seed $TEACHER_SEED. KD students: L2-H384 from the teacher's layers, $STUDENT_EPOCHS epoch(s), batch 32,"
+  echo "warm-up 10%, max length 64, mean pooling (as the demo's teacher), seed $TEACHER_SEED. KD students: L2-H384 from the teacher's layers, $STUDENT_EPOCHS epoch(s), batch 32,"
   echo "lr 2e-4. AdaBERT: one search epoch (K_max 8, hidden 128, max pooling, alpha lr 1e-2), 2 retraining epochs at"
   echo "T 4. One torch thread per run; speed-ups are teacher / student batch-1 latency timed in the same process."
   echo

@@ -2,7 +2,7 @@
 # AdaBERT on the shipped sentiment data: search + derive + retrain for 3 seeds, then bench/results/adabert.{md,json}.
 # Usage: bench/adabert/run.sh [TEACHER_DIR]   (default: the bench teacher of bench/make-teacher.sh, made when missing; any
 #   fine-tuned folder, e.g. runs/demo/finetune/best)
-#   SEEDS="42 1 2" (default), OUT=runs/adabert (results: bench/results/<basename of OUT>, or RESULTS=prefix), DISTIL=path/to/Distil.Cli (default: a copy of the Release build in $OUT/cli,
+#   SEEDS="42 1 2" (default), CONFIG=bench/adabert/uci-sentiment.json (default), OUT=runs/adabert (results: bench/results/<basename of OUT>, or RESULTS=prefix), DISTIL=path/to/Distil.Cli (default: a copy of the Release build in $OUT/cli,
 #   made once, so rebuilding the repository cannot disturb a running bench), EXTRA="more distil search flags" (e.g.
 #   EXTRA="--search-epochs 15 --arch-lr 1e-2 --augment 10 --retrain-epochs 3").
 # Seeds run one after another with one torch thread (the search's wall time is the target; parallel runs on a
@@ -21,7 +21,7 @@ for seed in $SEEDS; do
   resume=""; [ -f "$run/config.resolved.json" ] && resume="--resume"
   echo "== seed $seed ($(date -u +%H:%M:%S))"
   # CPU seconds beside wall seconds: on a shared machine the single-threaded run's CPU time is its quiet wall time.
-  /usr/bin/time -f "%e wall s, %U user s, %S sys s" -o "$OUT/seed$seed.time" "$DISTIL" search --config bench/adabert/uci-sentiment.json --teacher "$TEACHER" --seed "$seed" --threads 1 ${EXTRA:-} --out "$run" $resume > "$OUT/seed$seed.log" 2>&1 \
+  /usr/bin/time -f "%e wall s, %U user s, %S sys s" -o "$OUT/seed$seed.time" "$DISTIL" search --config "${CONFIG:-bench/adabert/uci-sentiment.json}" --teacher "$TEACHER" --seed "$seed" --threads 1 ${EXTRA:-} --out "$run" $resume > "$OUT/seed$seed.log" 2>&1 \
     || { echo "   failed: see $OUT/seed$seed.log"; continue; }
 done
 runs=(); for seed in $SEEDS; do [ -f "$OUT/seed$seed/result.json" ] && runs+=("$OUT/seed$seed"); done
