@@ -52,7 +52,7 @@ for engine in torch onnx int8; do
   for threads in 1 2; do
     store=$WORK/store-$engine-$threads
     rm -rf "$store"
-    line=$("$DISTIL" label --teacher "$dir" --data "$WORK/corpus.txt" --out "$store" --threads "$threads" | grep "rows labelled")
+    line=$("$DISTIL" label --teacher "$dir" --data "$WORK/corpus.txt" --out "$store" --batch-size 32 --threads "$threads" | grep "rows labelled")
     rate=$(echo "$line" | sed -n 's/.*(\([0-9.]*\) rows\/s).*/\1/p')
     secs=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) s .*/\1/p')
     echo "$engine threads=$threads: $rate sentences/s" >&2

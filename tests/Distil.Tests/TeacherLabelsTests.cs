@@ -100,6 +100,32 @@ public class TeacherLabelsTests
         Assert.Contains("max_seq_len", Assert.Throws<DistilException>(() => TeacherLabels.Open(storeDir, data, new TorchLabelTeacher(Teacher, model, tokenizer, 64, CPU), 4)).Message);
     }
 
+    /// <summary>
+    /// `distil label` with its defaults writes the bits a command's own labelling writes (the same batch, the commands'
+    /// eval_batch_size, and the same shards), so a run that reads a store made beforehand repeats the run that labelled
+    /// inside itself. Length bucketing makes the batch matter: a row padded to another length gets other bits.
+    /// </summary>
+    [Fact]
+    public void DistilLabelDefaultsWriteTheBitsACommandsOwnLabellingWrites()
+    {
+        using var dir = new TempDir();
+        var rng = new Random(5);
+        string[] words = ["great", "bad", "movie", "phone", "food", "the", "was", "not", "very", "service", "slow", "fine"];
+        var sentences = Enumerable.Range(0, 150).Select(i => string.Join(" ", Enumerable.Range(0, 1 + rng.Next(14)).Select(_ => words[rng.Next(words.Length)])) + $" {i}").ToArray();
+        string corpus = dir.File("corpus.txt", string.Join("\n", sentences) + "\n");
+        string store = Path.Combine(dir.Path, "store");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(["label", "--teacher", Teacher, "--data", corpus, "--out", store, "--max-seq-len", "32", "--threads", "1"]));
+
+        var (model, tokenizer) = Load();
+        using var _ = model;
+        string data = dir.File("train.tsv", "text\tlabel\n");
+        var online = TeacherLabels.Open(Path.Combine(dir.Path, "online"), data, new TorchLabelTeacher(Teacher, model, tokenizer, 32, CPU),
+            new Distil.Search.SearchConfig().EvalBatchSize).Logits(sentences);
+        var stored = LabelStore.Open(store).Rows().ToDictionary(r => r.Row.Text, r => r.Logits);
+        for (int i = 0; i < sentences.Length; i++)
+            Assert.True(online[i].SequenceEqual(stored[sentences[i]]), $"row {i} '{sentences[i]}': [{string.Join(", ", online[i])}] vs [{string.Join(", ", stored[sentences[i]])}]");
+    }
+
     static string Tsv(TempDir dir, string name, IEnumerable<(string Text, string Label)> rows) =>
         dir.File(name, "text\tlabel\n" + string.Concat(rows.Select(r => $"{r.Text}\t{r.Label}\n")));
 

@@ -22,7 +22,7 @@ public static class LabelCommand
         var skip = OptionMeanings.Create<bool>("--skip-bad-rows", "(counted in the summary)");
         var resume = OptionMeanings.Create<bool>("--resume", "(finished shards are kept)");
         var maxLen = new Option<int>("--max-seq-len") { Description = OptionMeanings.Describe("--max-seq-len", "for the teacher (default 128)"), DefaultValueFactory = _ => 128 };
-        var batch = new Option<int>("--batch-size") { Description = OptionMeanings.Describe("--batch-size", "of the teacher; rows are bucketed by length within a shard (default 32)"), DefaultValueFactory = _ => ShardLabeller.DefaultBatchSize };
+        var batch = new Option<int>("--batch-size") { Description = OptionMeanings.Describe("--batch-size", "of the teacher; rows are bucketed by length within a shard (default 64, the batch every command labels with, so the logits are the same bits)"), DefaultValueFactory = _ => ShardLabeller.DefaultBatchSize };
         var shardRows = new Option<int>("--rows-per-shard") { Description = $"Rows per shard file, the unit of resume and of cluster work (default {LabelJob.DefaultRowsPerShard})", DefaultValueFactory = _ => LabelJob.DefaultRowsPerShard };
         var hidden = new Option<string?>("--hidden-layers") { Description = "Also keep these teacher hidden states (fp16, every token), e.g. 0,2,4 (0 = embedding output; layer l-1 is layer l's attention input); TorchSharp teacher only" };
         var engine = new Option<string>("--engine") { Description = "Teacher engine: auto (ONNX Runtime for an ONNX folder, TorchSharp for a classifier folder), torch or onnx", DefaultValueFactory = _ => "auto" };

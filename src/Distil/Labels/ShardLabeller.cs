@@ -9,7 +9,12 @@ namespace Distil.Labels;
 /// </summary>
 public static class ShardLabeller
 {
-    public const int DefaultBatchSize = 32;
+    /// <summary>
+    /// 64: every command's eval_batch_size, with which it labels what its store lacks. A row's logits depend on the
+    /// length its batch pads to (last digits only), so `distil label` at the same batch writes the same bits as the
+    /// command would, and a bench rerun from a store made beforehand repeats its figures (TeacherLabelsTests).
+    /// </summary>
+    public const int DefaultBatchSize = 64;
 
     public static byte[] Label(ILabelTeacher teacher, LabelShard shard, int batchSize = DefaultBatchSize) =>
         ShardFile.Write(Compute(teacher, shard, batchSize));
