@@ -12,7 +12,8 @@ DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
 [ -f "$SRC/search/done.json" ] || { echo "$SRC: the search has not finished (no search/done.json)"; exit 2; }
 VARIANTS=${VARIANTS:-} # names to run (default: all), e.g. VARIANTS="identity"
 ALL=( # name: retraining flags
-  "identity: --retrain-cells identity" # the search run's own retraining settings, identity ops on the derived edges
+  "derived: --retrain-cells derived" # the search run's own retraining again, here: the control for identity
+  "identity: --retrain-cells identity" # the same settings, identity ops on the derived edges
   "rows-t1: --augment 0 --retrain-epochs 8 --retrain-temperature 1"
   "rows-t4: --augment 0 --retrain-epochs 8 --retrain-temperature 4"
   "aug10-t4: --augment 10 --retrain-epochs 3 --retrain-temperature 4"

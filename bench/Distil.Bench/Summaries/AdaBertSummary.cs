@@ -95,6 +95,8 @@ public static partial class AdaBertSummary
                 ["teacher_latency_ms"] = r.Result.Raw["teacher"]!["LatencyMs"]!.DeepClone(), ["search_seconds"] = r.Result.Raw["search_seconds"]!.DeepClone(),
                 ["retrain_seconds"] = r.Result.Raw["retrain_seconds"]!.DeepClone(), ["search_step"] = r.Result.Raw["search_step"]!.DeepClone(),
                 ["search_dev_accuracy"] = r.Result.Raw["search_dev_accuracy"]!.DeepClone(),
+                // Each run's own: measured per machine and load, they steer the search, so a rerun pins them to repeat it.
+                ["op_costs_ms"] = r.Result.Raw["op_costs_ms"]?.DeepClone(),
                 ["process_time"] = r.Time is { } tm ? new JsonObject { ["wall"] = PyJson.Float(tm.Wall), ["cpu"] = PyJson.Float(tm.Cpu) } : null,
                 ["retrain_augment_copies"] = r.Result.Raw["retrain_augment_copies"]?.DeepClone() ?? PyJson.Int(0),
             })),
