@@ -3,7 +3,7 @@
 # (SEARCH_RUN, e.g. runs/adabert-transfer-store/seed1 from bench/adabert/transfer-store.sh) is retrained twice on the
 # 45,140 WordNet transfer sentences: (a) `--transfer data/wordnet-sentences/sentences.txt`, the run labelling them
 # itself into a fresh store, and (b) `--transfer STORE`, a store that `distil label` (default settings) made first.
-# Prints both runs' test accuracy and whether best/model.safetensors is the same file, then the logits' comparison.
+# Prints the logits' comparison and both runs' accuracy and best/model.safetensors hash (bench/results/adabert-transfer-exact.md).
 # Usage: bench/adabert/transfer-exact.sh SEARCH_RUN [OUT (default runs/adabert-transfer-exact)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,8 +12,9 @@ SRC=${1:?SEARCH_RUN}; OUT=${2:-runs/adabert-transfer-exact}
 source bench/lib/cli_copy.sh
 DISTIL=$(cli_copy "$OUT")
 TEACHER=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['config']['teacher'])" "$SRC/config.resolved.json")
-[ -d "$OUT/wordnet-labels" ] || "$DISTIL" label --teacher "$TEACHER" --data data/wordnet-sentences/sentences.txt --out "$OUT/wordnet-labels" \
-  --max-seq-len 64 --threads 1 > "$OUT/label.log" 2>&1
+resume=(); [ -d "$OUT/wordnet-labels" ] && resume=(--resume) # finished shards are kept
+"$DISTIL" label --teacher "$TEACHER" --data data/wordnet-sentences/sentences.txt --out "$OUT/wordnet-labels" \
+  --max-seq-len 64 --threads 1 "${resume[@]}" > "$OUT/label.log" 2>&1
 for v in in-run:data/wordnet-sentences/sentences.txt store:$OUT/wordnet-labels; do
   name=${v%%:*}; transfer=${v#*:}; d=$OUT/$name
   if [ ! -f "$d/result.json" ]; then

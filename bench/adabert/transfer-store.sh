@@ -21,7 +21,7 @@ source bench/lib/machine.sh
 DISTIL=$(cli_copy "$OUT")
 resume=(); [ -d "$STORE" ] && resume=(--resume)
 echo "== labelling data/wordnet-sentences/sentences.txt into $STORE ($(date -u +%H:%M:%S))"
-/usr/bin/time -f "%e wall s, %U user s" -o "$OUT/label.time" \
+/usr/bin/time -a -f "%e wall s, %U user s (a run with --resume only checks the store)" -o "$OUT/label.time" \
   "$DISTIL" label --teacher "$TEACHER" --data data/wordnet-sentences/sentences.txt --out "$STORE" --max-seq-len 64 --threads 1 "${resume[@]}" > "$OUT/label.log" 2>&1 \
   || { echo "labelling failed: see $OUT/label.log"; exit 1; }
 python3 - "$OUT/search.json" <<'PY'
