@@ -53,7 +53,7 @@ if os.path.exists(base):
         sp = {s["Split"]: s["Metrics"] for s in b["Splits"]}
         setting = f" ({b['Setting']})" if b.get("Setting") else ""
         print(f"| baseline: {b['Name']}{setting} | - | {100 * sp['test']['accuracy']:.2f} | {100 * sp['dev']['accuracy']:.2f} | "
-              f"{100 * sp['test']['accuracy'] / teacher_acc:.1f} | - | - |")
+              f"{100 * 100 * sp['test']['accuracy'] / teacher_acc:.1f} | - | - |")
 print()
 print(f"Teacher fine-tuning (wall): {', '.join(f'{os.path.basename(os.path.dirname(t))} {seconds(os.path.dirname(t))} s' for t in teachers) or '-'}.")
 if details:
