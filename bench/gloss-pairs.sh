@@ -8,7 +8,8 @@
 #   SEEDS=2 bench/gloss-pairs.sh & SEEDS=3 bench/gloss-pairs.sh &   # copies share the work (bench/lib/claim_run.sh)
 #   TABLE_ONLY=1 bench/gloss-pairs.sh                     # rewrite the table from the runs done so far
 # Methods: kd, distilbert, pkd, tinybert, minilm (distil distill --preset NAME, L2-H384 from the teacher's layers) and
-# adabert (distil search, and the same search retrained with identity-only cells). One torch thread per run. Costs on one quiet core: the teacher's epoch about 30-40 minutes,
+# adabert / adabert-mean (distil search with max / mean token pooling, and the same search retrained with identity-only
+# cells). One torch thread per run. Costs on one quiet core: the teacher's epoch about 30-40 minutes,
 # a KD student's epoch 10-20, an AdaBERT seed about 30.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,16 +38,18 @@ if [ -z "${TABLE_ONLY:-}" ]; then
   for seed in $SEEDS; do
     for method in $METHODS; do
       case $method in
-        adabert)
-          # The demo's AdaBERT setting (K_max 8, hidden 128, alpha lr 1e-2, KD temperature 4 in retraining), max pooling
-          # (bench/results/adabert.md), one search epoch: 1,300 steps on this data, 20x the demo's.
-          run "adabert seed $seed" "$WORK/adabert-s$seed" "$DISTIL" search --teacher "$teacher/best" "${DATA[@]}" \
-            --search-epochs 1 --arch-lr 1e-2 --token-pooling max --retrain-epochs 2 --retrain-temperature 4 --seed "$seed" --threads "$THREADS"
+        adabert|adabert-mean)
+          # The demo's AdaBERT setting (K_max 8, hidden 128, alpha lr 1e-2, KD temperature 4 in retraining), one search
+          # epoch: 1,300 steps on this data, 20x the demo's. adabert pools tokens by max (bench/results/adabert.md),
+          # adabert-mean by mean (the paper's and the demo's pooling).
+          pooling=$([ "$method" = adabert ] && echo max || echo mean)
+          run "$method seed $seed" "$WORK/$method-s$seed" "$DISTIL" search --teacher "$teacher/best" "${DATA[@]}" \
+            --search-epochs 1 --arch-lr 1e-2 --token-pooling "$pooling" --retrain-epochs 2 --retrain-temperature 4 --seed "$seed" --threads "$THREADS"
           # The ablation: the same search retrained with identity ops on the derived edges (does the search's choice earn its cost?)
-          ablation=$WORK/adabert-identity-s$seed
+          ablation=$WORK/$method-identity-s$seed
           if [ ! -f "$ablation/result.json" ]; then
-            rm -rf "$ablation" && mkdir -p "$ablation" && cp -r "$WORK/adabert-s$seed/search" "$WORK/adabert-s$seed/config.resolved.json" "$ablation/"
-            echo "== adabert identity-only ablation seed $seed"; start=$(date +%s)
+            rm -rf "$ablation" && mkdir -p "$ablation" && cp -r "$WORK/$method-s$seed/search" "$WORK/$method-s$seed/config.resolved.json" "$ablation/"
+            echo "== $method identity-only ablation seed $seed"; start=$(date +%s)
             "$DISTIL" search --out "$ablation" --resume --retrain-cells identity --threads "$THREADS" > "$ablation.log" 2>&1 || { echo "ablation failed: see $ablation.log"; exit 1; }
             echo $(( $(date +%s) - start )) > "$ablation.seconds"
           fi ;;
@@ -67,7 +70,7 @@ source bench/lib/machine.sh
   echo "$(date -u +%F), commit $(git rev-parse --short HEAD). data/wordnet-gloss-pairs: 41,580 / 5,946 / 11,872 pairs (train / dev /"
   echo "test), labels 50/50. Teacher: all-MiniLM-L6-v2 (6 layers, H384) fine-tuned $TEACHER_EPOCHS epoch(s), batch 32, lr $TEACHER_LR,"
   echo "warm-up 10%, max length 64, mean pooling (as the demo's teacher), seed $TEACHER_SEED. KD students: L2-H384 from the teacher's layers, $STUDENT_EPOCHS epoch(s), batch 32,"
-  echo "lr 2e-4. AdaBERT: one search epoch (K_max 8, hidden 128, max pooling, alpha lr 1e-2), 2 retraining epochs at"
+  echo "lr 2e-4. AdaBERT: one search epoch (K_max 8, hidden 128, max or mean token pooling, alpha lr 1e-2), 2 retraining epochs at"
   echo "T 4. One torch thread per run; speed-ups are teacher / student batch-1 latency timed in the same process."
   echo
   python3 bench/lib/gloss_table.py "$WORK"

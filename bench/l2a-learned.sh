@@ -9,6 +9,9 @@
 #   bench/l2a-learned.sh                                   (portions 0.01 0.05 0.2, seed 1)
 #   SEEDS="1 2 3" PARALLEL=1 bench/l2a-learned.sh          (PARALLEL=1: every run of a seed at once)
 #   EXTRA="more distil l2a flags"
+#   GENERATORS=learned LEARNED_ARMS=l2a SEEDS="1 2 3" bench/l2a-learned.sh
+#        (the learned arm only: none / eda / tinybert / l2a fixed then come from BASELINE, bench/l2a.sh's runs with the
+#        same teacher, data, steps and seeds, which this bench's own arms reproduced to the digit)
 # A finished run (result.json present) is skipped and an unfinished one resumed, so re-running completes a cut-short bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +22,13 @@ WORK=${WORK:-runs/l2a-learned}
 PARALLEL=${PARALLEL:-0}
 DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
 OUT=${OUT:-bench/results/l2a-learned.md}
+GENERATORS=${GENERATORS:-learned fixed}
+LEARNED_ARMS=${LEARNED_ARMS:-none,eda,tinybert,l2a}
+BASELINE=${BASELINE:-bench/results/l2a.json}
 D=data/uci-sentiment
 run_one() {
   local gen=$1 seed=$2 portion=$3 arms out resume=()
-  arms=$([ "$gen" = learned ] && echo none,eda,tinybert,l2a || echo l2a)
+  arms=$([ "$gen" = learned ] && echo "$LEARNED_ARMS" || echo l2a)
   out="$WORK/$gen/imdb-$portion-seed$seed"
   if [ -f "$out/result.json" ]; then echo "done: $out"; return; fi
   [ -f "$out/config.resolved.json" ] && resume=(--resume)
@@ -36,15 +42,17 @@ run_one() {
 }
 for seed in $SEEDS; do
   for portion in $PORTIONS; do
-    for gen in learned fixed; do
+    for gen in $GENERATORS; do
       if [ "$PARALLEL" = 1 ]; then run_one $gen "$seed" "$portion" & else run_one $gen "$seed" "$portion"; fi
     done
   done
   wait
 done
-python3 - "$WORK" "$OUT" <<'EOF'
+python3 - "$WORK" "$OUT" "$BASELINE" <<'EOF'
 import json, os, sys, glob, statistics
-work, out = sys.argv[1], sys.argv[2]
+work, out, baseline = sys.argv[1], sys.argv[2], sys.argv[3]
+# bench/l2a.sh's runs (every arm, fixed generators), keyed like this bench's: the fallback for arms not run here
+prior = {(r["data_portion"], r["seed"]): r for r in (json.load(open(baseline)) if os.path.exists(baseline) else [])}
 runs = {}
 for gen in ("learned", "fixed"):
     for f in sorted(glob.glob(f"{work}/{gen}/*/result.json")):
@@ -53,8 +61,15 @@ for gen in ("learned", "fixed"):
         wall = open(f"{d}/wall_seconds").read().strip() if os.path.exists(f"{d}/wall_seconds") else "-"
         runs[(gen, r["data_portion"], r["seed"])] = (r, wall)
 def acc(r, arm):
-    a = [x for x in r["arms"] if x["Name"] == arm]
+    a = [x for x in r["arms"] if x["Name"] == arm] if r else []
     return 100 * a[0]["TestAccuracy"] if a else None
+borrowed = set()
+def acc_or_prior(r, arm, key):
+    v = acc(r, arm)
+    if v is None and key in prior:
+        v = acc(prior[key], arm)
+        if v is not None: borrowed.add(arm if arm != "l2a" else "l2a fixed")
+    return v
 lines = ["# L2A: learned vs fixed generators (bench/l2a-learned.sh)", "",
          "Student test accuracy (%) on imdb (199 rows); none / eda / tinybert from the learned run's arms (the same KD runs",
          "for either generator); the teacher is the same for every arm.", "",
@@ -67,14 +82,17 @@ for p, s in keys:
     L, F = runs.get(("learned", p, s)), runs.get(("fixed", p, s))
     l, f = (L or (None, "-"))[0], (F or (None, "-"))[0]
     base = l or f
-    row = {k: (acc(l, k) if l else None) for k in ("none", "eda", "tinybert")}
-    row["fixed"] = acc(f, "l2a") if f else None
+    row = {k: acc_or_prior(l, k, (p, s)) for k in ("none", "eda", "tinybert")}
+    row["fixed"] = acc(f, "l2a") if f else acc_or_prior(None, "l2a", (p, s))
+    if not f and (p, s) in prior: f = prior[(p, s)]
     row["learned"] = acc(l, "l2a") if l else None
     per.setdefault(p, []).append(row)
     teacher = 100 * base["arms"][0]["TeacherTestAccuracy"]
     lines.append(f"| {p} | {s} | {base['target_rows']} | {f2(row['none'])} | {f2(row['eda'])} | {f2(row['tinybert'])} | {f2(row['fixed'])} | {f2(row['learned'])} | {teacher:.2f} | "
                  + (f"{f['selected']} / {f['pool']}" if f else "-") + " | " + (f"{l['selected']} / {l['pool']}" if l else "-")
                  + f" | {(F or (None, '-'))[1]} | {(L or (None, '-'))[1]} |")
+if borrowed:
+    lines += ["", f"Columns {', '.join(sorted(borrowed))}: from {baseline} (bench/l2a.sh, the same teacher, data, steps and seeds) where this bench did not run that arm."]
 if any(len(v) > 1 for v in per.values()):
     lines += ["", "Mean ± sd over seeds:", "", "| portion | seeds | none | eda | tinybert | l2a fixed | l2a learned |", "|---|---|---|---|---|---|---|"]
     for p, rows in sorted(per.items()):

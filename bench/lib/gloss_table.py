@@ -33,7 +33,8 @@ elif teachers:
 print("| model | seeds | test accuracy | dev accuracy | % of teacher (test) | params (non-embedding) | batch-1 speed-up (median) |")
 print("|---|---|---|---|---|---|---|")
 print(f"| teacher MiniLM-L6-H384 | 1 | {teacher_acc:.2f} | {teacher_dev:.2f} | 100 | {f'{tp[0] / 1e6:.2f}M ({tp[1] / 1e6:.2f}M)' if tp else '-'} | 1x |")
-names = {"adabert": "AdaBERT CNN (searched)", "adabert-identity": "AdaBERT, the same search with identity-only cells (ablation)"}
+names = {"adabert": "AdaBERT CNN (searched, max pooling)", "adabert-identity": "AdaBERT max pooling, the same search with identity-only cells (ablation)",
+         "adabert-mean": "AdaBERT CNN (searched, mean pooling)", "adabert-mean-identity": "AdaBERT mean pooling, the same search with identity-only cells (ablation)"}
 details = []
 for method, got in sorted(runs.items(), key=lambda kv: (kv[0].startswith("adabert"), kv[0])):
     test = [100 * r["student"]["Test"]["accuracy"] for _, r in got]
