@@ -48,9 +48,10 @@ for seed in $SEEDS; do
   done
   wait
 done
-python3 - "$WORK" "$OUT" "$BASELINE" <<'EOF'
+source bench/lib/machine.sh
+python3 - "$WORK" "$OUT" "$BASELINE" "$(machine_header)" "$(git rev-parse --short HEAD)" <<'EOF'
 import json, os, sys, glob, statistics
-work, out, baseline = sys.argv[1], sys.argv[2], sys.argv[3]
+work, out, baseline, header, commit = sys.argv[1:6]
 # bench/l2a.sh's runs (every arm, fixed generators), keyed like this bench's: the fallback for arms not run here
 prior = {(r["data_portion"], r["seed"]): r for r in (json.load(open(baseline)) if os.path.exists(baseline) else [])}
 runs = {}
@@ -70,7 +71,8 @@ def acc_or_prior(r, arm, key):
         v = acc(prior[key], arm)
         if v is not None: borrowed.add(arm if arm != "l2a" else "l2a fixed")
     return v
-lines = ["# L2A: learned vs fixed generators (bench/l2a-learned.sh)", "",
+lines = [header, "", "# L2A: learned vs fixed generators (bench/l2a-learned.sh)", "",
+         f"Table written {__import__('time').strftime('%Y-%m-%d', __import__('time').gmtime())} at commit {commit}; the runs' own commits are in their run folders.", "",
          "Student test accuracy (%) on imdb (199 rows); none / eda / tinybert from the learned run's arms (the same KD runs",
          "for either generator); the teacher is the same for every arm.", "",
          "| portion | seed | target rows | none | eda | tinybert | l2a fixed | l2a learned | teacher | fixed: selected / pool | learned: selected / pool | fixed s | learned s |",

@@ -257,7 +257,18 @@ public class CommandReliabilityTests(ReliabilityFixture f) : IClassFixture<Relia
     /// like the Trainer's, then the arms' students diverge and are skipped too.</summary>
     [Fact]
     public void L2aStopsOnANonFiniteStepUnlessSkipping() =>
-        SkipsNonFinite(o => Set(L2a(o), "--lr", "1e30"), "arms/none/metrics.jsonl", diverged: "L2A selector (REINFORCE step) diverged: reward is");
+        // Fixed generators, so that the selector is the first to meet the blown-up student (the learned ones' scout would be: next test).
+        SkipsNonFinite(o => Set(L2a(o, "--generator", "fixed"), "--lr", "1e30"), "arms/none/metrics.jsonl", diverged: "L2A selector (REINFORCE step) diverged: reward is");
+
+    [Fact]
+    public void L2aLearnedGeneratorStopsOnANonFiniteScoutReward()
+    {
+        // The default generators train a scout student for their REINFORCE reward: at lr 1e30 its gain is the first non-finite value.
+        var (code, output) = CliCapture.Run(Set(L2a(NewRun("nan-generator")), "--lr", "1e30"));
+        Assert.True(code == ExitCodes.NumericalFault, $"exit {code}:\n{output}");
+        Assert.Contains("L2A generator (scout reward) diverged", output);
+        Assert.Contains("--skip-nonfinite N", output);
+    }
 
     /// <param name="skipping">The same run with up to 1000 skipped steps (default: with --skip-nonfinite 1000).</param>
     /// <param name="diverged">What the first run's error says.</param>

@@ -114,7 +114,7 @@ public static class DemoSteps
         var c = new L2aConfig
         {
             Teacher = teacher, Target = "imdb", Sources = "amazon,yelp", DataPortion = 0.05, Arms = "none,tinybert,l2a",
-            Student = "L2-H384", Init = "teacher", SelectorSteps = 30, Generator = "learned",
+            Student = "L2-H384", Init = "teacher", SelectorSteps = 30, Generator = "learned", // the command's default, pinned: the demo's figures are for it
             GeneratorMlmSteps = maxSteps > 0 ? Math.Min(maxSteps, 150) : 150, GeneratorRlSteps = maxSteps > 0 ? Math.Min(maxSteps, 40) : 40,
             Data = data with { DomainColumn = "domain" }, Out = Path.Combine(root, "l2a"), Threads = threads,
             Training = new L2aConfig().Training with { MaxSteps = maxSteps > 0 ? Math.Min(maxSteps, 100) : 100 },

@@ -36,7 +36,7 @@ public static class L2aCommand
         Add(OptionMeanings.Create<string?>("--init", "; here random or teacher (default)"), "init");
         Add(OptionMeanings.Create<int>("--augment", ", of the target domain, for eda, tinybert and the corrupt-and-reconstruct chain (default 4)"), "augment_copies");
         Add(OptionMeanings.Create<int>("--augment-candidates", "(default 10)"), "augment_candidates");
-        Add(new Option<string?>("--generator") { Description = "Generators: fixed (parameter-free refills from the teacher; default) or learned (a masked-LM head on the frozen teacher, trained on source + target text, then by REINFORCE from the discriminator and the student's dev gain)" }, "generator");
+        Add(new Option<string?>("--generator") { Description = "Generators: learned (default: a masked-LM head on the frozen teacher, trained on source + target text, then by REINFORCE from the discriminator and the student's dev gain; a teacher that is not BERT-family falls back to fixed) or fixed (parameter-free refills from the teacher, the ablation)" }, "generator");
         Add(new Option<int>("--generator-steps") { Description = "Masked-LM steps of the learned generator's head (default 150)" }, "generator_mlm_steps");
         Add(new Option<int>("--generator-rl-steps") { Description = "REINFORCE steps of the learned generator (default 40; 0 = masked-LM only)" }, "generator_rl_steps");
         Add(new Option<int>("--selector-steps") { Description = "REINFORCE steps of the selector (default 60)" }, "selector_steps");
