@@ -105,9 +105,10 @@ public static class DemoSteps
     /// <summary>
     /// L2A with the demo's fine-tuned teacher: imdb keeps 5% of its training rows, amazon and yelp are the sources.
     /// Three arms (no augmentation, TinyBERT word replacement, L2A), 100 student steps each, a 30-step selector:
-    /// `bench/l2a.sh` runs every arm at 1, 5 and 20%. L2A's generators are the learned ones (a masked-LM head on the
+    /// `bench/l2a-learned.sh` runs every arm and both generators at 1, 5 and 20%. L2A's generators are the learned ones (a masked-LM head on the
     /// teacher, 150 MLM + 40 REINFORCE steps): in this setting they tie TinyBERT where the parameter-free refills fall
-    /// 4.5 points below it (bench/results/l2a-learned.md §In the demo's setting), for about 4 more CPU minutes.
+    /// 4.5 points below it (bench/results/l2a-learned.md §In the demo's setting), for about 2 more minutes of the demo
+    /// (the step took 280 s against 164 s from a clean clone on 2 cores).
     /// </summary>
     public static L2aResult L2a(string root, string teacher, DataSettings data, int? threads, int maxSteps, bool resume, Device device)
     {
@@ -198,7 +199,7 @@ public static class DemoSteps
                     (r.Generator == "learned" ? "Learned generators (a masked-LM head on the teacher) " : "Parameter-free generators ") +
                     $"proposed the candidates; the selector kept {r.Selected} of " +
                     $"{r.PoolSize} generated candidates ([l2a/selected.tsv](l2a/selected.tsv)). One seed, the same number of steps for every arm: " +
-                    "differences of a point or two are within seed noise here (`bench/l2a.sh` runs 3 seeds).\n\n" + table);
+                    "differences of a point or two are within seed noise here (`bench/l2a-learned.sh` runs 3 seeds of both generators).\n\n" + table);
     }
 
     static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";
