@@ -50,7 +50,7 @@ for seed in $SEEDS; do
 done
 source bench/lib/machine.sh
 python3 - "$WORK" "$OUT" "$BASELINE" "$(machine_header)" "$(git rev-parse --short HEAD)" <<'EOF'
-import json, os, sys, glob, statistics
+import json, os, sys, glob, statistics, time
 work, out, baseline, header, commit = sys.argv[1:6]
 # bench/l2a.sh's runs (every arm, fixed generators), keyed like this bench's: the fallback for arms not run here
 prior = {(r["data_portion"], r["seed"]): r for r in (json.load(open(baseline)) if os.path.exists(baseline) else [])}
@@ -69,10 +69,10 @@ def acc_or_prior(r, arm, key):
     v = acc(r, arm)
     if v is None and key in prior:
         v = acc(prior[key], arm)
-        if v is not None: borrowed.add(arm if arm != "l2a" else "l2a fixed")
+        if v is not None: borrowed.add(arm)
     return v
 lines = [header, "", "# L2A: learned vs fixed generators (bench/l2a-learned.sh)", "",
-         f"Table written {__import__('time').strftime('%Y-%m-%d', __import__('time').gmtime())} at commit {commit}; the runs' own commits are in their run folders.", "",
+         f"Table written {time.strftime('%Y-%m-%d', time.gmtime())} at commit {commit}; the runs' own commits are in their run folders.", "",
          "Student test accuracy (%) on imdb (199 rows); none / eda / tinybert from the learned run's arms (the same KD runs",
          "for either generator); the teacher is the same for every arm.", "",
          "| portion | seed | target rows | none | eda | tinybert | l2a fixed | l2a learned | teacher | fixed: selected / pool | learned: selected / pool | fixed s | learned s |",
@@ -85,8 +85,10 @@ for p, s in keys:
     l, f = (L or (None, "-"))[0], (F or (None, "-"))[0]
     base = l or f
     row = {k: acc_or_prior(l, k, (p, s)) for k in ("none", "eda", "tinybert")}
-    row["fixed"] = acc(f, "l2a") if f else acc_or_prior(None, "l2a", (p, s))
-    if not f and (p, s) in prior: f = prior[(p, s)]
+    if not f and (p, s) in prior:
+        f = prior[(p, s)]
+        borrowed.add("l2a fixed")
+    row["fixed"] = acc(f, "l2a")
     row["learned"] = acc(l, "l2a") if l else None
     per.setdefault(p, []).append(row)
     teacher = 100 * base["arms"][0]["TeacherTestAccuracy"]
