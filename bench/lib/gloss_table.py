@@ -1,4 +1,5 @@
-"""bench/gloss-pairs.sh's table: teacher, KD presets and AdaBERT (mean +- sd over seeds) and the baselines.
+"""bench/gloss-pairs.sh's table: teacher, KD presets and AdaBERT (mean +- sd over seeds) and the baselines, then
+bench/gloss-metakd.sh's Meta-KD section (WORK/metakd/{meta,mix}-sN/result.json, WORK/pos/test.tsv).
 
 Usage: python3 bench/lib/gloss_table.py WORK   (WORK/{teacher-sN,METHOD-sN,baseline}/result.json)
 """
@@ -61,4 +62,56 @@ print()
 print(f"Teacher fine-tuning (wall): {', '.join(f'{os.path.basename(os.path.dirname(t))} {seconds(os.path.dirname(t))} s' for t in teachers) or '-'}.")
 if details:
     print("Per run:\n")
+    print("\n".join(details))
+
+# Meta-KD (bench/gloss-metakd.sh): parts of speech as domains, one student per domain. Domain accuracies come from
+# result.json; "all pairs" weights them by the domain's test rows, so it compares with the overall rows above.
+metakd = {}
+for path in sorted(glob.glob(f"{work}/metakd/*-s*/result.json")):
+    m = re.fullmatch(r"(.+)-s(\d+)", os.path.basename(os.path.dirname(path)))
+    if m:
+        metakd.setdefault(m.group(1), []).append((int(m.group(2)), load(path)))
+if metakd:
+    counts = {}
+    with open(f"{work}/pos/test.tsv", encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        col = header.index("domain")
+        for line in f:
+            d = line.rstrip("\n").split("\t")[col]
+            counts[d] = counts.get(d, 0) + 1
+    domains = next(iter(metakd.values()))[0][1]["Domains"]
+
+    def overall(acc):
+        return sum(acc[d] * counts[d] for d in domains) / sum(counts[d] for d in domains)
+
+    def row(name, rows):  # rows: the MetaKdRow of each seed
+        cells = [mean_sd([100 * r["Accuracy"][d] for r in rows]) for d in domains]
+        avg = mean_sd([100 * statistics.mean(r["Accuracy"][d] for d in domains) for r in rows])
+        all_ = [100 * overall(r["Accuracy"]) for r in rows]
+        return f"| {name} | {len(rows)} | " + " | ".join(cells) + f" | {avg} | {mean_sd(all_)} | {mean_sd([a / teacher_acc * 100 for a in all_], 1)} |"
+
+    titles = {"mix": ("the bench teacher (plain fine-tuning on every domain: BERT-mix)", "BERT-mix -> TinyBERT-KD, L2-H384 per domain"),
+              "meta": ("meta-teacher (prototype weights + domain-corruption loss)", "meta-teacher -> Meta-KD, L2-H384 per domain")}
+    print()
+    print("## Meta-KD: parts of speech as domains (`bench/gloss-metakd.sh`)")
+    print()
+    print(f"Domains from WordNet (bench/lib/gloss_domains.py), test pairs: {', '.join(f'{d} {counts[d]:,}' for d in domains)}. Both teachers")
+    print("1 epoch, lr 3e-5, mean pooling; one L2-H384 student per domain from the pre-trained encoder's layers, stage 1 and")
+    print("stage 2 one epoch each at lr 1e-4 (TinyBERT-KD: hidden / attention / embedding MSE, then soft CE; Meta-KD: the same")
+    print("weighted by the teacher's expertise λ plus the domain-knowledge term). Accuracy in %; \"all pairs\" weights the")
+    print(f"domains by their test pairs; % of teacher is of the bench teacher's {teacher_acc:.2f} (all pairs).")
+    print()
+    print("| model | seeds | " + " | ".join(domains) + " | domain mean | all pairs | % of teacher |")
+    print("|---|---|" + "---|" * len(domains) + "---|---|---|")
+    details = []
+    for kind in ("mix", "meta"):
+        got = sorted(metakd.get(kind, []), key=lambda x: x[0])
+        if not got:
+            continue
+        teacher_title, student_title = titles[kind]
+        print(row(teacher_title, [r["Teacher"] for _, r in got[:1]]))
+        print(row(student_title, [r["Student"] for _, r in got]))
+        for seed, r in got:
+            details.append(f"- {kind} seed {seed}: teacher {r['Teacher']['Seconds']:.0f} s, students {r['Student']['Seconds']:.0f} s, run {r['TotalSeconds']:.0f} s")
+    print()
     print("\n".join(details))
