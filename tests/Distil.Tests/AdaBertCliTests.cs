@@ -85,6 +85,11 @@ public class AdaBertCliTests
         Assert.Equal(expected.ToJsonString(), JsonNode.Parse(File.ReadAllText(Path.Combine(ablation, "result.json")))!["genotype"]!.ToJsonString());
         Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(["search", "--out", Path.Combine(root, "bad-cells"), "--teacher", teacher, "--train", train,
             "--retrain-cells", "conv3", "--threads", "1"]));
+        // The pair head needs pairs (this data has one text per row); an unknown head is refused up front.
+        Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(["search", "--out", Path.Combine(root, "pair-on-single"), "--teacher", teacher, "--train", train,
+            "--cnn-head", "pair", "--threads", "1"]));
+        Assert.Equal(ExitCodes.InvalidUsage, CliApp.Run(["search", "--out", Path.Combine(root, "bad-head"), "--teacher", teacher, "--train", train,
+            "--cnn-head", "cls", "--threads", "1"]));
     }
 
     [Fact]

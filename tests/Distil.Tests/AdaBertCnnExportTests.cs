@@ -30,13 +30,13 @@ public sealed class AdaBertCnnExportTests : IDisposable
     ]);
 
     /// <summary>A CNN student folder with random weights, BN statistics, node and layer weights (none left at its neutral init).</summary>
-    public static string CnnFolder(string root, int seed = 3, int hidden = 16, string pooling = CnnInputs.MeanPooling)
+    public static string CnnFolder(string root, int seed = 3, int hidden = 16, string pooling = CnnInputs.MeanPooling, string head = CnnInputs.PooledHead)
     {
         string tok = Path.Combine(root, "tokenizer");
         Directory.CreateDirectory(tok);
         File.WriteAllLines(Path.Combine(tok, "vocab.txt"), DeployFixtures.Vocab);
         File.WriteAllText(Path.Combine(tok, "tokenizer_config.json"), """{"do_lower_case": true}""");
-        var config = AdaBertCnnConfig.Create(EveryOp, DeployFixtures.Vocab.Length, 128, hidden, 0, ["neg", "neu", "pos"], 0.1, pooling);
+        var config = AdaBertCnnConfig.Create(EveryOp, DeployFixtures.Vocab.Length, 128, hidden, 0, ["neg", "neu", "pos"], 0.1, pooling, head);
         torch.manual_seed(seed);
         using var model = new AdaBertCnnForSequenceClassification(config);
         using (torch.no_grad())
@@ -48,7 +48,7 @@ public sealed class AdaBertCnnExportTests : IDisposable
                 else if (name.EndsWith("node_weights") || name == "layer_weights") t.copy_(torch.randn_like(t));
                 else if (name.EndsWith("conv.weight")) t.mul_(3); // larger activations: the cells' effect on the logits is not negligible
             }
-        string dir = Path.Combine(root, $"cnn-{seed}-{pooling}");
+        string dir = Path.Combine(root, $"cnn-{seed}-{pooling}-{head}");
         AdaBertCnnFolder.Save(dir, model, tok);
         return dir;
     }
@@ -94,6 +94,25 @@ public sealed class AdaBertCnnExportTests : IDisposable
         Assert.All(report.Checks, c => Assert.True(c.MaxAbsDiff <= 1e-4 && c.ArgmaxAgreement == 1, $"{c.Set}: {c.MaxAbsDiff}"));
         var ops = ModelProto.Parser.ParseFrom(File.ReadAllBytes(report.OnnxPath)).Graph.Node.Select(n => n.OpType).ToList();
         Assert.Equal(EveryOp.Depth + 1, ops.Count(o => o == "ReduceMax")); // the embedding layer and each cell
+    }
+
+    [Theory]
+    [InlineData(CnnInputs.MeanPooling)]
+    [InlineData(CnnInputs.MaxPooling)]
+    public void ExportReproducesAPairHeadStudent(string pooling)
+    {
+        string model = CnnFolder(tmp.Path, pooling: pooling, head: CnnInputs.PairHead);
+        Assert.Equal(CnnInputs.PairHead, AdaBertCnnConfig.Load(Path.Combine(model, "config.json")).Head);
+        // The random check rows hold pairs (token type 1 on the second half) and single sentences.
+        var report = OnnxExport.Export(model, Path.Combine(tmp.Path, $"onnx-pair-{pooling}"), new ExportOptions { MaxSeqLen = 32 });
+
+        Assert.True(report.Passed);
+        Assert.All(report.Checks, c => Assert.True(c.MaxAbsDiff <= 1e-4 && c.ArgmaxAgreement == 1, $"{c.Set}: {c.MaxAbsDiff}"));
+        var proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(report.OnnxPath));
+        Assert.Contains(proto.Graph.Node, n => n.OpType == "Abs");       // |u - v|
+        Assert.Contains(proto.MetadataProps, p => p.Key == "distil.cnn_head" && p.Value == CnnInputs.PairHead);
+        var classifier = proto.Graph.Initializer.Single(i => i.Name.StartsWith("classifier") && i.Dims.Count == 2);
+        Assert.Contains(4L * 16, classifier.Dims);                       // [u, v, |u - v|, u * v] of H 16
     }
 
     [Theory]

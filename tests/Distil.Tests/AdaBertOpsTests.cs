@@ -182,6 +182,28 @@ public class AdaBertOpsTests
     }
 
     [Fact]
+    public void PairHeadPoolsEachTextApartThenCompares()
+    {
+        // (B 2, H 2, T 4): row 0 a pair (A = tokens 0-1, B = token 2, token 3 padding with large values), row 1 one sentence.
+        var cell = tensor(new float[] { 1, 3, 5, 100, 2, -2, 4, -50, -3, -1, -4, -2, 2, 2, 2, 2 }).view(2, 2, 4);
+        var types = tensor(new long[] { 0, 0, 1, 1, 0, 0, 0, 0 }).view(2, 4);
+        var mask = tensor(new long[] { 1, 1, 1, 0, 1, 1, 1, 1 }).view(2, 4);
+        var masks = CnnInputs.HeadMasks(types, mask, CnnInputs.PairHead);
+        Assert.Equal(new long[] { 2, 2, 4 }, masks.shape);
+        Assert.Equal(new float[] { 1, 1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1 }, masks.data<float>().ToArray()); // a single sentence: every token twice
+        var mean = CnnInputs.Pool(cell, masks, CnnInputs.MeanPooling);                       // (B, S, H)
+        Assert.Equal(new float[] { 2, 0, 5, 4, -2.5f, 2, -2.5f, 2 }, mean.data<float>().ToArray());
+        Assert.Equal(new float[] { 3, 2, 5, 4, -1, 2, -1, 2 }, CnnInputs.Pool(cell, masks, CnnInputs.MaxPooling).data<float>().ToArray());
+        // [u, v, |u - v|, u * v]: u = (2, 0), v = (5, 4) -> 2 0 | 5 4 | 3 4 | 10 0; the single sentence has u = v.
+        var features = CnnInputs.HeadInput(mean, CnnInputs.PairHead);
+        Assert.Equal(new long[] { 2, 8 }, features.shape);
+        Assert.Equal(new float[] { 2, 0, 5, 4, 3, 4, 10, 0, -2.5f, 2, -2.5f, 2, 0, 0, 6.25f, 4 }, features.data<float>().ToArray());
+        // The paper's head: one vector of every real token of both texts.
+        var pooled = CnnInputs.HeadInput(CnnInputs.Pool(cell, CnnInputs.HeadMasks(types, mask, CnnInputs.PooledHead), CnnInputs.MeanPooling), CnnInputs.PooledHead);
+        Assert.Equal(new float[] { 3, 4 / 3f, -2.5f, 2 }, pooled.data<float>().ToArray());
+    }
+
+    [Fact]
     public void HeadPoolingCountsOnlyRealTokens()
     {
         // (B 2, H 2, T 4); row 0 has 3 real tokens and a large value on its padding, row 1 all 4 real and negative.

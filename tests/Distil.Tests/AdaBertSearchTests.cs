@@ -132,11 +132,11 @@ public class AdaBertSearchTests
         Assert.InRange(widest.ParameterCount(30522, 512, 128, 2), 9.4e6, 9.6e6);
     }
 
-    static (SuperNet Net, BertInputs Inputs) TinySupernet(int kMax = 3)
+    static (SuperNet Net, BertInputs Inputs) TinySupernet(int kMax = 3, string head = CnnInputs.PooledHead)
     {
         torch.manual_seed(21);
         var tables = new TeacherTables(randn(30, 12), randn(16, 12));
-        var net = new SuperNet(tables, kMax, hidden: 8, numLabels: 2, dropoutP: 0.1);
+        var net = new SuperNet(tables, kMax, hidden: 8, numLabels: 2, dropoutP: 0.1, head: head);
         var ids = randint(1, 30, new long[] { 4, 7 });
         var mask = ones(4, 7, dtype: int64);
         mask[2, TensorIndex.Slice(5)] = 0;
@@ -145,10 +145,12 @@ public class AdaBertSearchTests
         return (net, new BertInputs(ids, mask, types));
     }
 
-    [Fact]
-    public void TheDerivedStudentComputesWhatTheSupernetComputesForItsArchitecture()
+    [Theory]
+    [InlineData(CnnInputs.PooledHead)]
+    [InlineData(CnnInputs.PairHead)]
+    public void TheDerivedStudentComputesWhatTheSupernetComputesForItsArchitecture(string head)
     {
-        var (net, inputs) = TinySupernet();
+        var (net, inputs) = TinySupernet(head: head);
         var g = new Genotype(2, [[new("conv5", 0), new("max_pool3", 1)], [new("identity", 0), new("dil_conv3", 2)], [new("dil_conv7", 1), new("avg_pool3", 3)]]);
         using (no_grad())
         {
@@ -166,7 +168,7 @@ public class AdaBertSearchTests
         net.eval();
         using var arch2 = net.ArgmaxArch();
         var expected = net.forward(inputs, arch2)[2];
-        var config = AdaBertCnnConfig.Create(g, 30, 16, 8, 0, ["n", "p"], 0.1);
+        var config = AdaBertCnnConfig.Create(g, 30, 16, 8, 0, ["n", "p"], 0.1, head: head);
         using var derived = AdaBertCnnForSequenceClassification.FromSearch(net, g, config);
         derived.eval();
         var actual = derived.forward(inputs);
@@ -182,7 +184,10 @@ public class AdaBertSearchTests
         loaded.Module.eval();
         Assert.Equal(["n", "p"], loaded.Labels);
         Assert.True((loaded.Logits(inputs) - actual).abs().max().item<float>() < 1e-6);
-        Assert.Equal(g.ParameterCount(30, 16, 8, 2), loaded.Parameters);
+        Assert.Equal(g.ParameterCount(30, 16, 8, 2, head), loaded.Parameters);
+        Assert.Equal(head, AdaBertCnnConfig.Load(Path.Combine(dir, "config.json")).Head);
+        if (head == CnnInputs.PairHead)
+            Assert.Throws<DistilException>(() => AdaBertCnnForSequenceClassification.FromSearch(net, g, config with { Head = CnnInputs.PooledHead }));
     }
 
     /// <summary>Toy task (label 1 iff token 7 occurs), probes that know the labels, fixed op costs.</summary>

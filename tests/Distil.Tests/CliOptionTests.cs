@@ -129,9 +129,9 @@ public class CliOptionTests
             "--augment-candidates", "7", "--augment-seed", "5");
         Assert.Equal(new Distil.Augment.AugmentOptions { Copies = 3, P = 0.25, Candidates = 7, Seed = 5 }, distill.Augment);
 
-        var search = Resolved<SearchConfig>(tmp, "search", "search", "--teacher", teacher, "--token-pooling", "max", "--augment", "2",
+        var search = Resolved<SearchConfig>(tmp, "search", "search", "--teacher", teacher, "--token-pooling", "max", "--cnn-head", "pair", "--augment", "2",
             "--augment-p", "0.3", "--augment-candidates", "9", "--augment-seed", "4");
-        Assert.Equal(CnnInputs.MaxPooling, search.Search.Pooling);
+        Assert.Equal((CnnInputs.MaxPooling, CnnInputs.PairHead), (search.Search.Pooling, search.Search.Head));
         Assert.Equal(new Distil.Augment.AugmentOptions { Copies = 2, P = 0.3, Candidates = 9, Seed = 4 }, search.Retrain.Augment);
 
         var l2a = Resolved<L2aConfig>(tmp, "l2a", "l2a", "--teacher", teacher, "--target", "a", "--sources", "b", "--augment", "6", "--augment-candidates", "8");

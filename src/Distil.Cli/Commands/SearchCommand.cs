@@ -41,6 +41,7 @@ public static class SearchCommand
         Add(new Option<double>("--retrain-lr") { Description = "Peak learning rate of retraining (default 1e-3)" }, "retrain.training.learning_rate");
         Add(OptionMeanings.Create<int>("--augment", "; TinyBERT word replacement, labelled by the teacher through the label store; retrains on the rows plus the copies (default 0 = off)"), "retrain.augment.copies");
         Add(new Option<string>("--token-pooling") { Description = "CNN pooling over tokens before each head: mean (default, the paper's) or max (max over time)" }, "search.token_pooling");
+        Add(new Option<string>("--cnn-head") { Description = "CNN classifier input: pooled (default, the paper's: all tokens in one vector) or pair (each text of a pair pooled apart, then [u, v, |u-v|, u*v])" }, "search.cnn_head");
         Add(new Option<string>("--retrain-cells") { Description = "Retrain the derived cells (derived, default) or the same depth and edges with identity ops only (identity: the ablation that shows what the searched operations add)" }, "retrain.cells");
         Add(new Option<double>("--retrain-temperature") { Description = "KD temperature of retraining (default 1)" }, "retrain.temperature");
         Add(OptionMeanings.Create<double>("--augment-p", "(default 0.4)"), "retrain.augment.p");

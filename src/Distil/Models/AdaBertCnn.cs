@@ -1,5 +1,5 @@
 // The derived AdaBERT student: low-dimensional token + position tables, `depth` cells of the genotype's 6 edges,
-// attentive pooling over the embedding and cell outputs, a linear classifier. Only Embedding, Conv1d, pooling,
+// attentive pooling over the embedding and cell outputs (of all tokens, or of each text of a pair), a linear classifier. Only Embedding, Conv1d, pooling,
 // BatchNorm (eval), LayerNorm and Linear, so it can be exported later. Field names are the keys of model.safetensors.
 // Shapes: B = batch, T = tokens, H = hidden, C = labels.
 using System.Text.Json;
@@ -25,6 +25,8 @@ public sealed record AdaBertCnnConfig
     [JsonPropertyName("classifier_dropout")] public double ClassifierDropout { get; init; } = 0.1;
     /// <summary>Pooling over tokens before the head: "mean" (the paper's) or "max". Folders without the key are "mean".</summary>
     [JsonPropertyName("pooling")] public string Pooling { get; init; } = CnnInputs.MeanPooling;
+    /// <summary>The classifier's input: "pooled" (the paper's) or "pair" (<see cref="CnnInputs.PairHead"/>). Folders without the key are "pooled".</summary>
+    [JsonPropertyName("head")] public string Head { get; init; } = CnnInputs.PooledHead;
     [JsonPropertyName("genotype")] public Genotype Genotype { get; init; } = new(1, []);
     [JsonPropertyName("id2label")] public Dictionary<string, string> Id2Label { get; init; } = new();
     [JsonPropertyName("label2id")] public Dictionary<string, int> Label2Id { get; init; } = new();
@@ -36,9 +38,9 @@ public sealed record AdaBertCnnConfig
     public IReadOnlyList<string> Labels => Enumerable.Range(0, Id2Label.Count).Select(i => Id2Label[i.ToString()]).ToArray();
 
     public static AdaBertCnnConfig Create(Genotype genotype, int vocab, int positions, int hidden, int pad, IReadOnlyList<string> labels, double dropout,
-        string pooling = CnnInputs.MeanPooling) => new()
+        string pooling = CnnInputs.MeanPooling, string head = CnnInputs.PooledHead) => new()
         {
-            Genotype = genotype, Pooling = pooling, VocabSize = vocab, MaxPositionEmbeddings = positions, HiddenSize = hidden, PadTokenId = pad, ClassifierDropout = dropout,
+            Genotype = genotype, Pooling = pooling, Head = head, VocabSize = vocab, MaxPositionEmbeddings = positions, HiddenSize = hidden, PadTokenId = pad, ClassifierDropout = dropout,
             Id2Label = labels.Select((l, i) => (l, i)).ToDictionary(p => p.i.ToString(), p => p.l),
             Label2Id = labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i),
         };
@@ -49,6 +51,7 @@ public sealed record AdaBertCnnConfig
         Require(ModelType == Type, $"model_type '{ModelType}' is not '{Type}'");
         Require(VocabSize > 0 && HiddenSize > 0 && MaxPositionEmbeddings > 0, "vocab_size, hidden_size and max_position_embeddings must be positive");
         Require(Pooling is CnnInputs.MeanPooling or CnnInputs.MaxPooling, $"pooling '{Pooling}' must be 'mean' or 'max'");
+        Require(Head is CnnInputs.PooledHead or CnnInputs.PairHead, $"head '{Head}' must be 'pooled' or 'pair'");
         Require(Id2Label.Count > 0 && Enumerable.Range(0, Id2Label.Count).All(i => Id2Label.ContainsKey(i.ToString())), "id2label must have the keys 0..n-1");
         Genotype.Validate(source);
     }
@@ -138,7 +141,7 @@ public sealed class AdaBertCnnForSequenceClassification : nn.Module
         embeddings = new CnnEmbeddings(config);
         cells = new ModuleList<DerivedCell>(Enumerable.Range(0, config.Genotype.Depth).Select(_ => new DerivedCell(config.Genotype, config.HiddenSize)).ToArray());
         layer_weights = nn.Parameter(zeros(config.Genotype.Depth + 1));
-        classifier = nn.Linear(config.HiddenSize, config.Id2Label.Count);
+        classifier = nn.Linear(CnnInputs.FeatureSize(config.HiddenSize, config.Head), config.Id2Label.Count);
         dropout = nn.Dropout(config.ClassifierDropout);
         RegisterComponents();
     }
@@ -151,13 +154,15 @@ public sealed class AdaBertCnnForSequenceClassification : nn.Module
         using var scope = NewDisposeScope();
         var types = inputs.TokenTypeIds ?? zeros_like(inputs.InputIds);
         var (s0, s1, mask) = CnnInputs.Split(embeddings.forward(inputs.InputIds, types), types, inputs.AttentionMask); // (B, H, T) x2, (B, 1, T)
-        var pooled = new List<Tensor> { CnnInputs.Pool((s0 + s1) * 0.5, mask, Config.Pooling) };
+        var heads = CnnInputs.HeadMasks(types, inputs.AttentionMask, Config.Head);                                      // (B, S, T)
+        var pooled = new List<Tensor> { CnnInputs.Pool((s0 + s1) * 0.5, heads, Config.Pooling) };                        // (B, S, H) each
         foreach (var cell in cells)
         {
             var c = cell.forward(s0, s1, mask);
-            pooled.Add(CnnInputs.Pool(c, mask, Config.Pooling));
+            pooled.Add(CnnInputs.Pool(c, heads, Config.Pooling));
             (s0, s1) = (s1, c);
         }
-        return classifier.forward(dropout.forward(CnnInputs.Combine(pooled, layer_weights))).MoveToOuterDisposeScope();
+        var features = CnnInputs.HeadInput(CnnInputs.Combine(pooled, layer_weights), Config.Head);                     // (B, H) or (B, 4H)
+        return classifier.forward(dropout.forward(features)).MoveToOuterDisposeScope();
     }
 }

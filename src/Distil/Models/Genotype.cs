@@ -39,11 +39,11 @@ public sealed record Genotype(
     public Genotype IdentityOnly() => this with { Nodes = Nodes.Select(n => (IReadOnlyList<GenotypeEdge>)n.Select(e => e with { Op = "identity" }).ToList()).ToList() };
 
     /// <summary>Parameters of a derived model with this genotype (the formula a test checks against the module).</summary>
-    public long ParameterCount(int vocab, int positions, int hidden, int labels) =>
+    public long ParameterCount(int vocab, int positions, int hidden, int labels, string head = CnnInputs.PooledHead) =>
         (long)vocab * hidden + (long)positions * hidden + 2L * hidden                       // tables + LayerNorm
         + Depth * (Edges.Sum(e => SearchSpace.OpParameters(e.Edge.Op, hidden)) + SearchSpace.Nodes) // ops + node weights
         + (Depth + 1)                                                                        // layer weights
-        + (long)hidden * labels + labels;                                                    // classifier
+        + (long)CnnInputs.FeatureSize(hidden, head) * labels + labels;                       // classifier
 
     public override string ToString() =>
         $"depth {Depth}; " + string.Join("; ", Nodes.Select((n, j) => $"n{j + SearchSpace.Inputs} = " + string.Join(" + ", n.Select(e => $"{e.Op}({Name(e.Input)})"))));

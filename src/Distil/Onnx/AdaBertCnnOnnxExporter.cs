@@ -64,11 +64,17 @@ public static class AdaBertCnnOnnxExporter
         string s0 = g.Transpose(g.Where(hasPair, a, whole), 0, 2, 1);                   // (B, T, H) -> (B, H, T)
         string s1 = g.Transpose(g.Where(hasPair, b, whole), 0, 2, 1);                   // (B, H, T)
         string mask = g.Transpose(m, 0, 2, 1);                                          // (B, 1, T)
-        string maskSum = g.Max(g.ReduceSum(mask, 2, keepDims: false), g.Scalar("min_count", 1e-9f)); // (B, 1)
-        string? padding = c.Pooling == CnnInputs.MaxPooling ? g.Equal(mask, g.Scalar("zero_pool_mask", 0f)) : null; // (B, 1, T)
-        string Pool(string x) => padding != null                                        // (B, H, T) -> (B, H), as CnnInputs.Pool
-            ? g.ReduceMax(g.Where(padding, g.Scalar("minus_1e30_pool", -1e30f), x), 2, keepDims: false)
-            : g.Div(g.ReduceSum(g.Mul(x, mask), 2, keepDims: false), maskSum);
+        // CnnInputs.HeadMasks: the tokens each pooled vector covers, (B, S, T).
+        string heads = c.Head == CnnInputs.PairHead
+            ? g.Concat(1, g.Transpose(g.Where(hasPair, g.Mul(m, g.Sub(g.Scalar("one_head", 1f), seg)), m), 0, 2, 1),
+                g.Transpose(g.Where(hasPair, mSeg, m), 0, 2, 1))                        // (B, 2, T)
+            : mask;                                                                     // (B, 1, T)
+        string heads4 = g.Unsqueeze(heads, 2);                                          // (B, S, 1, T)
+        string headSum = g.Max(g.ReduceSum(heads4, 3, keepDims: false), g.Scalar("min_count", 1e-9f)); // (B, S, 1)
+        string? padding = c.Pooling == CnnInputs.MaxPooling ? g.Equal(heads4, g.Scalar("zero_pool_mask", 0f)) : null; // (B, S, 1, T)
+        string Pool(string x) => padding != null                                        // (B, H, T) -> (B, S, H), as CnnInputs.Pool
+            ? g.ReduceMax(g.Where(padding, g.Scalar("minus_1e30_pool", -1e30f), g.Unsqueeze(x, 1)), 3, keepDims: false)
+            : g.Div(g.ReduceSum(g.Mul(g.Unsqueeze(x, 1), heads4), 3, keepDims: false), headSum);
 
         var pooled = new List<string> { Pool(g.Mul(g.Add(s0, s1), g.Scalar("half", 0.5f))) };
         var kept = c.Genotype.Edges.ToArray();
@@ -105,9 +111,19 @@ public static class AdaBertCnnOnnxExporter
             string term = g.Mul(pooled[i], g.Scalar($"layer_weight_{i}", layerWeights[i]));
             features = i == 0 ? term : g.Add(features, term);
         }
-        features = g.Tanh(features);                                                    // (B, H)
+        features = g.Tanh(features);                                                    // (B, S, H)
+        int width = CnnInputs.FeatureSize(h, c.Head);
+        if (c.Head == CnnInputs.PairHead)
+        {
+            // CnnInputs.HeadInput: [u, v, |u - v|, u * v] of the two texts' vectors.
+            string u = g.Reshape(g.Slice(features, g.Longs("u_start", 0), g.Longs("u_end", 1), g.Longs("u_axis", 1)), 0, h); // (B, 1, H) -> (B, H)
+            string v = g.Reshape(g.Slice(features, g.Longs("v_start", 1), g.Longs("v_end", 2), g.Longs("v_axis", 1)), 0, h); // (B, H)
+            string diff = g.Sub(u, v);
+            features = g.Concat(1, u, v, g.Node("Abs", [diff])[0], g.Mul(u, v));      // (B, 4H)
+        }
+        else features = g.Reshape(features, 0, h);                                      // (B, 1, H) -> (B, H)
         int labels = c.Id2Label.Count;
-        string logits = g.Linear(features, W("classifier.weight"), W("classifier.bias"), labels, h, "classifier"); // (B, C)
+        string logits = g.Linear(features, W("classifier.weight"), W("classifier.bias"), labels, width, "classifier"); // (B, C)
         g.Output(logits, BertOnnxExporter.Logits, DataType.Float, BertOnnxExporter.Batch, labels);
         return g.Build(Metadata(c));
     }
@@ -180,6 +196,7 @@ public static class AdaBertCnnOnnxExporter
         ["distil.model_family"] = AdaBertCnnConfig.Type,
         ["distil.labels"] = JsonSerializer.Serialize(c.Labels),
         ["distil.genotype"] = c.Genotype.ToString(),
+        ["distil.cnn_head"] = c.Head,
         ["distil.max_position_embeddings"] = c.MaxPositionEmbeddings.ToString(),
         ["distil.precision"] = "fp32",
     };

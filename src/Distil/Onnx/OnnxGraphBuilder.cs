@@ -134,6 +134,7 @@ public sealed class OnnxGraphBuilder
     public string Transpose(string x, params long[] perm) => Op("Transpose", [x], Attr("perm", perm));
     /// <summary>ONNX Reshape: 0 copies the input's dimension, -1 is inferred.</summary>
     public string Reshape(string x, params long[] shape) => Op("Reshape", x, Longs("shape", shape));
+    public string Concat(long axis, params string[] xs) => Op("Concat", xs, Attr("axis", axis));
     public string Unsqueeze(string x, params long[] axes) => Op("Unsqueeze", x, Longs("axes", axes));
     public string Gather(string data, string indices, long axis = 0) => Op("Gather", [data, indices], Attr("axis", axis));
     public string ReduceSum(string x, long axis, bool keepDims) => Op("ReduceSum", [x, Longs("axes", axis)], Attr("keepdims", keepDims ? 1L : 0L));

@@ -20,6 +20,7 @@ public static class AdaBertCnnFromSearch
         {
             if (g.Depth > net.KMax) throw DistilException.BadInput($"genotype depth {g.Depth} exceeds the supernet's {net.KMax} cells");
             if (config.Pooling != net.Pooling) throw DistilException.BadInput($"the student's pooling '{config.Pooling}' is not the supernet's '{net.Pooling}'");
+            if (config.Head != net.Head) throw DistilException.BadInput($"the student's head '{config.Head}' is not the supernet's '{net.Head}'");
             var m = new AdaBertCnnForSequenceClassification(config);
             using var _ = no_grad();
             var tables = net.embeddings.Tables;

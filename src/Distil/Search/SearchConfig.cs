@@ -31,6 +31,8 @@ public sealed record SearchOptions
     /// <summary>Pooling over tokens of every head: "mean" (the paper's) or "max" (max over time). Named token_pooling
     /// (--token-pooling) because "pooling" is a BERT classifier's pooler|mean everywhere else.</summary>
     [JsonPropertyName("token_pooling")] public string Pooling { get; init; } = CnnInputs.MeanPooling;
+    /// <summary>The heads' input: "pooled" (the paper's) or "pair" (each text of a pair pooled apart, <see cref="CnnInputs.PairHead"/>).</summary>
+    [JsonPropertyName("cnn_head")] public string Head { get; init; } = CnnInputs.PooledHead;
     /// <summary>"sampled": run only the sampled op per edge (GDAS-style, ~10x cheaper); "all": run every op (exact ST mixture).</summary>
     [JsonPropertyName("estimator")] public string Estimator { get; init; } = "sampled";
     [JsonPropertyName("probe_epochs")] public int ProbeEpochs { get; init; } = 4;
@@ -51,6 +53,7 @@ public sealed record SearchOptions
         Require(LatencyBudgetMs is null or > 0, "--latency-budget-ms must be positive");
         Require(CostNormalisation is "softmax" or "max", $"search.cost_normalisation '{CostNormalisation}' must be 'softmax' (the paper's form) or 'max'");
         Require(Pooling is CnnInputs.MeanPooling or CnnInputs.MaxPooling, $"search.token_pooling '{Pooling}' must be 'mean' or 'max'");
+        Require(Head is CnnInputs.PooledHead or CnnInputs.PairHead, $"search.cnn_head '{Head}' must be 'pooled' (the paper's) or 'pair' (each text of a pair pooled apart)");
         Require(Estimator is "sampled" or "all", $"search.estimator '{Estimator}' must be 'sampled' or 'all'");
         Require(ProbeEpochs >= 1 && ProbeLearningRate > 0, "search.probe_epochs and probe_learning_rate must be positive");
         if (OpCostsMs != null) OpCosts.Fixed(OpCostsMs);

@@ -58,6 +58,8 @@ public static class SearchPipeline
         long pad = tokenizer.Pad;
         int latencySeq = Math.Min(64, c.Data.MaxSeqLen);
         var o = c.Search;
+        if (o.Head == CnnInputs.PairHead && !data.Train.Examples.Any(e => e.TextPair != null))
+            throw DistilException.Usage($"--cnn-head pair pools each text of a pair apart, but {c.Data.Train} has no second text (text_b / text_pair column); use --cnn-head pooled");
 
         var probes = TeacherProbes.GetOrCompute(c.Teacher!, teacher, data, new ProbeSettings(o.ProbeEpochs, o.ProbeLearningRate, 32, c.SearchTraining.Seed),
             c.EvalBatchSize, pad, device, log);
@@ -65,7 +67,7 @@ public static class SearchPipeline
 
         manual_seed(c.SearchTraining.Seed);
         var tables = TeacherTables.Of(teacher, device);
-        using var net = new SuperNet(tables, o.KMax, o.HiddenSize, data.Labels.Count, o.Dropout, o.Pooling);
+        using var net = new SuperNet(tables, o.KMax, o.HiddenSize, data.Labels.Count, o.Dropout, o.Pooling, o.Head);
         net.to(device);
         // Before the search and the retraining: refused up front when the supernet at this batch cannot fit.
         runner.CheckMemory("distil search", c.SearchTraining.BatchSize,
@@ -93,7 +95,7 @@ public static class SearchPipeline
         // 3. retrain from the search weights of the selected step
         net.load(search.BestSupernetPath);
         var config = AdaBertCnnConfig.Create(genotype, teacher.Shape.VocabSize, (int)tables.Position.shape[0], o.HiddenSize, teacher.Shape.PadTokenId,
-            data.Labels.Names, o.Dropout, o.Pooling);
+            data.Labels.Names, o.Dropout, o.Pooling, o.Head);
         using var student = AdaBertCnnForSequenceClassification.FromSearch(net, genotype, config);
         student.to(device);
         double retrainSeconds = runner.Stage("retrain", dir =>

@@ -30,16 +30,19 @@ public sealed class SuperNet : nn.Module
     public int NumLabels { get; }
     /// <summary>The heads' pooling over tokens (<see cref="CnnInputs.Pool"/>).</summary>
     public string Pooling { get; }
+    /// <summary>The heads' input: pooled or pair (<see cref="CnnInputs.HeadInput"/>).</summary>
+    public string Head { get; }
 
-    public SuperNet(TeacherTables tables, int kMax, int hidden, int numLabels, double dropoutP, string pooling = CnnInputs.MeanPooling) : base(nameof(SuperNet))
+    public SuperNet(TeacherTables tables, int kMax, int hidden, int numLabels, double dropoutP, string pooling = CnnInputs.MeanPooling,
+        string head = CnnInputs.PooledHead) : base(nameof(SuperNet))
     {
         if (kMax < 1) throw DistilException.Usage($"k_max must be at least 1 (got {kMax})");
         if (hidden < 1) throw DistilException.Usage($"hidden_size must be positive (got {hidden})");
-        KMax = kMax; Hidden = hidden; NumLabels = numLabels; Pooling = pooling;
+        KMax = kMax; Hidden = hidden; NumLabels = numLabels; Pooling = pooling; Head = head;
         embeddings = new SearchEmbeddings(tables, hidden, dropoutP);
         cells = new ModuleList<SearchCell>(Enumerable.Range(0, kMax).Select(_ => new SearchCell(hidden)).ToArray());
         layer_weights = new ParameterList(Enumerable.Range(0, kMax + 1).Select(m => nn.Parameter(zeros(m + 1))).ToArray());
-        classifiers = new ModuleList<Linear>(Enumerable.Range(0, kMax + 1).Select(_ => nn.Linear(hidden, numLabels)).ToArray());
+        classifiers = new ModuleList<Linear>(Enumerable.Range(0, kMax + 1).Select(_ => nn.Linear(CnnInputs.FeatureSize(hidden, head), numLabels)).ToArray());
         // Near-uniform start (PyTorch code: 1e-3 * randn).
         alpha = nn.Parameter(randn(SearchSpace.EdgesPerCell, SearchSpace.Ops.Count) * 1e-3);
         alpha_depth = nn.Parameter(randn(kMax) * 1e-3);
@@ -77,16 +80,20 @@ public sealed class SuperNet : nn.Module
         var types = inputs.TokenTypeIds ?? zeros_like(inputs.InputIds);
         var embedded = embeddings.forward(inputs.InputIds, types);                          // (B, T, H)
         var (s0, s1, mask) = CnnInputs.Split(embedded, types, inputs.AttentionMask);        // (B, H, T) x2, (B, 1, T)
-        var pooled = new List<Tensor> { CnnInputs.Pool((s0 + s1) * 0.5, mask, Pooling) };
+        var heads = CnnInputs.HeadMasks(types, inputs.AttentionMask, Head);                 // (B, S, T)
+        var pooled = new List<Tensor> { CnnInputs.Pool((s0 + s1) * 0.5, heads, Pooling) };  // (B, S, H) each
         for (int k = 0; k < arch.Depth; k++)
         {
             var c = cells[k].forward(s0, s1, mask, arch.OpWeights, runEveryOp ? null : arch.Ops);
-            pooled.Add(CnnInputs.Pool(c, mask, Pooling));
+            pooled.Add(CnnInputs.Pool(c, heads, Pooling));
             (s0, s1) = (s1, c);
         }
         var logits = new List<Tensor>();
         for (int m = 0; m <= arch.Depth; m++)
-            logits.Add(classifiers[m].forward(dropout.forward(CnnInputs.Combine(pooled.Take(m + 1).ToList(), layer_weights[m]))).MoveToOuterDisposeScope());
+        {
+            var features = CnnInputs.HeadInput(CnnInputs.Combine(pooled.Take(m + 1).ToList(), layer_weights[m]), Head); // (B, H) or (B, 4H)
+            logits.Add(classifiers[m].forward(dropout.forward(features)).MoveToOuterDisposeScope());
+        }
         return logits;
     }
 }
