@@ -69,12 +69,12 @@ fi
 source bench/lib/machine.sh
 {
   machine_header; echo
-  echo "# The WordNet gloss pairs: teacher, KD presets, AdaBERT and bag-of-words baselines (\`bench/gloss-pairs.sh\`)"
+  echo "# The WordNet gloss pairs: teacher, KD presets, AdaBERT, Meta-KD and bag-of-words baselines (\`bench/gloss-pairs.sh\`, \`bench/gloss-metakd.sh\`)"
   echo
   echo "$(date -u +%F), commit $(git rev-parse --short HEAD). data/wordnet-gloss-pairs: 41,580 / 5,946 / 11,872 pairs (train / dev /"
   echo "test), labels 50/50. Teacher: all-MiniLM-L6-v2 (6 layers, H384) fine-tuned $TEACHER_EPOCHS epoch(s), batch 32, lr $TEACHER_LR,"
   echo "warm-up 10%, max length 64, mean pooling (as the demo's teacher), seed $TEACHER_SEED. KD students: L2-H384 from the teacher's layers, $STUDENT_EPOCHS epoch(s), batch 32,"
-  echo "lr 2e-4. AdaBERT: one search epoch (K_max 8, hidden 128, max or mean token pooling, alpha lr 1e-2), 2 retraining epochs at"
+  echo "lr 2e-4. AdaBERT: one search epoch (K_max 8, hidden 128, max or mean token pooling, pooled or pair head, alpha lr 1e-2), 2 retraining epochs at"
   echo "T 4. One torch thread per run; speed-ups are teacher / student batch-1 latency timed in the same process."
   echo
   python3 bench/lib/gloss_table.py "$WORK"
