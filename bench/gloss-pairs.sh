@@ -50,8 +50,11 @@ if [ -z "${TABLE_ONLY:-}" ]; then
           run "$method seed $seed" "$WORK/$method-s$seed" "$DISTIL" search --teacher "$teacher/best" "${DATA[@]}" "${beta[@]}" \
             --search-epochs 1 --arch-lr 1e-2 --token-pooling "$pooling" --retrain-epochs 2 --retrain-temperature 4 --seed "$seed" --threads "$THREADS"
           # The ablation: the same search retrained with identity ops on the derived edges (does the search's choice earn its cost?)
+          # A derived cell of identity edges only is its own ablation (same genotype, same start, same retraining): not rerun.
           ablation=$WORK/$method-identity-s$seed
-          if [ ! -f "$ablation/result.json" ]; then
+          if python3 -c 'import json,sys; g=json.load(open(sys.argv[1])); sys.exit(0 if all(e["op"]=="identity" for n in g["nodes"] for e in n) else 1)' "$WORK/$method-s$seed/genotype.json"; then
+            echo "== $method seed $seed: the derived cell is identity-only, its own ablation"
+          elif [ ! -f "$ablation/result.json" ]; then
             rm -rf "$ablation" && mkdir -p "$ablation" && cp -r "$WORK/$method-s$seed/search" "$WORK/$method-s$seed/config.resolved.json" "$ablation/"
             echo "== $method identity-only ablation seed $seed"; start=$(date +%s)
             "$DISTIL" search --out "$ablation" --resume --retrain-cells identity --threads "$THREADS" > "$ablation.log" 2>&1 || { echo "ablation failed: see $ablation.log"; exit 1; }

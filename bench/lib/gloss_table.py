@@ -51,6 +51,9 @@ for method, got in sorted(runs.items(), key=lambda kv: (kv[0].startswith("adaber
     print(f"| {name} | {len(got)} | {mean_sd(test)} | {mean_sd(dev)} | {mean_sd(share, 1)} | {s['Parameters'] / 1e6:.2f}M ({s['NonEmbeddingParameters'] / 1e6:.2f}M) | {speed:.1f}x |")
     for seed, r in got:
         extra = f", genotype: {r['genotype_text']}, search {r['search_seconds']:.0f} s + retrain {r['retrain_seconds']:.0f} s" if "genotype_text" in r else ""
+        if "genotype_text" in r and not method.endswith("-identity") and not os.path.exists(f"{work}/{method}-identity-s{seed}/result.json") \
+                and all(e["op"] == "identity" for n in r["genotype"]["nodes"] for e in n):
+            extra += " (identity edges only: its own identity-only ablation, not retrained again)"
         details.append(f"- {method} seed {seed}: test {100 * r['student']['Test']['accuracy']:.2f}, batch-1 {r['teacher']['LatencyMs']:.1f} / "
                        f"{r['student']['LatencyMs']:.2f} ms, run {seconds(f'{work}/{method}-s{seed}')} s{extra}")
 base = f"{work}/baseline/result.json"
