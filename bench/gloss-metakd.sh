@@ -16,10 +16,7 @@ SEEDS=${SEEDS:-1 2 3}
 RUNS=${RUNS:-meta mix}
 WORK=${WORK:-runs/bench-gloss}
 THREADS=${THREADS:-1}
-DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
-[ -x "$DISTIL" ] || { echo "no CLI at $DISTIL: run 'dotnet build -c Release' first (or set DISTIL)"; exit 2; }
-ENCODER=${ENCODER:-runs/bench-teacher/encoder}
-[ -f "$ENCODER/config.json" ] || dotnet run --project bench/Distil.Bench -c Release -- import-minilm "$ENCODER" >&2
+source bench/lib/cli_encoder.sh
 TEACHER=$WORK/teacher-s1/best
 POS=$WORK/pos
 [ -f "$POS/test.tsv" ] || python3 bench/lib/gloss_domains.py "$POS"

@@ -22,10 +22,7 @@ TEACHER_EPOCHS=${TEACHER_EPOCHS:-1}
 STUDENT_EPOCHS=${STUDENT_EPOCHS:-1}
 # 1e-4 (the sentiment teacher's rate) left the loss at ln 2 for 340-420 steps, with mean pooling and with the pooler.
 TEACHER_LR=${TEACHER_LR:-3e-5}
-DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
-[ -x "$DISTIL" ] || { echo "no CLI at $DISTIL: run 'dotnet build -c Release' first (or set DISTIL)"; exit 2; }
-ENCODER=${ENCODER:-runs/bench-teacher/encoder}
-[ -f "$ENCODER/config.json" ] || dotnet run --project bench/Distil.Bench -c Release -- import-minilm "$ENCODER" >&2
+source bench/lib/cli_encoder.sh
 G=data/wordnet-gloss-pairs
 DATA=(--train $G/train.tsv --dev $G/dev.tsv --test $G/test.tsv --max-seq-len 64)
 source bench/lib/claim_run.sh

@@ -18,10 +18,7 @@ TEACHER_SEED=${TEACHER_SEED:-1}
 TASKS=${TASKS:-token qa regression multilabel}
 WORK=${WORK:-runs/bench-tasks}
 THREADS=${THREADS:-1}
-DISTIL=${DISTIL:-src/Distil.Cli/bin/Release/net10.0/linux-x64/Distil.Cli}
-[ -x "$DISTIL" ] || { echo "no CLI at $DISTIL: run 'dotnet build -c Release' first (or set DISTIL)"; exit 2; }
-ENCODER=${ENCODER:-runs/bench-teacher/encoder}
-[ -f "$ENCODER/config.json" ] || dotnet run --project bench/Distil.Bench -c Release -- import-minilm "$ENCODER" >&2
+source bench/lib/cli_encoder.sh
 S=data/wordnet-supersense
 Q=data/wordnet-qa
 
