@@ -72,9 +72,11 @@ if details:
 # Meta-KD (bench/gloss-metakd.sh): parts of speech as domains, one student per domain. Domain accuracies come from
 # result.json; "all pairs" weights them by the domain's test rows, so it compares with the overall rows above.
 metakd = {}
-for path in sorted(glob.glob(f"{work}/metakd/*-s*/result.json")):
-    m = re.fullmatch(r"(.+)-s(\d+)", os.path.basename(os.path.dirname(path)))
-    if m:
+for run in sorted(glob.glob(f"{work}/metakd/*-s*/")):
+    m = re.fullmatch(r"(.+)-s(\d+)", os.path.basename(run.rstrip("/")))
+    # A run that did not finish: what bench/lib/gloss_metakd_partial.py measured of it (its finished domains only).
+    path = next((f"{run}{f}" for f in ("result.json", "results-partial.json") if os.path.exists(f"{run}{f}")), None)
+    if m and path:
         metakd.setdefault(m.group(1), []).append((int(m.group(2)), load(path)))
 if metakd:
     counts = {}
@@ -84,13 +86,15 @@ if metakd:
         for line in f:
             d = line.rstrip("\n").split("\t")[col]
             counts[d] = counts.get(d, 0) + 1
-    domains = next(iter(metakd.values()))[0][1]["Domains"]
+    domains = [d for d in ("noun", "verb", "adj", "adv") if d in counts]
 
     def overall(acc):
         return sum(acc[d] * counts[d] for d in domains) / sum(counts[d] for d in domains)
 
-    def row(name, rows):  # rows: the MetaKdRow of each seed
-        cells = [mean_sd([100 * r["Accuracy"][d] for r in rows]) for d in domains]
+    def row(name, rows):  # rows: the MetaKdRow of each seed; a partial run lacks domains, so its averages are "-"
+        cells = [mean_sd([100 * r["Accuracy"][d] for r in rows if d in r["Accuracy"]]) if any(d in r["Accuracy"] for r in rows) else "-" for d in domains]
+        if not all(d in r["Accuracy"] for r in rows for d in domains):
+            return f"| {name} (unfinished run: its finished domains) | {len(rows)} | " + " | ".join(cells) + " | - | - | - |"
         avg = mean_sd([100 * statistics.mean(r["Accuracy"][d] for d in domains) for r in rows])
         all_ = [100 * overall(r["Accuracy"]) for r in rows]
         return f"| {name} | {len(rows)} | " + " | ".join(cells) + f" | {avg} | {mean_sd(all_)} | {mean_sd([a / teacher_acc * 100 for a in all_], 1)} |"
@@ -117,6 +121,9 @@ if metakd:
         print(row(teacher_title, [r["Teacher"] for _, r in got[:1]]))
         print(row(student_title, [r["Student"] for _, r in got]))
         for seed, r in got:
-            details.append(f"- {kind} seed {seed}: teacher {r['Teacher']['Seconds']:.0f} s, students {r['Student']['Seconds']:.0f} s, run {r['TotalSeconds']:.0f} s")
+            if r.get("Partial"):
+                details.append(f"- {kind} seed {seed}: stopped unfinished; students of {', '.join(r['Domains'])} finished (bench/lib/gloss_metakd_partial.py)")
+            else:
+                details.append(f"- {kind} seed {seed}: teacher {r['Teacher']['Seconds']:.0f} s, students {r['Student']['Seconds']:.0f} s, run {r['TotalSeconds']:.0f} s")
     print()
     print("\n".join(details))
