@@ -36,7 +36,7 @@ print("|---|---|---|---|---|---|---|")
 print(f"| teacher MiniLM-L6-H384 | 1 | {teacher_acc:.2f} | {teacher_dev:.2f} | 100 | {f'{tp[0] / 1e6:.2f}M ({tp[1] / 1e6:.2f}M)' if tp else '-'} | 1x |")
 names = {"adabert": "AdaBERT CNN (searched, max pooling)", "adabert-identity": "AdaBERT max pooling, the same search with identity-only cells (ablation)",
          "adabert-mean": "AdaBERT CNN (searched, mean pooling)", "adabert-mean-identity": "AdaBERT mean pooling, the same search with identity-only cells (ablation)",
-         "adabert-pair": "AdaBERT CNN (searched, mean pooling, pair head: [u, v, |u-v|, u*v])",
+         "adabert-pair": "AdaBERT CNN (searched, mean pooling, pair head: [u, v, \\|u-v\\|, u*v])",
          "adabert-pair-identity": "AdaBERT pair head, the same search with identity-only cells (ablation)",
          "adabert-mean-beta0": "AdaBERT CNN (searched, mean pooling, beta 0: no efficiency loss)",
          "adabert-mean-beta0-identity": "AdaBERT mean pooling beta 0, the same search with identity-only cells (ablation)"}
