@@ -27,14 +27,11 @@ public static class CnnInputs
     public static (Tensor S0, Tensor S1, Tensor Mask) Split(Tensor embedded, Tensor? tokenTypes, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
-        var m = attentionMask.to(embedded.dtype).unsqueeze(-1);                           // (B, T, 1)
-        var seg = tokenTypes is null ? zeros_like(m) : tokenTypes.clamp(0, 1).to(embedded.dtype).unsqueeze(-1);
-        var a = embedded * (m * (1 - seg));
-        var b = embedded * (m * seg);
-        var hasPair = (m * seg).sum(1, keepdim: true).gt(0);                               // (B, 1, 1)
-        var s0 = where(hasPair, a, embedded * m).transpose(1, 2);                          // (B, H, T)
-        var s1 = where(hasPair, b, embedded * m).transpose(1, 2);                          // (B, H, T)
-        var mask = m.transpose(1, 2);                                                      // (B, 1, T)
+        var sides = HeadMasks(tokenTypes, attentionMask, PairHead).to(embedded.dtype);   // (B, 2, T): A's and B's tokens, or all twice
+        var h = embedded.transpose(1, 2);                                                  // (B, T, H) -> (B, H, T)
+        var s0 = h * sides.narrow(1, 0, 1);                                                // (B, H, T)
+        var s1 = h * sides.narrow(1, 1, 1);                                                // (B, H, T)
+        var mask = attentionMask.to(embedded.dtype).unsqueeze(1);                          // (B, 1, T)
         return (s0.contiguous().MoveToOuterDisposeScope(), s1.contiguous().MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
     }
 
