@@ -8,8 +8,8 @@
 #   SEEDS=2 bench/gloss-pairs.sh & SEEDS=3 bench/gloss-pairs.sh &   # copies share the work (bench/lib/claim_run.sh)
 #   TABLE_ONLY=1 bench/gloss-pairs.sh                     # rewrite the table from the runs done so far
 # Methods: kd, distilbert, pkd, tinybert, minilm (distil distill --preset NAME, L2-H384 from the teacher's layers) and
-# adabert / adabert-mean / adabert-mean-beta0 / adabert-pair (distil search with max / mean token pooling / mean and no
-# efficiency loss / mean with the pair head, and the same search retrained with identity-only cells). One torch thread per run. Costs on one quiet core: the teacher's epoch about 30-40 minutes,
+# adabert / adabert-mean / adabert-mean-beta0 / adabert-pair / adabert-pair-beta0 (distil search with max / mean token pooling / mean and no
+# efficiency loss / mean with the pair head / the pair head and no efficiency loss, and the same search retrained with identity-only cells). One torch thread per run. Costs on one quiet core: the teacher's epoch about 30-40 minutes,
 # a KD student's epoch 10-20, an AdaBERT seed about 30.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,15 +35,16 @@ if [ -z "${TABLE_ONLY:-}" ]; then
   for seed in $SEEDS; do
     for method in $METHODS; do
       case $method in
-        adabert|adabert-mean|adabert-mean-beta0|adabert-pair)
+        adabert|adabert-mean|adabert-mean-beta0|adabert-pair|adabert-pair-beta0)
           # The demo's AdaBERT setting (K_max 8, hidden 128, alpha lr 1e-2, KD temperature 4 in retraining), one search
           # epoch: 1,300 steps on this data, 20x the demo's. adabert pools tokens by max (bench/results/adabert.md),
           # adabert-mean by mean (the paper's and the demo's pooling); adabert-mean-beta0 drops the efficiency loss
           # (beta 0: can any op earn its place when cost is free?). adabert-pair: mean pooling of each text apart, the
           # classifier on [u, v, |u-v|, u*v] (--cnn-head pair), since one pooled vector cannot compare the two texts.
+          # adabert-pair-beta0: the pair head without the efficiency loss (does any op beat identity edges when cost is free?).
           pooling=$([ "$method" = adabert ] && echo max || echo mean)
           beta=(); [[ $method == *-beta0 ]] && beta=(--beta 0)
-          [ "$method" = adabert-pair ] && beta=(--cnn-head pair)
+          [[ $method == adabert-pair* ]] && beta+=(--cnn-head pair)
           run "$method seed $seed" "$WORK/$method-s$seed" "$DISTIL" search --teacher "$teacher/best" "${DATA[@]}" "${beta[@]}" \
             --search-epochs 1 --arch-lr 1e-2 --token-pooling "$pooling" --retrain-epochs 2 --retrain-temperature 4 --seed "$seed" --threads "$THREADS"
           # The ablation: the same search retrained with identity ops on the derived edges (does the search's choice earn its cost?)

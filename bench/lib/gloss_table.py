@@ -38,6 +38,8 @@ names = {"adabert": "AdaBERT CNN (searched, max pooling)", "adabert-identity": "
          "adabert-mean": "AdaBERT CNN (searched, mean pooling)", "adabert-mean-identity": "AdaBERT mean pooling, the same search with identity-only cells (ablation)",
          "adabert-pair": "AdaBERT CNN (searched, mean pooling, pair head: [u, v, \\|u-v\\|, u*v])",
          "adabert-pair-identity": "AdaBERT pair head, the same search with identity-only cells (ablation)",
+         "adabert-pair-beta0": "AdaBERT CNN (searched, mean pooling, pair head, beta 0: no efficiency loss)",
+         "adabert-pair-beta0-identity": "AdaBERT pair head beta 0, the same search with identity-only cells (ablation)",
          "adabert-mean-beta0": "AdaBERT CNN (searched, mean pooling, beta 0: no efficiency loss)",
          "adabert-mean-beta0-identity": "AdaBERT mean pooling beta 0, the same search with identity-only cells (ablation)"}
 details = []
