@@ -43,9 +43,9 @@ if [ -z "${TABLE_ONLY:-}" ]; then
           # classifier on [u, v, |u-v|, u*v] (--cnn-head pair), since one pooled vector cannot compare the two texts.
           # adabert-pair-beta0: the pair head without the efficiency loss (does any op beat identity edges when cost is free?).
           pooling=$([ "$method" = adabert ] && echo max || echo mean)
-          beta=(); [[ $method == *-beta0 ]] && beta=(--beta 0)
-          [[ $method == adabert-pair* ]] && beta+=(--cnn-head pair)
-          run "$method seed $seed" "$WORK/$method-s$seed" "$DISTIL" search --teacher "$teacher/best" "${DATA[@]}" "${beta[@]}" \
+          flags=(); [[ $method == *-beta0 ]] && flags=(--beta 0)
+          [[ $method == adabert-pair* ]] && flags+=(--cnn-head pair)
+          run "$method seed $seed" "$WORK/$method-s$seed" "$DISTIL" search --teacher "$teacher/best" "${DATA[@]}" "${flags[@]}" \
             --search-epochs 1 --arch-lr 1e-2 --token-pooling "$pooling" --retrain-epochs 2 --retrain-temperature 4 --seed "$seed" --threads "$THREADS"
           # The ablation: the same search retrained with identity ops on the derived edges (does the search's choice earn its cost?)
           # A derived cell of identity edges only is its own ablation (same genotype, same start, same retraining): not rerun.
