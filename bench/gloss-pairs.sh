@@ -6,6 +6,7 @@
 #   bench/gloss-pairs.sh                                  # every method, seeds 1 2 3, then the table
 #   SEEDS=1 METHODS="kd adabert" bench/gloss-pairs.sh     # a part (runs are seed-major, finished runs are skipped)
 #   SEEDS=2 bench/gloss-pairs.sh & SEEDS=3 bench/gloss-pairs.sh &   # copies share the work (bench/lib/claim_run.sh)
+#   SKIP_CLAIMED=1 bench/gloss-pairs.sh & SKIP_CLAIMED=1 bench/gloss-pairs.sh &   # two lanes that skip each other's runs
 #   TABLE_ONLY=1 bench/gloss-pairs.sh                     # rewrite the table from the runs done so far
 # Methods: kd, distilbert, pkd, tinybert, minilm (distil distill --preset NAME, L2-H384 from the teacher's layers) and
 # adabert / adabert-mean / adabert-mean-beta0 / adabert-pair / adabert-pair-beta0 (distil search with max / mean token pooling / mean and no

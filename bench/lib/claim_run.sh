@@ -1,7 +1,8 @@
 # Sourced by bench scripts that several copies may run at once (bench/tasks.sh, bench/gloss-pairs.sh).
 # run NAME OUT COMMAND...: runs COMMAND --out OUT > OUT.log (its wall seconds in OUT.seconds) unless OUT/result.json
 # exists. Several copies of a script may run at once (e.g. one per seed, to use both cores): a run is claimed by creating OUT.lock (holding the claimer's pid); another copy that meets a claimed run
-# waits for its result.json, or takes it over when the claimer is gone.
+# waits for its result.json, or takes it over when the claimer is gone. With SKIP_CLAIMED=1 a copy skips a run that a live
+# copy holds and goes on to its next one (copies with the same SEEDS and METHODS then never wait on each other).
 run() { # name, out folder, command...
   local name=$1 out=$2; shift 2
   mkdir -p "$(dirname "$out")"
@@ -10,6 +11,7 @@ run() { # name, out folder, command...
     if mkdir "$out.lock" 2>/dev/null; then echo $$ > "$out.lock/pid"; break; fi
     local owner; owner=$(cat "$out.lock/pid" 2>/dev/null || true)
     if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then rm -rf "$out.lock"; continue; fi
+    if [ -n "${SKIP_CLAIMED:-}" ]; then echo "== $name: claimed by process $owner, skipped"; return; fi
     sleep 20
   done
   rm -rf "$out"
