@@ -16,13 +16,14 @@ SEEDS=${SEEDS:-1 2 3}
 RUNS=${RUNS:-meta mix}
 WORK=${WORK:-runs/bench-gloss}
 THREADS=${THREADS:-1}
+SAVE_EVERY=${SAVE_EVERY:-250} # steps between checkpoints: an interrupted run goes on from there when rerun
 source bench/lib/cli_encoder.sh
 TEACHER=$WORK/teacher-s1/best
 POS=$WORK/pos
 [ -f "$POS/test.tsv" ] || python3 bench/lib/gloss_domains.py "$POS"
 COMMON=(--model "$ENCODER" --train $POS/train.tsv --dev $POS/dev.tsv --test $POS/test.tsv --domains noun,verb,adj,adv
   --student L2-H384 --max-seq-len 64 --batch-size 32 --epochs 1 --lr 3e-5 --warmup-ratio 0.1 --pooling mean
-  --stage1-epochs 1 --stage2-epochs 1 --stage1-lr 1e-4 --stage2-lr 1e-4 --threads "$THREADS")
+  --stage1-epochs 1 --stage2-epochs 1 --stage1-lr 1e-4 --stage2-lr 1e-4 --save-every "$SAVE_EVERY" --threads "$THREADS")
 source bench/lib/claim_run.sh
 
 if [ -z "${TABLE_ONLY:-}" ]; then

@@ -23,6 +23,7 @@ TEACHER_EPOCHS=${TEACHER_EPOCHS:-1}
 STUDENT_EPOCHS=${STUDENT_EPOCHS:-1}
 # 1e-4 (the sentiment teacher's rate) left the loss at ln 2 for 340-420 steps, with mean pooling and with the pooler.
 TEACHER_LR=${TEACHER_LR:-3e-5}
+SAVE_EVERY=${SAVE_EVERY:-250} # steps between checkpoints of a KD run: an interrupted run goes on from there when rerun
 source bench/lib/cli_encoder.sh
 G=data/wordnet-gloss-pairs
 DATA=(--train $G/train.tsv --dev $G/dev.tsv --test $G/test.tsv --max-seq-len 64)
@@ -62,7 +63,7 @@ if [ -z "${TABLE_ONLY:-}" ]; then
         *)
           run "$method seed $seed" "$WORK/$method-s$seed" "$DISTIL" distill --teacher "$teacher/best" \
             --student L2-H384 --init teacher --preset "$method" "${DATA[@]}" \
-            --epochs "$STUDENT_EPOCHS" --batch-size 32 --lr 2e-4 --seed "$seed" --threads "$THREADS" ;;
+            --epochs "$STUDENT_EPOCHS" --batch-size 32 --lr 2e-4 --seed "$seed" --save-every "$SAVE_EVERY" --threads "$THREADS" ;;
       esac
     done
   done
