@@ -3,8 +3,8 @@
 # exists. Several copies of a script may run at once (e.g. one per seed, to use both cores): a run is claimed by creating OUT.lock (holding the claimer's pid); another copy that meets a claimed run
 # waits for its result.json, or takes it over when the claimer is gone. With SKIP_CLAIMED=1 a copy skips a run that a live
 # copy holds and goes on to its next one (copies with the same SEEDS and METHODS then never wait on each other).
-# An unfinished run (its folder has config.resolved.json but no result.json: the copy was killed, the machine went away)
-# is continued with --resume from its finished stages and last checkpoint; FRESH=1 deletes it and starts over instead.
+# An unfinished run (no result.json, but a finished stage or a checkpoint: the copy was killed, the machine went away) is
+# continued with --resume from its finished stages and last checkpoint; FRESH=1 deletes it and starts over instead.
 run() { # name, out folder, command...
   local name=$1 out=$2; shift 2
   mkdir -p "$(dirname "$out")"
@@ -17,7 +17,8 @@ run() { # name, out folder, command...
     sleep 20
   done
   local resume=() start; start=$(date +%s)
-  if [ -z "${FRESH:-}" ] && [ -f "$out/config.resolved.json" ]; then
+  # Something to go on from: a finished stage (done.json) or a checkpoint. A command without stages (baseline) starts over.
+  if [ -z "${FRESH:-}" ] && [ -f "$out/config.resolved.json" ] && [ -n "$(find "$out" \( -name done.json -o -name checkpoints \) -print -quit)" ]; then
     resume=(--resume); echo "== $name: continues the unfinished run in $out"
     # OUT.seconds counts every part: the interrupted one ran from OUT.started to its log's last write.
     if [ -f "$out.started" ] && [ -f "$out.log" ]; then start=$(( start - ($(stat -c %Y "$out.log") - $(cat "$out.started")) )); fi
