@@ -1,4 +1,4 @@
-# Sourced by bench scripts that several copies may run at once (bench/tasks.sh, bench/gloss-pairs.sh).
+# Sourced by bench scripts that several copies may run at once (bench/tasks.sh, bench/gloss-pairs.sh, bench/gloss-metakd.sh).
 # run NAME OUT COMMAND...: runs COMMAND --out OUT > OUT.log (its wall seconds in OUT.seconds) unless OUT/result.json
 # exists. Several copies of a script may run at once (e.g. one per seed, to use both cores): a run is claimed by creating OUT.lock (holding the claimer's pid); another copy that meets a claimed run
 # waits for its result.json, or takes it over when the claimer is gone. With SKIP_CLAIMED=1 a copy skips a run that a live
