@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Meta-KD on the WordNet gloss pairs, parts of speech as domains (noun, verb, adj, adv; bench/lib/gloss_domains.py adds
 # the column), beside BERT-mix -> TinyBERT-KD through the same code, then the Meta-KD section of
-# bench/results/gloss-pairs.md (bench/gloss-pairs.sh writes the rest; TABLE_ONLY=1 there rewrites both).
+# bench/results/gloss-pairs.md (bench/gloss-pairs.sh writes the rest; TABLE_ONLY=1 rewrites a script's part).
 #   bench/gloss-metakd.sh                          # runs meta and mix for seeds 1 2 3 (finished runs are skipped)
 #   SEEDS=1 RUNS=mix bench/gloss-metakd.sh         # a part; copies share the work (bench/lib/claim_run.sh)
 # meta: the meta-teacher fine-tuned from the pre-trained MiniLM encoder with the gloss teacher's settings (1 epoch, lr
@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-1 2 3}
 RUNS=${RUNS:-meta mix}
 WORK=${WORK:-runs/bench-gloss}
+ARCHIVE=${ARCHIVE:-bench/results/gloss-runs} # copies of finished runs' result.json, kept by the repository (bench/lib/claim_run.sh)
 THREADS=${THREADS:-1}
 SAVE_EVERY=${SAVE_EVERY:-250} # steps between checkpoints: an interrupted run goes on from there when rerun
 source bench/lib/cli_encoder.sh
@@ -39,3 +40,6 @@ if [ -z "${TABLE_ONLY:-}" ]; then
     done
   done
 fi
+
+# The Meta-KD section of bench/results/gloss-pairs.md, from the runs in WORK and the copies in ARCHIVE.
+python3 bench/lib/gloss_table.py "$WORK" --archive "$ARCHIVE" --section metakd --write bench/results/gloss-pairs.md

@@ -18,6 +18,7 @@ SEEDS=${SEEDS:-1 2 3}
 TEACHER_SEED=${TEACHER_SEED:-1}
 METHODS=${METHODS:-kd tinybert minilm adabert}
 WORK=${WORK:-runs/bench-gloss}
+ARCHIVE=${ARCHIVE:-bench/results/gloss-runs} # copies of finished runs' result.json, kept by the repository (bench/lib/claim_run.sh)
 THREADS=${THREADS:-1}
 TEACHER_EPOCHS=${TEACHER_EPOCHS:-1}
 STUDENT_EPOCHS=${STUDENT_EPOCHS:-1}
@@ -70,6 +71,7 @@ if [ -z "${TABLE_ONLY:-}" ]; then
 fi
 
 source bench/lib/machine.sh
+header=$(mktemp)
 {
   machine_header; echo
   echo "# The WordNet gloss pairs: teacher, KD presets, AdaBERT, Meta-KD and bag-of-words baselines (\`bench/gloss-pairs.sh\`, \`bench/gloss-metakd.sh\`)"
@@ -79,7 +81,9 @@ source bench/lib/machine.sh
   echo "warm-up 10%, max length 64, mean pooling (as the demo's teacher), seed $TEACHER_SEED. KD students: L2-H384 from the teacher's layers, $STUDENT_EPOCHS epoch(s), batch 32,"
   echo "lr 2e-4. AdaBERT: one search epoch (K_max 8, hidden 128, max or mean token pooling, pooled or pair head, alpha lr 1e-2), 2 retraining epochs at"
   echo "T 4. One torch thread per run; speed-ups are teacher / student batch-1 latency timed in the same process."
-  echo
-  python3 bench/lib/gloss_table.py "$WORK"
-} > bench/results/gloss-pairs.md
-cat bench/results/gloss-pairs.md
+} > "$header"
+# The Meta-KD section below the table needs the domains' test pairs.
+if [ -d "$WORK/metakd" ] || [ -d "$ARCHIVE/metakd" ]; then [ -f "$WORK/pos/test.tsv" ] || python3 bench/lib/gloss_domains.py "$WORK/pos"; fi
+# Runs come from WORK, then from their copies in ARCHIVE; the table is kept (exit 3) if that would drop rows it has.
+rc=0; python3 bench/lib/gloss_table.py "$WORK" --archive "$ARCHIVE" --header "$header" --write bench/results/gloss-pairs.md || rc=$?
+rm -f "$header"; exit $rc

@@ -19,6 +19,8 @@ if len(sys.argv) != 2:
 out = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
 data = os.path.join(here, "..", "..", "data", "wordnet-gloss-pairs")
+if not os.path.exists("/usr/share/wordnet/data.noun"):
+    sys.exit("no WordNet 3.0 at /usr/share/wordnet (Debian package wordnet-base): run bench/install-debian-deps.sh")
 argv, sys.argv = sys.argv, ["build.py", "/nonexistent"]  # build.py reads its OUT from argv; run_name keeps main() from running
 build = runpy.run_path(os.path.join(data, "build.py"), run_name="gloss_domains")
 sys.argv = argv
