@@ -12,8 +12,8 @@
 # the four students of a run about 50.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEEDS=${SEEDS:-1 2 3}
-RUNS=${RUNS:-meta mix}
+SEEDS=${SEEDS-1 2 3} # SEEDS= (empty): no seed runs
+RUNS=${RUNS-meta mix}
 WORK=${WORK:-runs/bench-gloss}
 ARCHIVE=${ARCHIVE:-bench/results/gloss-runs} # copies of finished runs' result.json, kept by the repository (bench/lib/claim_run.sh)
 THREADS=${THREADS:-1}

@@ -14,9 +14,9 @@
 # a KD student's epoch 10-20, an AdaBERT seed about 30.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEEDS=${SEEDS:-1 2 3}
+SEEDS=${SEEDS-1 2 3} # SEEDS= (empty): no seed runs
 TEACHER_SEED=${TEACHER_SEED:-1}
-METHODS=${METHODS:-kd tinybert minilm adabert}
+METHODS=${METHODS-kd tinybert minilm adabert}
 WORK=${WORK:-runs/bench-gloss}
 ARCHIVE=${ARCHIVE:-bench/results/gloss-runs} # copies of finished runs' result.json, kept by the repository (bench/lib/claim_run.sh)
 THREADS=${THREADS:-1}
