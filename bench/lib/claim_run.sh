@@ -39,6 +39,7 @@ run() { # name, out folder, command...
   echo "$start" > "$out.started"
   "$@" --out "$out" "${resume[@]}" > "$out.log" 2>&1 || { echo "$name failed: see $out.log" >&2; tail -20 "$out.log" >&2; rm -rf "$out.lock"; exit 1; }
   echo $(( $(date +%s) - start )) > "$out.seconds"
+  rm -f "$out.started" # only an unfinished run needs its start
   archive_run "$out"
   rm -rf "$out.lock"
 }
