@@ -60,7 +60,8 @@ if [ -z "${TABLE_ONLY:-}" ]; then
             echo "== $method identity-only ablation seed $seed"; start=$(date +%s)
             "$DISTIL" search --out "$ablation" --resume --retrain-cells identity --threads "$THREADS" > "$ablation.log" 2>&1 || { echo "ablation failed: see $ablation.log"; exit 1; }
             echo $(( $(date +%s) - start )) > "$ablation.seconds"
-          fi ;;
+          fi
+          if [ -f "$ablation/result.json" ]; then archive_run "$ablation"; fi ;;
         *)
           run "$method seed $seed" "$WORK/$method-s$seed" "$DISTIL" distill --teacher "$teacher/best" \
             --student L2-H384 --init teacher --preset "$method" "${DATA[@]}" \
