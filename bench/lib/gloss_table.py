@@ -123,6 +123,8 @@ def metakd_section(roots, counts):
                 metakd.setdefault(m.group(1), []).append((int(m.group(2)), load(path)))
     if not metakd:
         return []
+    if not counts:
+        sys.exit("no pos/test.tsv in WORK for the Meta-KD domains' test pairs: run python3 bench/lib/gloss_domains.py WORK/pos")
     teacher = teacher_of(roots)
     domains = [d for d in ("noun", "verb", "adj", "adv") if d in counts]
 
@@ -199,16 +201,14 @@ def main():
     ap.add_argument("--header", help="a file whose text goes above the table (--section all)")
     a = ap.parse_args()
     roots = [a.work] + ([a.archive] if a.archive else [])
-    counts = test_counts(a.work)
-    metakd = metakd_section(roots, counts)
-    if metakd and not counts:
-        sys.exit(f"no {a.work}/pos/test.tsv for the Meta-KD domains' test pairs: run python3 bench/lib/gloss_domains.py {a.work}/pos")
+    metakd = metakd_section(roots, test_counts(a.work))
     old = open(a.write, encoding="utf-8").read().split("\n") if a.write and os.path.exists(a.write) else []
     cut = old.index(METAKD_HEADING) if METAKD_HEADING in old else len(old)
     if a.section == "metakd":
         if not metakd:
             sys.exit("no finished Meta-KD run")
-        new = (old[:cut] if old else []) + metakd
+        above = old[:cut]
+        new = above + ([""] if above and above[-1] else []) + metakd
     else:
         header = open(a.header, encoding="utf-8").read().rstrip("\n").split("\n") + [""] if a.header else []
         body = header + main_table(roots)
